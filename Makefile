@@ -1,0 +1,48 @@
+# sfxrep — `make train` and `make test` do all set-up on a fresh machine.
+PYTHON   ?= python3
+VENV     ?= .venv
+# CPU build by default (a bare torch range pulls GBs of CUDA wheels). GPU users override, e.g.
+#   make train TORCH="torch==2.13.0 --extra-index-url https://download.pytorch.org/whl/cu128"
+TORCH    ?= torch==2.13.0
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+
+SCENARIO ?= cross
+MIXING   ?= sequential
+BN       ?= shared
+FDR      ?= off
+LOSS     ?= ce
+CONFIG   ?= experiments/demo.yaml
+RESULTS  ?= runs/results.jsonl
+ARGS     ?=
+
+.PHONY: help install train test test-fast bench clean
+
+help:  ## list targets and variables
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+	@echo "variables: SCENARIO=within|ucs_transfer|cross MIXING=sequential|joint|round_robin BN=shared|per_library"
+	@echo "           FDR=off|on LOSS=ce|contrastive|triplet|circle CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
+
+train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
+	$(BIN)/sfxrep train --scenario $(SCENARIO) --mixing $(MIXING) --bn $(BN) --fdr $(FDR) --loss $(LOSS) \
+		--config $(CONFIG) --results $(RESULTS) $(if $(ARGS),-- $(ARGS))
+
+test: $(STAMP)  ## the whole test suite (incl. slow real-data and DDP tests)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)  ## tests without the slow ones
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)  ## throughput figures: train step fp32 vs bf16, frontends, data pipeline
+	$(BIN)/python -m benchmarks.bench
+
+clean:  ## remove runs/ and the demo audio (keeps .venv)
+	rm -rf runs data/demo lightning_logs
