@@ -1,0 +1,1 @@
+"""The built-in synthetic demo libraries (``sfxrep demo``, ``kind: demo``)."""

@@ -1,0 +1,58 @@
+"""Libraries listed in a CSV file: columns ``path``, ``label`` and optionally ``group``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sfxrep.audio import AUDIO_EXTENSIONS
+from sfxrep.libraries.base import Candidate, Library, Scan, Skipped, register
+
+
+@register("csv")
+class CsvLibrary(Library):
+    """One row per file.
+
+    Args:
+        name: library name.
+        csv: the CSV file (with a header row).
+        root: base folder of relative paths in the CSV; default: the CSV's folder.
+        path_column, label_column, group_column: column names; ``group`` (a finer class to stratify the split
+            by) is optional.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        csv: str | Path,
+        root: str | Path | None = None,
+        path_column: str = "path",
+        label_column: str = "label",
+        group_column: str = "group",
+    ) -> None:
+        super().__init__(name)
+        self.csv = Path(csv).resolve()
+        self.root = Path(root).resolve() if root is not None else self.csv.parent
+        self.path_column, self.label_column, self.group_column = path_column, label_column, group_column
+
+    def scan(self) -> Scan:
+        scan = Scan()
+        with open(self.csv, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = {self.path_column, self.label_column} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{self.csv}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
+            for line, row in enumerate(reader, start=2):
+                raw = (row.get(self.path_column) or "").strip()
+                label = (row.get(self.label_column) or "").strip()
+                path = (self.root / raw).resolve()
+                if not raw or not label:
+                    scan.skipped.append(Skipped(f"{self.csv}:{line}", "empty path or label"))
+                elif not path.is_file():
+                    scan.skipped.append(Skipped(str(path), f"listed in {self.csv.name} line {line} but missing"))
+                elif path.suffix.lower() not in AUDIO_EXTENSIONS:
+                    scan.skipped.append(Skipped(str(path), f"not a sound file extension ({path.suffix})"))
+                else:
+                    group = (row.get(self.group_column) or "").strip() or None
+                    scan.candidates.append(Candidate(path, label, group))
+        return scan

@@ -1,0 +1,165 @@
+"""Build a run's manifest once: scan every library, decode every file into the wave cache, split, write.
+
+Output, in ``<work_dir>/<yaml stem>-<fingerprint>/``:
+
+* ``manifest.jsonl`` — one :class:`ManifestRow` per usable file;
+* ``report.json`` — per library: files found, in the manifest, skipped with reasons (undecodable, unlabelled),
+  non-audio files ignored (by extension), classes dropped under the minimum, files left out by the cap.
+
+The fingerprint changes with any adapter or split setting, so an edited YAML gets a new manifest; the wave
+cache makes re-preparing cheap (each unchanged file is decoded once, ever).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sfxrep.audio import AudioDecodeError
+from sfxrep.data.cache import WaveCache, WaveInfo
+from sfxrep.libraries.base import Candidate, Skipped
+from sfxrep.libraries.manifest import SPLITS, ManifestRow, read_manifest, write_manifest
+from sfxrep.libraries.spec import LibrariesSpec, LibrarySpec
+from sfxrep.libraries.split import assign_splits
+
+
+@dataclass
+class LibraryReport:
+    """What happened to one library's files."""
+
+    name: str
+    found: int = 0
+    in_manifest: int = 0
+    classes: int = 0
+    splits: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+    dropped_classes: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{self.name}: {self.in_manifest}/{self.found} files, {self.classes} classes "
+                 f"(train {self.splits.get('train', 0)} / val {self.splits.get('val', 0)} / "
+                 f"test {self.splits.get('test', 0)})"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        if self.dropped_classes:
+            parts.append(f"{len(self.dropped_classes)} classes under the minimum dropped "
+                         f"({sum(self.dropped_classes.values())} files)")
+        if self.capped:
+            parts.append(f"{sum(self.capped.values())} files over the per-class cap left out")
+        if self.ignored:
+            parts.append("ignored non-audio: " + ", ".join(f"{n}×{ext}" for ext, n in sorted(self.ignored.items())))
+        return "; ".join(parts)
+
+
+@dataclass
+class Prepared:
+    """A prepared run: its manifest rows, per-library reports and where they were written."""
+
+    folder: Path
+    rows: list[ManifestRow]
+    reports: list[LibraryReport]
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.jsonl"
+
+
+def _decode_one(args: tuple[str, int, str]) -> WaveInfo | str:
+    root, sample_rate, path = args
+    try:
+        return WaveCache(root, sample_rate).ensure(path)
+    except AudioDecodeError as err:
+        return err.reason
+
+
+def decode_all(cache: WaveCache, paths: list[Path], workers: int = 1) -> list[WaveInfo | str]:
+    """Cache every file; returns its :class:`WaveInfo` or the reason it could not be decoded."""
+    jobs = [(str(cache.root), cache.sample_rate, str(p)) for p in paths]
+    if workers <= 1 or len(jobs) < 32:
+        return [_decode_one(job) for job in jobs]
+    # threads: libsndfile and soxr release the GIL, and unlike processes they need no __main__ guard
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_decode_one, jobs))
+
+
+def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1) -> tuple[list[ManifestRow], LibraryReport]:
+    """Scan, decode and split one library."""
+    library = spec.library
+    scan = library.scan()
+    report = LibraryReport(library.name, ignored=dict(scan.ignored))
+    report.found = len(scan.candidates) + len(scan.skipped)
+    skipped: list[Skipped] = list(scan.skipped)
+    usable: list[tuple[Candidate, WaveInfo]] = []
+    for cand, result in zip(scan.candidates, decode_all(cache, [c.path for c in scan.candidates], workers),
+                            strict=True):
+        if isinstance(result, WaveInfo):
+            usable.append((cand, result))
+        else:
+            skipped.append(Skipped(str(cand.path), result))
+    report.skipped = [asdict(s) for s in skipped]
+
+    root = getattr(library, "root", None)
+    keys = [os.path.relpath(c.path, root) if root else str(c.path) for c, _ in usable]
+    outcome = assign_splits(
+        keys,
+        [c.label for c, _ in usable],
+        [c.group or c.label for c, _ in usable],
+        spec.split,
+        fixed=lambda i: usable[i][0].split,
+    )
+    report.dropped_classes, report.capped = outcome.dropped_classes, outcome.capped
+    rows = [
+        ManifestRow(library.name, str(c.path), c.label, c.group or c.label, round(info.duration, 4),
+                    info.source_rate, outcome.splits[i])
+        for i, (c, info) in enumerate(usable) if i in outcome.splits
+    ]
+    report.in_manifest = len(rows)
+    report.classes = len({r.label for r in rows})
+    counts = Counter(r.split for r in rows)
+    report.splits = {s: counts.get(s, 0) for s in SPLITS}
+    return rows, report
+
+
+def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers: int = 1,
+            force: bool = False, log=sys.stderr) -> Prepared:
+    """Prepare every library of ``spec`` (or re-use an existing manifest with the same fingerprint).
+
+    Args:
+        spec: the run's libraries.
+        work_dir: parent folder of prepared manifests.
+        cache: the wave cache to fill.
+        workers: decoding processes.
+        force: rebuild even if a manifest with this fingerprint exists.
+        log: where progress and the summary are printed (``None`` for silence).
+    """
+    folder = Path(work_dir) / f"{spec.source.stem}-{spec.fingerprint()}"
+    manifest, report_path = folder / "manifest.jsonl", folder / "report.json"
+    if manifest.is_file() and report_path.is_file() and not force:
+        reports = [LibraryReport(**r) for r in json.loads(report_path.read_text())["libraries"]]
+        return Prepared(folder, read_manifest(manifest), reports)
+    rows: list[ManifestRow] = []
+    reports: list[LibraryReport] = []
+    for lib in spec.libraries:
+        if log:
+            print(f"[prepare] {lib.name}: scanning and decoding …", file=log, flush=True)
+        lib_rows, report = prepare_library(lib, cache, workers)
+        rows += lib_rows
+        reports.append(report)
+        if log:
+            print(f"[prepare] {report.summary()}", file=log, flush=True)
+            for s in report.skipped[:10]:
+                print(f"[prepare]   skipped {s['path']}: {s['reason']}", file=log)
+            if len(report.skipped) > 10:
+                print(f"[prepare]   … {len(report.skipped) - 10} more in {report_path}", file=log)
+    folder.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps({"source": str(spec.source), "libraries": [asdict(r) for r in reports]},
+                                      indent=1))
+    write_manifest(rows, manifest)  # last: its presence marks a complete preparation
+    return Prepared(folder, rows, reports)

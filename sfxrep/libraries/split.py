@@ -1,0 +1,119 @@
+"""Seeded, stratified train/val/test split with an optional per-class cap and minimum (paper §4).
+
+Every decision is a function of (seed, file path relative to the library root): the split does not depend
+on the order files were found in, is identical when re-run, and survives moving the library folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How a library is split.
+
+    Attributes:
+        seed: split seed.
+        ratios: train, val, test fractions (paper: 8:1:1).
+        max_per_class: keep at most this many files per class, a seeded random subset (paper: 150); ``None``
+            keeps all.
+        min_per_class: classes with fewer usable files are dropped (and reported).
+    """
+
+    seed: int = 0
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    max_per_class: int | None = None
+    min_per_class: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.ratios) != 3 or min(self.ratios) < 0 or not math.isclose(sum(self.ratios), 1.0):
+            raise ValueError(f"ratios must be three non-negative fractions summing to 1, got {self.ratios}")
+
+
+@dataclass
+class SplitOutcome:
+    """Which split each kept item went to, and what was left out.
+
+    Attributes:
+        splits: item index → ``train`` / ``val`` / ``test``.
+        dropped_classes: label → number of files, for classes under ``min_per_class``.
+        capped: label → number of files left out by ``max_per_class``.
+    """
+
+    splits: dict[int, str] = field(default_factory=dict)
+    dropped_classes: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, int] = field(default_factory=dict)
+
+
+def stable_rank(seed: int, key: str) -> str:
+    """A seeded pseudo-random sort key for ``key``."""
+    return hashlib.sha1(f"{seed}\x00{key}".encode()).hexdigest()
+
+
+def split_sizes(n: int, ratios: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Sizes (train, val, test) of a stratum of ``n`` items; val and test round half up, train keeps ≥ 1.
+
+    5 items at 8:1:1 → (3, 1, 1); 2 items → (2, 0, 0).
+    """
+    n_val = math.floor(n * ratios[1] + 0.5)
+    n_test = math.floor(n * ratios[2] + 0.5)
+    while n - n_val - n_test < 1 and (n_val or n_test):
+        if n_val >= n_test and n_val:
+            n_val -= 1
+        else:
+            n_test -= 1
+    return n - n_val - n_test, n_val, n_test
+
+
+def assign_splits(
+    keys: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    config: SplitConfig,
+    fixed: Callable[[int], str | None] = lambda i: None,
+) -> SplitOutcome:
+    """Split one library's items.
+
+    Args:
+        keys: a stable identity per item (path relative to the library root).
+        labels: class per item.
+        groups: stratum per item (UCS: CatID; else the label).
+        config: seed, ratios, cap and minimum.
+        fixed: item index → a split fixed by the source (ESC-50 folds), or ``None``.
+
+    Returns:
+        the split of each kept item, and the dropped and capped counts per class.
+    """
+    out = SplitOutcome()
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
+
+    kept: list[int] = []
+    for label, items in sorted(by_label.items()):
+        if len(items) < config.min_per_class:
+            out.dropped_classes[label] = len(items)
+            continue
+        items = sorted(items, key=lambda i: stable_rank(config.seed, keys[i]))
+        if config.max_per_class is not None and len(items) > config.max_per_class:
+            out.capped[label] = len(items) - config.max_per_class
+            items = items[: config.max_per_class]
+        kept.extend(items)
+
+    strata: dict[str, list[int]] = defaultdict(list)
+    for i in kept:
+        if (split := fixed(i)) is not None:
+            out.splits[i] = split
+        else:
+            strata[groups[i]].append(i)
+    for _, items in sorted(strata.items()):
+        items.sort(key=lambda i: stable_rank(config.seed + 1, keys[i]))
+        n_train, n_val, _ = split_sizes(len(items), config.ratios)
+        for rank, i in enumerate(items):
+            out.splits[i] = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
+    return out
