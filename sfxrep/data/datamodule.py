@@ -1,0 +1,158 @@
+"""SfxDataModule: several libraries, class-balanced single-library batches, Sequential / Joint / round-robin.
+
+* train: ``sequential`` or ``joint`` — ONE DataLoader over the concatenated libraries whose batch sampler
+  (:class:`MixedBatchSampler`) yields single-library batches (Lightning 2.6 refuses
+  ``CombinedLoader(mode="sequential")`` in fit); ``round_robin`` — ``CombinedLoader(mode="max_size_cycle")``
+  of one loader per library, so each step sees one batch of every library.
+* val / test: one loader per library (Lightning combines them sequentially), every block at 50 % overlap.
+
+The manifest is prepared on first use (see :mod:`sfxrep.libraries.prepare`) and read afterwards. Train with
+``use_distributed_sampler=False``: the samplers shard across ranks themselves.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+
+import numpy as np
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.utilities import CombinedLoader
+from torch.utils.data import ConcatDataset, DataLoader
+
+from sfxrep.data.cache import WaveCache
+from sfxrep.data.datasets import (
+    EvalBlockDataset,
+    LibraryFiles,
+    RandomBlockDataset,
+    block_samples,
+    collate_library_batch,
+)
+from sfxrep.data.samplers import ClassBalancedBatchSampler, MixedBatchSampler, Mixing
+from sfxrep.libraries.manifest import ManifestRow
+from sfxrep.libraries.prepare import Prepared, prepare
+from sfxrep.libraries.spec import load_libraries
+
+
+class SfxDataModule(LightningDataModule):
+    """The libraries of a run as Lightning data.
+
+    Args:
+        libraries: YAML file listing the libraries (see :mod:`sfxrep.libraries.spec`).
+        train_libraries: the libraries to train on (one head each); ``None`` = all of them.
+        work_dir: where prepared manifests are written.
+        cache_dir: the wave cache.
+        mixing: ``sequential`` (X-Sequential), ``joint`` (X-Joint) or ``round_robin`` (see module doc).
+        batch_size: items per batch (paper: 64).
+        items_per_class: m items per class in a batch (paper: 4, so 16 classes per batch).
+        batches_per_epoch: fixed batches per library per epoch; ``None`` ≈ one pass over each library.
+        eval_batch_size: blocks per validation/test batch.
+        block_frames: frames per input block (paper: 100 ≈ 2.3 s).
+        hop_length: STFT hop in samples; must match the model's frontend (paper: 1024).
+        eval_hop_frames: hop between evaluation blocks in frames (paper: 50, i.e. 50 % overlap).
+        num_workers: DataLoader workers per loader.
+        seed: sampler seed.
+        prepare_workers: decoding processes when the manifest is first built.
+    """
+
+    def __init__(
+        self,
+        libraries: str = "experiments/libraries/demo.yaml",
+        train_libraries: list[str] | None = None,
+        work_dir: str = "runs/prepared",
+        cache_dir: str = "runs/cache",
+        mixing: Mixing = "sequential",
+        batch_size: int = 64,
+        items_per_class: int = 4,
+        batches_per_epoch: int | None = None,
+        eval_batch_size: int = 64,
+        block_frames: int = 100,
+        hop_length: int = 1024,
+        eval_hop_frames: int = 50,
+        num_workers: int = 0,
+        seed: int = 0,
+        prepare_workers: int = 2,
+    ) -> None:
+        super().__init__()
+        if mixing not in ("sequential", "joint", "round_robin"):
+            raise ValueError(f"mixing must be sequential, joint or round_robin, got {mixing!r}")
+        self.save_hyperparameters()
+        self.spec = load_libraries(libraries)
+        unknown = set(train_libraries or ()) - set(self.spec.names)
+        if unknown:
+            raise ValueError(f"train_libraries {sorted(unknown)} are not in {libraries} ({self.spec.names})")
+        self.train_libraries = list(train_libraries or self.spec.names)
+        self.cache = WaveCache(cache_dir)
+        self.mixing = mixing
+        self.block_length = block_samples(block_frames, hop_length)
+        self.eval_hop = eval_hop_frames * hop_length
+
+    @cached_property
+    def prepared(self) -> Prepared:
+        return prepare(self.spec, self.hparams.work_dir, self.cache, workers=self.hparams.prepare_workers,
+                       log=sys.stderr)
+
+    def rows(self, library: str, split: str | None = None) -> list[ManifestRow]:
+        return [r for r in self.prepared.rows if r.library == library and (split is None or r.split == split)]
+
+    @cached_property
+    def classes(self) -> dict[str, list[str]]:
+        """Library → sorted class names (every library of the YAML, trained on or not)."""
+        return {lib: sorted({r.label for r in self.rows(lib)}) for lib in self.spec.names}
+
+    @property
+    def num_classes(self) -> dict[str, int]:
+        """Classes per training library (the heads' sizes; the CLI links this into the model)."""
+        return {lib: len(self.classes[lib]) for lib in self.train_libraries}
+
+    def files(self, library: str, split: str) -> LibraryFiles:
+        """One split of one library, decoded into the cache (already done by prepare)."""
+        rows = self.rows(library, split)
+        index = {c: i for i, c in enumerate(self.classes[library])}
+        infos = [self.cache.ensure(r.path) for r in rows]
+        return LibraryFiles(library, [i.npy for i in infos], np.array([i.num_samples for i in infos], np.int64),
+                            np.array([index[r.label] for r in rows], np.int64), self.classes[library])
+
+    # ---- loaders ---------------------------------------------------------------------------------------
+    def _rank(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _batch_sampler(self, files: LibraryFiles) -> ClassBalancedBatchSampler:
+        rank, world = self._rank()
+        return ClassBalancedBatchSampler(files.labels, self.hparams.batch_size, self.hparams.items_per_class,
+                                         seed=self.hparams.seed, rank=rank, world_size=world,
+                                         batches_per_epoch=self.hparams.batches_per_epoch)
+
+    def _loader(self, dataset, **kwargs) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(dataset, collate_fn=collate_library_batch, num_workers=workers,
+                          persistent_workers=workers > 0, **kwargs)
+
+    def train_dataloader(self) -> DataLoader | CombinedLoader:
+        train = {lib: self.files(lib, "train") for lib in self.train_libraries}
+        datasets = {lib: RandomBlockDataset(f, self.block_length) for lib, f in train.items()}
+        samplers = {lib: self._batch_sampler(f) for lib, f in train.items()}
+        if self.mixing == "round_robin":
+            loaders = {lib: self._loader(datasets[lib], batch_sampler=samplers[lib]) for lib in train}
+            return CombinedLoader(loaders, mode="max_size_cycle")
+        offsets = dict(zip(train, np.cumsum([0] + [len(d) for d in datasets.values()])[:-1].tolist(), strict=True))
+        mixed = MixedBatchSampler(samplers, offsets, self.mixing, seed=self.hparams.seed)
+        return self._loader(ConcatDataset(list(datasets.values())), batch_sampler=mixed)
+
+    def eval_dataset(self, library: str, split: str) -> EvalBlockDataset:
+        return EvalBlockDataset(self.files(library, split), self.block_length, self.eval_hop)
+
+    def _eval_loaders(self, split: str) -> dict[str, DataLoader]:
+        loaders = {}
+        for lib in self.train_libraries:
+            dataset = self.eval_dataset(lib, split)
+            if len(dataset):
+                loaders[lib] = self._loader(dataset, batch_size=self.hparams.eval_batch_size, shuffle=False)
+        return loaders
+
+    def val_dataloader(self) -> dict[str, DataLoader]:
+        return self._eval_loaders("val")
+
+    def test_dataloader(self) -> dict[str, DataLoader]:
+        return self._eval_loaders("test")
