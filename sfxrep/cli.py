@@ -1,0 +1,121 @@
+"""The ``sfxrep`` command.
+
+    sfxrep train    --scenario within|ucs_transfer|cross [-c CONFIG] [--mixing] [--bn] [--fdr] [--loss] [-- ARGS]
+    sfxrep fit      -c experiments/base.yaml [...]        LightningCLI (also validate, test)
+    sfxrep evaluate CKPT [--libraries NAME ...] [--k 1]   kNN evaluation of a frozen encoder
+    sfxrep prepare  LIBRARIES.yaml                        decode, cache, split, write the manifest
+    sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
+
+
+def _train(ns: argparse.Namespace) -> None:
+    from sfxrep.scenarios import TrainPlan, run_plan
+
+    plan = TrainPlan(scenario=ns.scenario, configs=ns.config or ["experiments/demo.yaml"], mixing=ns.mixing,
+                     bn=ns.bn, fdr=ns.fdr == "on", loss=ns.loss, base=ns.base, results=ns.results, k=ns.k,
+                     name=ns.name, overrides=ns.overrides, experiments=ns.experiments)
+    run_plan(plan)
+    print(f"results appended to {plan.results}")
+
+
+def _evaluate(ns: argparse.Namespace) -> None:
+    from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint
+    from sfxrep.results import format_table
+
+    rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
+                               scenario=ns.scenario, run=ns.run, results=ns.results, bf16=ns.bf16)
+    print(format_table(rows, RESULT_COLUMNS))
+
+
+def _prepare(ns: argparse.Namespace) -> None:
+    from sfxrep.data.cache import WaveCache
+    from sfxrep.libraries.prepare import prepare
+    from sfxrep.libraries.spec import load_libraries
+
+    prepared = prepare(load_libraries(ns.libraries), ns.work_dir, WaveCache(ns.cache_dir), workers=ns.workers,
+                       force=ns.force)
+    for report in prepared.reports:
+        print(report.summary())
+    print(f"manifest: {prepared.manifest_path}\nreport:   {prepared.folder / 'report.json'}")
+
+
+def _compare(ns: argparse.Namespace) -> None:
+    from sfxrep.compare import compare_command
+
+    compare_command(ns)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sfxrep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
+    t.add_argument("--scenario", choices=("within", "ucs_transfer", "cross"), default="cross")
+    t.add_argument("-c", "--config", action="append", help="YAML over experiments/base.yaml (default: demo)")
+    t.add_argument("--mixing", choices=("sequential", "joint", "round_robin"), default="sequential")
+    t.add_argument("--bn", choices=("shared", "per_library"), default="shared")
+    t.add_argument("--fdr", choices=("off", "on"), default="off")
+    t.add_argument("--loss", default="ce", help="a file of experiments/losses/ (ce, contrastive, triplet, circle)")
+    t.add_argument("--base", help="UCS-transfer base library (default: the first UCS library)")
+    t.add_argument("--results", default="runs/results.jsonl")
+    t.add_argument("--k", type=int, default=1, help="neighbours of the kNN evaluation (paper: 1)")
+    t.add_argument("--name", help="run name tag")
+    t.add_argument("--experiments", default="experiments", help="the experiments folder")
+    t.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: LightningCLI arguments")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="kNN evaluation of a checkpoint's frozen embeddings")
+    e.add_argument("checkpoint")
+    e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
+    e.add_argument("--libraries-yaml", help="evaluate the libraries of another YAML")
+    e.add_argument("--k", type=int, default=1)
+    e.add_argument("--scenario", help="recorded scenario (default: inferred)")
+    e.add_argument("--run", help="run name for the rows")
+    e.add_argument("--results", default="runs/results.jsonl")
+    e.add_argument("--bf16", action="store_true", help="embed under bf16 autocast")
+    e.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("prepare", help="decode, cache and split the libraries of a YAML file")
+    p.add_argument("libraries")
+    p.add_argument("--work-dir", default="runs/prepared")
+    p.add_argument("--cache-dir", default="runs/cache")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--force", action="store_true", help="rebuild the manifest even if it exists")
+    p.set_defaults(func=_prepare)
+
+    c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
+    c.add_argument("results", type=Path)
+    c.add_argument("--rq", choices=("rq1", "rq2", "rq3"), default="rq1",
+                   help="rq1: losses vs CE; rq2: scenarios/methods vs within; rq3: cross methods vs X-Sequential")
+    c.add_argument("--by", help="comma-separated variant columns (overrides the preset)")
+    c.add_argument("--baseline", help="comma-separated baseline values of --by")
+    c.add_argument("--match", help="comma-separated columns that must be equal within a comparison")
+    c.add_argument("--metrics", nargs="+", default=["frame_macro_f1", "file_macro_f1", "dbi"])
+    c.set_defaults(func=_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+        from sfxrep.lightning_cli import SfxLightningCLI
+
+        SfxLightningCLI(args=argv)
+        return
+    ns = build_parser().parse_args(argv)
+    if getattr(ns, "overrides", None) and ns.overrides[0] == "--":
+        ns.overrides = ns.overrides[1:]
+    ns.func(ns)
+
+
+if __name__ == "__main__":
+    main()

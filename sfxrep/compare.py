@@ -1,0 +1,93 @@
+"""The paper's comparisons as group-bys of the results file: Δ of each variant against a baseline.
+
+A *variant* is the value of the ``by`` columns of a row (RQ1: the loss); rows are compared within a *group*
+of equal ``match`` columns (RQ1: scenario, library, mixing, bn, fdr). For every group that has the baseline,
+each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ per scenario. When a
+(group, variant) was run more than once, the latest row counts.
+
+Presets: ``rq1`` — metric losses vs CE (paper Fig. 4, 5); ``rq2`` — every scenario/method vs within-dataset
+(Fig. 6); ``rq3`` — cross-dataset methods vs X-Sequential (§6.4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sfxrep.results import format_table, read_results
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """by: variant columns; baseline: their baseline values; match: columns that define a group."""
+
+    by: tuple[str, ...]
+    baseline: tuple[str, ...]
+    match: tuple[str, ...]
+
+
+PRESETS: dict[str, Comparison] = {
+    "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr")),
+    "rq2": Comparison(("scenario", "mixing", "bn", "fdr"), ("within", "sequential", "shared", "false"),
+                      ("library", "loss")),
+    "rq3": Comparison(("mixing", "bn", "fdr"), ("sequential", "shared", "false"), ("scenario", "library", "loss")),
+}
+
+
+def _key(row: dict, columns: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(row.get(c)).lower() for c in columns)
+
+
+def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
+    """One output row per (group, non-baseline variant) with ``d_<metric>``, then per-scenario means."""
+    latest: dict[tuple, dict] = {}
+    for row in sorted(rows, key=lambda r: r.get("created", "")):
+        latest[(_key(row, comparison.match), _key(row, comparison.by))] = row
+    groups: dict[tuple, dict[tuple, dict]] = defaultdict(dict)
+    for (group, variant), row in latest.items():
+        groups[group][variant] = row
+    base = tuple(v.lower() for v in comparison.baseline)
+    out = []
+    for group, variants in sorted(groups.items()):
+        if base not in variants:
+            continue
+        ref = variants[base]
+        for variant, row in sorted(variants.items()):
+            if variant == base:
+                continue
+            entry = {**dict(zip(comparison.match, group)), "variant": "/".join(variant)}
+            for m in metrics:
+                entry[f"d_{m}"] = float(row[m]) - float(ref[m])
+            out.append(entry)
+    means: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for entry in out:
+        means[(entry.get("scenario", "all"), entry["variant"])].append(entry)
+    for (scenario, variant), entries in sorted(means.items()):
+        mean = {"library": "MEAN", "variant": variant, **({"scenario": scenario} if "scenario" in out[0] else {})}
+        for m in metrics:
+            values = [e[f"d_{m}"] for e in entries if not math.isnan(e[f"d_{m}"])]
+            mean[f"d_{m}"] = sum(values) / len(values) if values else float("nan")
+        out.append(mean)
+    return out
+
+
+def compare_command(ns: argparse.Namespace) -> None:
+    """``sfxrep compare RESULTS [--rq rq1|rq2|rq3] [--by COLS --baseline VALS --match COLS]``."""
+    comparison = PRESETS[ns.rq]
+    if ns.by:
+        by = tuple(ns.by.split(","))
+        baseline = tuple(ns.baseline.split(",")) if ns.baseline else comparison.baseline
+        match = tuple(ns.match.split(",")) if ns.match else tuple(
+            c for c in ("scenario", "library", "mixing", "bn", "fdr", "loss") if c not in by)
+        comparison = Comparison(by, baseline, match)
+    table = compare(read_results(ns.results), comparison, ns.metrics)
+    if not table:
+        print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
+              f"{comparison.by}")
+        return
+    columns = [c for c in ("scenario", "library") if c in table[0]] + ["variant"] + [f"d_{m}" for m in ns.metrics]
+    print(f"Δ against {dict(zip(comparison.by, comparison.baseline))} (within equal {', '.join(comparison.match)})")
+    print(format_table(table, columns))

@@ -1,0 +1,58 @@
+"""Frozen-encoder embeddings of every evaluation block of a library split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
+from sfxrep.models.module import SfxModule
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """``embeddings (N, D)`` float32 with the ``labels (N,)`` and ``files (N,)`` of each block."""
+
+    embeddings: np.ndarray
+    labels: np.ndarray
+    files: np.ndarray
+
+
+def _batches(dataset: EvalBlockDataset, batch_size: int) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_library_batch)
+
+
+@torch.no_grad()
+def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, bf16: bool = False) -> Embedded:
+    """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode).
+
+    With per-library BatchNorm, the dataset's library picks the BatchNorm set; a library the encoder has not
+    seen must be adapted first (:func:`adapt_batchnorm`).
+    """
+    module.eval()
+    library = dataset.files.library if module.encoder.bn == "per_library" else None
+    device = module.device
+    chunks, labels, files = [], [], []
+    for batch in _batches(dataset, batch_size):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            chunks.append(module.embed(batch["wave"].to(device), library).float().cpu())
+        labels.append(batch["label"])
+        files.append(batch["file"])
+    return Embedded(torch.cat(chunks).numpy(), torch.cat(labels).numpy(), torch.cat(files).numpy())
+
+
+@torch.no_grad()
+def adapt_batchnorm(module: SfxModule, train: EvalBlockDataset, batch_size: int = 64) -> int:
+    """Per-library BN for a library unseen in training: re-estimate its statistics on its train split.
+
+    Returns the number of blocks used (0 with shared BatchNorm or an already known library).
+    """
+    library = train.files.library
+    if module.encoder.bn != "per_library" or library in module.encoder.libraries:
+        return 0
+    device = module.device
+    features = (module.features(b["wave"].to(device)) for b in _batches(train, batch_size))
+    return module.encoder.adapt_library(library, features)

@@ -1,0 +1,90 @@
+"""``sfxrep evaluate CKPT``: kNN evaluation of a checkpoint's frozen encoder on every library."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from sfxrep.data.datamodule import SfxDataModule
+from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
+from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.models.module import SfxModule
+from sfxrep.results import append_results
+
+RESULT_COLUMNS = ("run", "scenario", "library", "mixing", "bn", "fdr", "loss", "n_classes", "frame_macro_f1",
+                  "file_macro_f1", "dbi")
+
+
+def infer_scenario(train_libraries: list[str], library: str) -> str:
+    """``within`` (trained on that library alone), ``ucs_transfer`` (one other library) or ``cross``."""
+    if len(train_libraries) > 1:
+        return "cross"
+    return "within" if train_libraries == [library] else "ucs_transfer"
+
+
+def load_checkpoint(path: str | Path) -> tuple[SfxModule, dict]:
+    """The module of a checkpoint written by ``sfxrep fit`` / ``train`` (in eval mode), and the raw checkpoint."""
+    raw = torch.load(path, map_location="cpu", weights_only=False)
+    with warnings.catch_warnings():  # rebuilt outside the CLI, the module's parts land in hparams: harmless
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+        return SfxModule.load_from_checkpoint(path, map_location="cpu").eval(), raw
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    libraries: list[str] | None = None,
+    libraries_yaml: str | None = None,
+    k: int = 1,
+    scenario: str | None = None,
+    run: str | None = None,
+    results: str | Path | None = None,
+    bf16: bool = False,
+) -> list[dict]:
+    """Evaluate a checkpoint's frozen embeddings by kNN on each library's test split.
+
+    Args:
+        checkpoint: a ``.ckpt`` written by ``sfxrep fit``/``train``.
+        libraries: libraries to evaluate; default every library of the run's YAML.
+        libraries_yaml: evaluate on the libraries of another YAML than the one trained with.
+        k: neighbours (paper: 1).
+        scenario: recorded scenario; default inferred from the trained and evaluated libraries.
+        run: run name for the rows; default the checkpoint's parent run folder.
+        results: results file the rows are appended to (``None``: not written).
+        bf16: embed under bf16 autocast.
+
+    Returns:
+        one row per library (see ``RESULT_COLUMNS`` and the counts/metadata fields).
+    """
+    module, raw = load_checkpoint(checkpoint)
+    data_args = {k: v for k, v in raw["datamodule_hyper_parameters"].items() if not k.startswith("_")}
+    data_args["train_libraries"] = None  # any library of the YAML can be evaluated
+    if libraries_yaml is not None:
+        data_args["libraries"] = libraries_yaml
+    data = SfxDataModule(**data_args)
+    trained = module.libraries
+    fdr = any("FocalDatasetRegularization" in key for key in raw.get("callbacks", {}))
+    run = run or Path(checkpoint).resolve().parent.parent.name
+    rows = []
+    for library in libraries or data.spec.names:
+        start = time.perf_counter()
+        train, test = data.eval_dataset(library, "train"), data.eval_dataset(library, "test")
+        if not len(test):
+            print(f"[evaluate] {library}: no test files, skipped")
+            continue
+        adapted = adapt_batchnorm(module, train)
+        a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
+        score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
+        rows.append({
+            "run": run, "scenario": scenario or infer_scenario(trained, library), "library": library,
+            "train_libraries": trained, "seen_in_training": library in trained, "mixing": data_args.get("mixing"),
+            "bn": module.encoder.bn, "fdr": fdr, "loss": module.objective.name, "width": module.encoder.width,
+            "k": k, "n_classes": len(data.classes[library]), **vars(score), "bn_adapted_blocks": adapted,
+            "checkpoint": str(Path(checkpoint).resolve()), "eval_seconds": round(time.perf_counter() - start, 2),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        })
+    if results is not None:
+        append_results(rows, results)
+    return rows

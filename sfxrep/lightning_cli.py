@@ -1,0 +1,51 @@
+"""``sfxrep fit|validate|test`` — LightningCLI over SfxModule and SfxDataModule, configured by YAML.
+
+Besides Lightning's own arguments it links ``data.num_classes`` into ``model.num_classes`` (the heads'
+sizes come from the manifest), adds the checkpoint (best mean validation loss over libraries, paper §3.3)
+and early stopping as ``checkpoint.*`` / ``early_stopping.*``, and always trains with
+``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from sfxrep.data.datamodule import SfxDataModule
+from sfxrep.models.module import SfxModule
+
+
+class SfxLightningCLI(LightningCLI):
+    """LightningCLI with sfxrep's links and callbacks (see module doc)."""
+
+    def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs) -> None:
+        super().__init__(
+            SfxModule,
+            SfxDataModule,
+            trainer_defaults={"use_distributed_sampler": False},
+            save_config_kwargs={"overwrite": True},
+            args=args,
+            run=run,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
+                             "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False})
+        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
+                             "early_stopping.patience": 10})
+
+
+def fit(args: list[str]) -> tuple[Path, SfxLightningCLI]:
+    """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI."""
+    cli = SfxLightningCLI(args=args, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""
+    if not best:
+        raise RuntimeError("training produced no checkpoint (was validation run at least once?)")
+    return Path(best), cli

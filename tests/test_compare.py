@@ -1,0 +1,61 @@
+"""RQ comparisons as group-bys of results rows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from sfxrep.compare import PRESETS, compare, compare_command
+from sfxrep.results import append_results, format_table, read_results
+
+
+def row(**kw):
+    base = {"scenario": "within", "library": "a", "mixing": "sequential", "bn": "shared", "fdr": False,
+            "loss": "ce", "frame_macro_f1": 0.5, "dbi": 2.0, "created": "2026-01-01T00:00:00"}
+    return {**base, **kw}
+
+
+def test_rq1_deltas_against_ce_latest_run_wins_and_means():
+    rows = [
+        row(), row(loss="ce+tripletmargin", frame_macro_f1=0.6, dbi=1.5),
+        row(loss="ce+tripletmargin", frame_macro_f1=0.7, dbi=1.0, created="2026-02-01T00:00:00"),  # latest
+        row(library="b", frame_macro_f1=0.8), row(library="b", loss="ce+tripletmargin", frame_macro_f1=0.7),
+        row(library="c", loss="ce+circle"),  # no CE baseline for c: not compared
+    ]
+    table = compare(rows, PRESETS["rq1"], ["frame_macro_f1", "dbi"])
+    by = {(t["library"], t["variant"]): t for t in table}
+    assert by[("a", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(0.2)
+    assert by[("a", "ce+tripletmargin")]["d_dbi"] == pytest.approx(-1.0)
+    assert by[("b", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(-0.1)
+    assert by[("MEAN", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(0.05)
+    assert ("c", "ce+circle") not in by
+
+
+def test_rq2_compares_every_cross_variant_with_within():
+    rows = [row(), row(scenario="cross", frame_macro_f1=0.55), row(scenario="cross", mixing="joint", frame_macro_f1=0.4),
+            row(scenario="cross", bn="per_library", frame_macro_f1=0.65)]
+    table = compare(rows, PRESETS["rq2"], ["frame_macro_f1"])
+    got = {t["variant"]: round(t["d_frame_macro_f1"], 3) for t in table if t["library"] == "a"}
+    assert got == {"cross/sequential/shared/false": 0.05, "cross/joint/shared/false": -0.1,
+                   "cross/sequential/per_library/false": 0.15}
+
+
+def test_command_prints_a_table(tmp_path, capsys):
+    path = tmp_path / "r.jsonl"
+    append_results([row(), row(loss="ce+contrastive", frame_macro_f1=0.9)], path)
+    assert read_results(path)[1]["loss"] == "ce+contrastive"
+    compare_command(argparse.Namespace(results=path, rq="rq1", by=None, baseline=None, match=None,
+                                       metrics=["frame_macro_f1"]))
+    out = capsys.readouterr().out
+    assert "ce+contrastive" in out and "0.400" in out
+    path.write_text(json.dumps(row()) + "\n{oops\n")
+    with pytest.raises(ValueError, match=":2:"):
+        read_results(path)
+
+
+def test_format_table_aligns_columns():
+    text = format_table([{"a": "x", "b": 0.5}, {"a": "longer", "b": -0.25}], ["a", "b"])
+    lines = text.splitlines()
+    assert len({len(line) for line in lines}) == 1 and "-0.250" in text

@@ -1,0 +1,42 @@
+"""The three scenarios end to end: which models are trained, which libraries evaluated, what rows say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sfxrep.results import read_results
+from sfxrep.scenarios import TrainPlan, run_plan
+from tests.conftest import REPO, tiny_overrides
+
+
+def plan(tmp_path, libraries, **kwargs) -> TrainPlan:
+    return TrainPlan(configs=[], results=str(tmp_path / "results.jsonl"), experiments=str(REPO / "experiments"),
+                     runs=str(tmp_path / "runs"), overrides=tiny_overrides(libraries, tmp_path), **kwargs)
+
+
+def test_within_trains_one_model_per_library(tiny_libraries, tmp_path):
+    rows = run_plan(plan(tmp_path, tiny_libraries, scenario="within"))
+    assert [(r["library"], r["train_libraries"], r["scenario"]) for r in rows] == [
+        ("lib_a", ["lib_a"], "within"), ("lib_b", ["lib_b"], "within")]
+    assert len({r["run"] for r in rows}) == 2
+    assert [json.dumps(r) for r in read_results(tmp_path / "results.jsonl")] == [json.dumps(r) for r in rows]
+
+
+def test_ucs_transfer_trains_on_the_base_and_evaluates_everything(tiny_libraries, tmp_path):
+    with pytest.raises(ValueError, match="base library"):  # neither tiny library is UCS-named
+        run_plan(plan(tmp_path, tiny_libraries, scenario="ucs_transfer"))
+    rows = run_plan(plan(tmp_path, tiny_libraries, scenario="ucs_transfer", base="lib_b"))
+    assert {r["library"]: r["seen_in_training"] for r in rows} == {"lib_a": False, "lib_b": True}
+    assert {r["scenario"] for r in rows} == {"ucs_transfer"} and len({r["run"] for r in rows}) == 1
+
+
+def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_path):
+    rows = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", mixing="joint", bn="per_library", fdr=True,
+                         loss="triplet"))
+    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1
+    for r in rows:
+        assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
+        assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]
+        assert {"frame_macro_f1", "file_macro_f1", "dbi", "train_seconds", "checkpoint"} <= set(r)
