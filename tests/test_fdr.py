@@ -1,0 +1,89 @@
+"""'Focal' Dataset Regularization: Eq. 1 on a scripted F1 history, and the weights reaching the loss."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sfxrep.callbacks.fdr import FocalDatasetRegularization, fdr_weights
+from sfxrep.lightning_cli import SfxLightningCLI
+from tests.conftest import tiny_fit_args
+
+
+def eq1(n: int, beta: float) -> float:
+    return (1 - beta**n) / (1 - beta)
+
+
+def normalised(epochs: dict[str, int], beta: float) -> dict[str, float]:
+    raw = {k: eq1(n, beta) for k, n in epochs.items()}
+    return {k: v * len(raw) / sum(raw.values()) for k, v in raw.items()}
+
+
+def test_weights_follow_equation_1_and_sum_to_the_number_of_libraries():
+    for beta in (0.999, 0.9, 0.5):
+        got = fdr_weights({"a": 2, "b": 5, "c": 9}, beta)
+        assert got == pytest.approx(normalised({"a": 2, "b": 5, "c": 9}, beta))
+        assert sum(got.values()) == pytest.approx(3)
+    assert fdr_weights({"a": 3, "b": 3}) == {"a": 1.0, "b": 1.0}
+    with pytest.raises(ValueError):
+        fdr_weights({"a": 1}, beta=1.0)
+
+
+def test_scripted_history_crossing_epochs_and_the_not_yet_crossed_rule():
+    history = [  # train macro-F1 per epoch
+        {"easy": 0.50, "mid": 0.30, "hard": 0.10},
+        {"easy": 0.92, "mid": 0.60, "hard": 0.20},  # easy crosses at epoch 2
+        {"easy": 0.85, "mid": 0.90, "hard": 0.40},  # mid at 3 (exactly the threshold); easy's dip is ignored
+        {"easy": 0.99, "mid": 0.95, "hard": 0.70},
+        {"easy": 0.99, "mid": 0.97, "hard": 0.91},  # hard at 5
+    ]
+    fdr = FocalDatasetRegularization(threshold=0.9, beta=0.999)
+    expected_epochs = [
+        {"easy": 2, "mid": 2, "hard": 2},  # after epoch 1 nobody crossed: all e + 1 → equal weights
+        {"easy": 2, "mid": 3, "hard": 3},
+        {"easy": 2, "mid": 3, "hard": 4},
+        {"easy": 2, "mid": 3, "hard": 5},
+        {"easy": 2, "mid": 3, "hard": 5},
+    ]
+    for epoch, (f1, n_e) in enumerate(zip(history, expected_epochs, strict=True), start=1):
+        weights = fdr.update(epoch, f1)
+        assert weights == pytest.approx(normalised(n_e, 0.999))
+    assert fdr.crossed == {"easy": 2, "mid": 3, "hard": 5}
+    assert weights["hard"] > weights["mid"] > weights["easy"]  # slow libraries weigh more
+
+
+def test_epochs_from_an_earlier_run_are_fixed():
+    fdr = FocalDatasetRegularization(epochs={"a": 7, "b": 2})
+    weights = fdr.update(1, {"a": 0.95, "b": 0.1, "c": 0.1})
+    assert weights == pytest.approx(normalised({"a": 7, "b": 2, "c": 2}, 0.999))
+
+
+def test_callback_sets_the_module_weights_logs_them_and_saves_n_e(tiny_libraries, tmp_path):
+    save_to = tmp_path / "fdr_epochs.json"
+    fdr = FocalDatasetRegularization(threshold=0.0, save_to=str(save_to))  # threshold 0: both cross at epoch 1
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.max_epochs", "2"), run=False)
+    cli.trainer.callbacks.append(fdr)
+    fdr.fixed = {"lib_a": 3}
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    expected = normalised({"lib_a": 3, "lib_b": 1}, 0.999)
+    assert cli.model.library_weights == pytest.approx(expected)
+    metrics = cli.trainer.callback_metrics
+    assert float(metrics["fdr/lib_a/alpha"]) == pytest.approx(expected["lib_a"])
+    assert float(metrics["fdr/lib_b/n_e"]) == 1.0
+    assert json.loads(save_to.read_text()) == {"lib_a": 3, "lib_b": 1}
+    ckpt = torch.load(cli.trainer.checkpoint_callback.best_model_path, weights_only=False)
+    assert ckpt["library_weights"] == pytest.approx(expected)
+
+
+def test_library_weight_scales_that_librarys_loss(tiny_libraries, tmp_path):
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
+    module, data = cli.model, cli.datamodule
+    batch = next(iter(data.train_dataloader()))
+    module.train()
+    torch.manual_seed(0)
+    base = module.training_step(batch, 0)
+    module.library_weights[batch["library"]] = 2.5
+    torch.manual_seed(0)
+    assert module.training_step(batch, 0).item() == pytest.approx(2.5 * base.item(), rel=1e-4)
