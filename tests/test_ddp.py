@@ -1,0 +1,51 @@
+"""Real DDP with 2 CPU processes (gloo): rank-aware batches keep the 16 × 4 rule and never overlap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, write_folder_library, write_prefix_library
+
+
+@pytest.mark.ddp
+@pytest.mark.parametrize(("mixing", "bn"), [("joint", "per_library"), ("sequential", "shared")])
+def test_two_process_ddp_shards_class_balanced_batches(tmp_path, mixing, bn):
+    write_folder_library(tmp_path / "lib_a", classes=18, per_class=12)  # ~10 train items a class, 5 a rank
+    write_prefix_library(tmp_path / "lib_b", classes=3, per_class=20)
+    (tmp_path / "libs.yaml").write_text(yaml.safe_dump({"split": {"min_per_class": 2}, "libraries": [
+        {"name": "lib_a", "kind": "folder", "root": "lib_a"}, {"name": "lib_b", "kind": "regex", "root": "lib_b"}]}))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "ddp_script.py"), str(tmp_path),
+                           str(tmp_path / "libs.yaml"), mixing, bn], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], rel=1e-6)  # gradients were all-reduced
+    for epoch in range(2):
+        steps = [r["epochs"][epoch] for r in ranks]
+        assert len(steps[0]) == len(steps[1]) > 0  # equal batch counts
+        # the same library at the same step on both ranks (joint order is a function of seed and epoch)
+        assert [b["library"] for b in steps[0]] == [b["library"] for b in steps[1]]
+        for lib, n_classes in (("lib_a", 16), ("lib_b", 3)):
+            seen = []
+            for rank_steps in steps:
+                items = set()
+                for batch in (b for b in rank_steps if b["library"] == lib):
+                    counts = Counter(batch["label"])
+                    assert len(batch["label"]) == 64 and len(counts) == n_classes
+                    if lib == "lib_a":
+                        assert set(counts.values()) == {4}
+                    else:
+                        assert max(counts.values()) - min(counts.values()) <= 1
+                    items |= set(batch["index"])
+                seen.append(items)
+            assert seen[0] and seen[1] and not seen[0] & seen[1], f"{lib}: ranks share items in epoch {epoch}"
+    assert ranks[0]["epochs"][0] != ranks[0]["epochs"][1]
