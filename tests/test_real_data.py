@@ -1,0 +1,68 @@
+"""The three real libraries of ../shared/data: manifest counts, and a short training far above chance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sfxrep.data.cache import WaveCache
+from sfxrep.evaluate.embed import embed_blocks
+from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.evaluate.run import evaluate_checkpoint, load_checkpoint
+from sfxrep.libraries.prepare import prepare
+from sfxrep.libraries.spec import load_libraries
+from sfxrep.lightning_cli import fit
+from tests.conftest import REPO, needs_shared
+
+SPEC = REPO / "experiments" / "libraries" / "shared.yaml"
+
+
+@needs_shared
+def test_manifests_of_the_three_libraries(tmp_path):
+    prepared = prepare(load_libraries(SPEC), tmp_path / "work", WaveCache(tmp_path / "cache"), workers=2, log=None)
+    reports = {r.name: r for r in prepared.reports}
+    ucs, dirt, kenney = reports["ucs_sfx"], reports["dirt_oneshots"], reports["kenney_ui"]
+    # ucs_sfx: 287 UCS-named files (+ SOURCES.csv), 19 Categories; 3 Categories with a single file dropped
+    assert (ucs.found, ucs.ignored, ucs.skipped) == (287, {".csv": 1}, [])
+    assert ucs.dropped_classes == {"EXPLOSIONS": 1, "HUMAN": 1, "OBJECTS": 1}
+    assert (ucs.in_manifest, ucs.classes) == (284, 16)
+    ucs_rows = [r for r in prepared.rows if r.library == "ucs_sfx"]
+    assert len({r.group for r in ucs_rows}) == 23  # CatIDs left after the drop (26 in all)
+    assert {r.label for r in ucs_rows} >= {"FIRE", "MACHINES", "FOOTSTEPS", "DIRT & SAND", "BIRDS", "METAL"}
+    # dirt_oneshots: 1443 files in 110 folders; one wav is cut short on disk and reported
+    assert (dirt.found, dirt.in_manifest, dirt.classes) == (1443, 1442, 110)
+    assert [s["path"].rsplit("/", 2)[-2:] for s in dirt.skipped] == [["diphone", "037_kd1_039.wav"]]
+    assert dirt.skipped[0]["reason"].startswith("truncated")
+    # kenney_ui: 100 files, 20 prefixes ('bong' has one file and is dropped by min_per_class 2)
+    assert (kenney.found, kenney.in_manifest, kenney.classes, kenney.dropped_classes) == (100, 99, 19, {"bong": 1})
+    for report in (ucs, dirt, kenney):
+        assert sum(report.splits.values()) == report.in_manifest and report.splits["test"] > 0
+
+
+@needs_shared
+@pytest.mark.slow
+def test_short_cross_training_is_far_above_chance(tmp_path):
+    best, _ = fit([
+        "--config", str(REPO / "experiments" / "base.yaml"), "--config", str(REPO / "experiments" / "fast.yaml"),
+        "--data.libraries", str(SPEC), "--data.work_dir", str(tmp_path / "work"),
+        "--data.cache_dir", str(tmp_path / "cache"), "--model.encoder.init_args.width", "8",
+        "--model.lr", "0.003", "--trainer.max_epochs", "6", "--trainer.enable_progress_bar", "false",
+        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--checkpoint.dirpath", str(tmp_path / "ckpt"),
+    ])
+    rows = {r["library"]: r for r in evaluate_checkpoint(best)}
+    module, _ = load_checkpoint(best)
+    from sfxrep.data.datamodule import SfxDataModule
+
+    data = SfxDataModule(libraries=str(SPEC), work_dir=str(tmp_path / "work"), cache_dir=str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    for library, row in rows.items():
+        # chance = the same 1-NN with permuted train labels (keeps class imbalance and frames per file)
+        train = embed_blocks(module, data.eval_dataset(library, "train"))
+        test = embed_blocks(module, data.eval_dataset(library, "test"))
+        permuted = [knn_evaluate(train.embeddings, rng.permutation(train.labels), test.embeddings, test.labels,
+                                 test.files).frame_macro_f1 for _ in range(8)]
+        chance, spread = float(np.mean(permuted)), float(np.std(permuted))
+        print(f"{library}: frame macro-F1 {row['frame_macro_f1']:.3f}, chance {chance:.3f} ± {spread:.3f}")
+        # margin: 3x chance, 0.15 absolute, and 5 standard deviations of the permutation baseline
+        margin = max(2 * chance, 0.15, 5 * spread)
+        assert row["frame_macro_f1"] > chance + margin, (library, row["frame_macro_f1"], chance, spread)
