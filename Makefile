@@ -16,7 +16,7 @@ CONFIG   ?= experiments/demo.yaml
 RESULTS  ?= runs/results.jsonl
 ARGS     ?=
 
-.PHONY: help install train test test-fast bench clean
+.PHONY: help install train test test-fast study bench clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -40,6 +40,9 @@ test: $(STAMP)  ## the whole test suite (incl. slow real-data and DDP tests)
 
 test-fast: $(STAMP)  ## tests without the slow ones
 	$(BIN)/python -m pytest -q -m "not slow"
+
+study: $(STAMP)  ## RQ1-RQ3 on ../shared/data with one fixed budget (~1 h on 2 cores), then the tables
+	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SFXREP=$(BIN)/sfxrep bash experiments/study.sh
 
 bench: $(STAMP)  ## throughput figures: train step fp32 vs bf16, frontends, data pipeline
 	$(BIN)/python -m benchmarks.bench

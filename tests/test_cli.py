@@ -1,0 +1,50 @@
+"""The ``sfxrep`` command: prepare, fit (LightningCLI), evaluate, compare, train."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sfxrep.cli import build_parser, main
+from tests.conftest import REPO, tiny_fit_args, tiny_overrides
+
+
+def test_prepare_prints_each_library_and_where_the_manifest_is(tiny_libraries, tmp_path, capsys):
+    main(["prepare", str(tiny_libraries), "--work-dir", str(tmp_path / "w"), "--cache-dir", str(tmp_path / "c"),
+          "--workers", "2"])
+    out = capsys.readouterr().out
+    assert "lib_a: 108/108 files, 18 classes" in out and "lib_b: 24/24 files, 3 classes" in out
+    manifest = out.split("manifest: ")[1].split("\n")[0]
+    rows = [json.loads(line) for line in open(manifest)]
+    assert len(rows) == 132 and set(rows[0]) == {"library", "path", "label", "group", "duration", "sample_rate",
+                                                 "split"}
+
+
+def test_fit_subcommand_then_evaluate_and_compare(tiny_libraries, tmp_path, capsys):
+    main(["fit", *tiny_fit_args(tiny_libraries, tmp_path)])
+    (ckpt,) = (tmp_path / "ckpt").glob("*.ckpt")
+    results = tmp_path / "results.jsonl"
+    main(["evaluate", str(ckpt), "--libraries", "lib_b", "--results", str(results), "--run", "r1"])
+    out = capsys.readouterr().out
+    assert "lib_b" in out and "frame_macro_f1" in out
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert (row["run"], row["library"], row["scenario"], row["loss"]) == ("r1", "lib_b", "cross", "ce")
+    main(["compare", str(results)])
+    assert "no group" in capsys.readouterr().out  # one loss only: nothing to compare yet
+
+
+def test_train_passes_overrides_after_the_double_dash(tiny_libraries, tmp_path, capsys):
+    results = tmp_path / "r.jsonl"
+    main(["train", "--scenario", "cross", "--experiments", str(REPO / "experiments"), "-c",
+          str(REPO / "experiments" / "base.yaml"), "--results", str(results), "--runs", str(tmp_path / "runs"), "--",
+          *tiny_overrides(tiny_libraries, tmp_path)])
+    assert f"results appended to {results}" in capsys.readouterr().out
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["width"] == 4  # the override reached the model
+    assert rows[0]["checkpoint"].startswith(str(tmp_path / "runs"))
+
+
+def test_parser_rejects_unknown_choices():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--mixing", "diagonal"])
