@@ -8,10 +8,13 @@ and early stopping as ``checkpoint.*`` / ``early_stopping.*``, and always trains
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import WandbLogger
 
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
@@ -41,10 +44,34 @@ class SfxLightningCLI(LightningCLI):
                              "early_stopping.patience": 10})
 
 
-def fit(args: list[str]) -> tuple[Path, SfxLightningCLI]:
+def finish_wandb() -> None:
+    """End the W&B run, if one is open: otherwise the next fit in this process logs into the same run."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
+
+
+def label_wandb(trainer: Trainer, group: str, tags: list[str]) -> None:
+    """Group and tag the trainer's W&B run before it starts (no-op for other loggers).
+
+    wandb reads ``WANDB_RUN_GROUP`` only once per process, so the logger's init arguments are set instead
+    (Lightning keeps them in ``WandbLogger._wandb_init`` until the run is created).
+    """
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger._wandb_init.update(group=group, tags=tags)
+
+
+def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
+        ) -> tuple[Path, SfxLightningCLI]:
     """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI."""
     cli = SfxLightningCLI(args=args, run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    if wandb_group is not None:
+        label_wandb(cli.trainer, wandb_group, wandb_tags or [])
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    finally:
+        finish_wandb()
     best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""
     if not best:
         raise RuntimeError("training produced no checkpoint (was validation run at least once?)")

@@ -110,7 +110,8 @@ def run_plan(plan: TrainPlan) -> list[dict]:
             "--checkpoint.dirpath", str(Path(plan.runs) / run / "checkpoints"),
         ]
         start = time.perf_counter()
-        best, _ = fit(args)
+        tags = [plan.mixing, plan.bn, "fdr" if plan.fdr else "nofdr", plan.loss, who]
+        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=tags)
         train_seconds = round(time.perf_counter() - start, 1)
         new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run)
         for row in new:

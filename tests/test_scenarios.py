@@ -12,8 +12,9 @@ from tests.conftest import REPO, tiny_overrides
 
 
 def plan(tmp_path, libraries, **kwargs) -> TrainPlan:
-    return TrainPlan(configs=[], results=str(tmp_path / "results.jsonl"), experiments=str(REPO / "experiments"),
-                     runs=str(tmp_path / "runs"), overrides=tiny_overrides(libraries, tmp_path), **kwargs)
+    return TrainPlan(**{"configs": [], "results": str(tmp_path / "results.jsonl"),
+                        "experiments": str(REPO / "experiments"), "runs": str(tmp_path / "runs"),
+                        "overrides": tiny_overrides(libraries, tmp_path), **kwargs})
 
 
 def test_within_trains_one_model_per_library(tiny_libraries, tmp_path):
@@ -40,3 +41,25 @@ def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_pa
         assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
         assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]
         assert {"frame_macro_f1", "file_macro_f1", "dbi", "train_seconds", "checkpoint"} <= set(r)
+
+
+def test_wandb_runs_are_grouped_tagged_and_finished_between_models(tiny_libraries, tmp_path, monkeypatch):
+    import wandb
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    finished = []
+    real_finish = wandb.finish
+
+    def spy_finish(*args, **kwargs):
+        finished.append((wandb.run.group, sorted(wandb.run.tags), wandb.run.name))
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(wandb, "finish", spy_finish)
+    run_plan(plan(tmp_path, tiny_libraries, scenario="within", loss="ce",
+                  configs=[str(REPO / "experiments" / "loggers" / "wandb.yaml")]))
+    assert [f[:2] for f in finished] == [("within", sorted(["sequential", "shared", "nofdr", "ce", lib]))
+                                         for lib in ("lib_a", "lib_b")]
+    assert finished[0][2] != finished[1][2]  # two models, two W&B runs
+    assert len(list((tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb"))) == 2
