@@ -118,3 +118,13 @@ def test_joint_mixing_shuffles_single_library_batches():
     assert mixed.schedule() == second  # the same on every rank: a function of (seed, epoch)
     with pytest.raises(ValueError):
         MixedBatchSampler({}, {}, "round_robin")
+
+
+def test_a_loader_cycled_within_an_epoch_draws_new_batches():
+    # round-robin mixing cycles a short library's loader (max_size_cycle): each pass must differ
+    sampler = ClassBalancedBatchSampler(labels_of([40] * 20), seed=2)
+    sampler.set_epoch(1)
+    first, second = list(sampler), list(sampler)
+    assert first != second
+    sampler.set_epoch(1)
+    assert list(sampler) == first  # still a function of (seed, epoch, pass)

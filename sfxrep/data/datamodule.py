@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.utilities import CombinedLoader
+from lightning.pytorch.utilities import CombinedLoader, rank_zero_warn
 from torch.utils.data import ConcatDataset, DataLoader
 
 from sfxrep.data.cache import WaveCache
@@ -84,6 +84,7 @@ class SfxDataModule(LightningDataModule):
         self.train_libraries = list(train_libraries or self.spec.names)
         self.cache = WaveCache(cache_dir)
         self.mixing = mixing
+        self.hop_length = hop_length
         self.block_length = block_samples(block_frames, hop_length)
         self.eval_hop = eval_hop_frames * hop_length
 
@@ -149,6 +150,8 @@ class SfxDataModule(LightningDataModule):
             dataset = self.eval_dataset(lib, split)
             if len(dataset):
                 loaders[lib] = self._loader(dataset, batch_size=self.hparams.eval_batch_size, shuffle=False)
+            else:
+                rank_zero_warn(f"library {lib} has no {split} files: it is left out of {split} (and of val/loss)")
         return loaders
 
     def val_dataloader(self) -> dict[str, DataLoader]:

@@ -54,7 +54,21 @@ class _ClassStream:
         return out
 
 
-class ClassBalancedBatchSampler:
+class _EpochAware:
+    """Seeds its batches by epoch. Lightning calls ``set_epoch`` on ``dataloader.batch_sampler.sampler`` (not
+    on the batch sampler), so the batch sampler exposes itself there."""
+
+    epoch: int = 0
+
+    @property
+    def sampler(self) -> _EpochAware:
+        return self
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+
+class ClassBalancedBatchSampler(_EpochAware):
     """Batches of one library: ``classes_per_batch`` classes × ``items_per_class`` items (see module doc).
 
     Args:
@@ -90,15 +104,11 @@ class ClassBalancedBatchSampler:
         self.classes = np.unique(self.labels)
         self.by_class = {int(c): np.flatnonzero(self.labels == c) for c in self.classes}
         self.num_batches = batches_per_epoch or max(1, math.ceil(self.labels.size / (batch_size * world_size)))
-        self.epoch = 0
-
-    @property
-    def sampler(self) -> ClassBalancedBatchSampler:
-        """Lightning calls ``set_epoch`` on ``dataloader.batch_sampler.sampler``; that is this object."""
-        return self
+        self._passes = 0
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        super().set_epoch(epoch)
+        self._passes = 0
 
     def __len__(self) -> int:
         return self.num_batches
@@ -132,13 +142,15 @@ class ClassBalancedBatchSampler:
             yield [(c, self.items_per_class) for c in chosen]
 
     def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch, self.rank + 1])
+        # a loader cycled within an epoch (round-robin mixing) draws anew on every pass
+        passes, self._passes = self._passes, self._passes + 1
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank + 1] + ([passes] if passes else []))
         streams = {c: _ClassStream(items, rng) for c, items in self._rank_items().items()}
         for plan in self._class_plan(rng):
             yield [i for c, n in plan for i in streams[c].take(n)]
 
 
-class MixedBatchSampler:
+class MixedBatchSampler(_EpochAware):
     """Batches of several libraries over their concatenation, one library per batch (paper §5.3.1).
 
     Args:
@@ -155,15 +167,9 @@ class MixedBatchSampler:
         if mixing not in ("sequential", "joint"):
             raise ValueError(f"MixedBatchSampler mixes 'sequential' or 'joint', got {mixing!r}")
         self.samplers, self.offsets, self.mixing, self.seed = dict(samplers), dict(offsets), mixing, seed
-        self.epoch = 0
-
-    @property
-    def sampler(self) -> MixedBatchSampler:
-        """Lightning calls ``set_epoch`` on ``dataloader.batch_sampler.sampler``; that is this object."""
-        return self
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        super().set_epoch(epoch)
         for sampler in self.samplers.values():
             sampler.set_epoch(epoch)
 

@@ -86,6 +86,12 @@ class SfxModule(LightningModule):
         embedding = self.encoder(self.features(wave), library)
         return embedding, self.heads[library](embedding)
 
+    def setup(self, stage: str) -> None:
+        hop = getattr(getattr(self.trainer, "datamodule", None), "hop_length", self.frontend.hop_length)
+        if hop != self.frontend.hop_length:
+            raise ValueError(f"data.hop_length={hop} but the frontend's hop_length={self.frontend.hop_length}: "
+                             "blocks would not have the intended number of frames; set both to the same value")
+
     # ---- training --------------------------------------------------------------------------------------
     @staticmethod
     def _library_batches(batch: dict) -> Iterable[dict]:
