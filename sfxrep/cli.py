@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--by", help="comma-separated variant columns (overrides the preset)")
     c.add_argument("--baseline", help="comma-separated baseline values of --by")
     c.add_argument("--match", help="comma-separated columns that must be equal within a comparison")
-    c.add_argument("--metrics", nargs="+", default=["frame_macro_f1", "file_macro_f1", "dbi"])
+    c.add_argument("--metrics", nargs="+", default=["frame_macro_f1", "file_macro_f1", "dbi", "dbi_train"])
     c.set_defaults(func=_compare)
     return parser
 

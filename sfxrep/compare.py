@@ -59,8 +59,8 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
             if variant == base:
                 continue
             entry = {**dict(zip(comparison.match, group)), "variant": "/".join(variant)}
-            for m in metrics:
-                entry[f"d_{m}"] = float(row[m]) - float(ref[m])
+            for m in metrics:  # a metric missing from a row (older results) compares as NaN
+                entry[f"d_{m}"] = float(row.get(m, math.nan)) - float(ref.get(m, math.nan))
             out.append(entry)
     means: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for entry in out:

@@ -27,6 +27,7 @@ def test_separable_embeddings_score_perfectly_and_dbi_matches_sklearn():
     assert result.frame_macro_f1 == 1.0 and result.file_macro_f1 == 1.0
     z = StandardScaler().fit(train)
     assert result.dbi == pytest.approx(davies_bouldin_score(z.transform(test), ytest))
+    assert result.dbi_train == pytest.approx(davies_bouldin_score(z.transform(train), ytrain))
     assert (result.n_train_frames, result.n_test_frames, result.n_test_files, result.n_test_classes) == (80, 24, 8, 4)
 
 
@@ -54,7 +55,7 @@ def test_macro_f1_is_over_the_test_classes_and_file_level_uses_majority_vote():
     wrong = knn_evaluate(train, ytrain, np.array([[10.0], [0.0], [0.0]]), np.array([0, 0, 0]), np.array([0, 0, 0]))
     assert wrong.frame_macro_f1 == pytest.approx(0.8)  # class 0 only: P=1, R=2/3
     assert wrong.file_macro_f1 == 1.0  # 2 of 3 frames say class 0
-    assert math.isnan(wrong.dbi)  # one test class: DBI undefined
+    assert math.isnan(wrong.dbi) and not math.isnan(wrong.dbi_train)  # one test class: test DBI undefined
 
 
 def test_majority_vote_breaks_ties_by_earliest_frame():

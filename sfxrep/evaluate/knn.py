@@ -4,7 +4,9 @@ Embeddings are z-scored with statistics of the train split, a k-NN classifier (E
 fitted on the train split's frames and predicts every test frame. Macro-F1 is reported per frame (the
 paper's figures) and per file (majority vote over the file's frames; the poster's "global" results). The
 Davies-Bouldin index of the z-scored test frames grouped by true class measures the embedding's cluster
-structure (lower is better). Macro-F1 averages over the classes present in the test split's ground truth.
+structure (lower is better); ``dbi_train`` is the same on the train split, defined also for small libraries
+whose test split has one frame per class. Macro-F1 averages over the classes present in the test split's
+ground truth.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from sklearn.preprocessing import StandardScaler
 
 @dataclass(frozen=True)
 class KnnResult:
-    """Scores of one library. ``dbi`` is NaN when the test split has fewer than 2 classes."""
+    """Scores of one library. A DBI is NaN where undefined (< 2 classes, or no class with 2 frames)."""
 
     frame_macro_f1: float
     file_macro_f1: float
     dbi: float
+    dbi_train: float
     n_train_frames: int
     n_test_frames: int
     n_test_files: int
@@ -67,6 +70,10 @@ def knn_evaluate(train_emb: np.ndarray, train_labels: np.ndarray, test_emb: np.n
     file_ids, file_pred = majority_vote(pred, test_files)
     file_truth = np.array([test_labels[test_files == f][0] for f in file_ids])
     file_f1 = f1_score(file_truth, file_pred, labels=classes, average="macro", zero_division=0)
-    dbi = davies_bouldin_score(test_z, test_labels) if 1 < classes.size < len(test_z) else float("nan")
-    return KnnResult(float(frame_f1), float(file_f1), float(dbi), len(train_z), len(test_z), file_ids.size,
-                     int(classes.size))
+    return KnnResult(float(frame_f1), float(file_f1), _dbi(test_z, test_labels), _dbi(train_z, train_labels),
+                     len(train_z), len(test_z), file_ids.size, int(classes.size))
+
+
+def _dbi(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    n_classes = np.unique(labels).size
+    return float(davies_bouldin_score(embeddings, labels)) if 1 < n_classes < len(labels) else float("nan")
