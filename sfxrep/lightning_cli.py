@@ -43,6 +43,27 @@ class SfxLightningCLI(LightningCLI):
         parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
                              "early_stopping.patience": 10})
 
+    def before_instantiate_classes(self) -> None:
+        trainer = self.config[self.subcommand]["trainer"] if self.subcommand else self.config["trainer"]
+        if trainer.get("strategy") in ("auto", "ddp") and _several_devices(trainer.get("devices"),
+                                                                            trainer.get("accelerator")):
+            # a step trains one library's head (and BatchNorm set): the others get no gradient
+            trainer["strategy"] = "ddp_find_unused_parameters_true"
+
+
+def _several_devices(devices: object, accelerator: object) -> bool:
+    if isinstance(devices, (list, tuple)):
+        return len(devices) > 1
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    if isinstance(devices, int) and devices > 1:
+        return True
+    if devices in ("auto", -1, "-1") and accelerator in ("gpu", "cuda", "auto"):
+        import torch
+
+        return torch.cuda.device_count() > 1
+    return False
+
 
 def finish_wandb() -> None:
     """End the W&B run, if one is open: otherwise the next fit in this process logs into the same run."""

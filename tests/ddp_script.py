@@ -43,8 +43,7 @@ def main() -> None:
         "--data.cache_dir", str(out / "cache"), "--data.mixing", mixing, "--data.prepare_workers", "1",
         "--data.eval_batch_size", "32",
         "--model.encoder.init_args.width", "4", "--model.encoder.init_args.bn", bn,
-        "--trainer.accelerator", "cpu", "--trainer.devices", "2",
-        "--trainer.strategy", "ddp_find_unused_parameters_true",  # per-library heads/BN idle in a step
+        "--trainer.accelerator", "cpu", "--trainer.devices", "2",  # the CLI picks DDP with unused parameters
         "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false",
         "--trainer.logger.init_args.save_dir", str(out / "runs"), "--checkpoint.dirpath", str(out / "ckpt"),

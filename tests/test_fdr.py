@@ -87,3 +87,16 @@ def test_library_weight_scales_that_librarys_loss(tiny_libraries, tmp_path):
     module.library_weights[batch["library"]] = 2.5
     torch.manual_seed(0)
     assert module.training_step(batch, 0).item() == pytest.approx(2.5 * base.item(), rel=1e-4)
+
+
+def test_epochs_file_from_an_earlier_run_and_default_save_location(tiny_libraries, tmp_path):
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"lib_a": 4, "lib_b": 2}))
+    fdr = FocalDatasetRegularization(epochs_file=str(earlier), epochs={"lib_b": 1})
+    assert fdr.fixed == {"lib_a": 4, "lib_b": 1}  # explicit epochs win over the file
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
+    cli.trainer.callbacks.append(fdr)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    saved = json.loads((tmp_path / "runs" / "sfxrep" / "version_0" / "fdr_epochs.json").read_text())
+    assert saved == {"lib_a": 4, "lib_b": 1}
+    assert cli.model.library_weights == pytest.approx(normalised({"lib_a": 4, "lib_b": 1}, 0.999))

@@ -101,3 +101,13 @@ def test_a_library_without_validation_files_is_reported_not_silently_dropped(tmp
         _, cli = fit(tiny_fit_args(tmp_path / "libs.yaml", tmp_path))
     metrics = cli.trainer.callback_metrics
     assert "val/lib_b/loss" not in metrics and metrics["val/loss"] == pytest.approx(float(metrics["val/lib_a/loss"]))
+
+
+def test_several_devices_get_ddp_that_tolerates_idle_heads(tiny_libraries, tmp_path):
+    from sfxrep.lightning_cli import SfxLightningCLI
+
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.accelerator", "cpu",
+                                             "--trainer.devices", "2"), run=False)
+    assert cli.trainer.strategy._ddp_kwargs.get("find_unused_parameters") is True
+    single = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path / "one"), run=False)
+    assert type(single.trainer.strategy).__name__ == "SingleDeviceStrategy"

@@ -7,9 +7,9 @@ that converge slowly get more weight, easy ones less. β → 1 makes α ∝ n_e;
 
 Rule for a library that has not crossed yet: after epoch e it counts as n_e = e + 1 ("needs at least one
 more epoch"), so it weighs at least as much as every library that has crossed; before any library
-crosses all weights are equal (1). Known n_e (``epochs``, e.g. from an earlier run as the paper does) are
-fixed and never updated. The observed n_e are written to ``save_to`` (JSON) at the end of fit, ready to be
-passed to a second run.
+crosses all weights are equal (1). Known n_e (``epochs``, or ``epochs_file`` written by an earlier run — the
+paper initialises the weights from a first run) are fixed and never updated. The observed n_e are written
+at the end of fit to ``save_to`` (default ``<log dir>/fdr_epochs.json``), ready for ``epochs_file``.
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ class FocalDatasetRegularization(Callback):
         threshold: train macro-F1 that counts as converged (paper: 0.9).
         beta: β of Eq. 1 (paper: 0.999).
         epochs: known n_e per library (from an earlier run); those libraries' weights stay fixed.
-        save_to: JSON file that receives the observed n_e at the end of fit.
+        epochs_file: JSON file of known n_e (what an earlier run saved); merged under ``epochs``.
+        save_to: JSON file that receives the observed n_e at the end of fit (default: in the log dir).
         metric: name of the logged train F1, ``{library}`` substituted.
     """
 
     def __init__(self, threshold: float = 0.9, beta: float = 0.999, epochs: dict[str, int] | None = None,
-                 save_to: str | None = None, metric: str = "train/{library}/macro_f1") -> None:
+                 epochs_file: str | None = None, save_to: str | None = None,
+                 metric: str = "train/{library}/macro_f1") -> None:
         self.threshold, self.beta, self.save_to, self.metric = threshold, beta, save_to, metric
-        self.fixed: dict[str, int] = dict(epochs or {})
+        known = json.loads(Path(epochs_file).read_text()) if epochs_file else {}
+        self.fixed: dict[str, int] = {**{k: int(v) for k, v in known.items()}, **(epochs or {})}
         self.crossed: dict[str, int] = {}
         self.weights: dict[str, float] = {}
 
@@ -74,9 +77,10 @@ class FocalDatasetRegularization(Callback):
             pl_module.log(f"fdr/{lib}/n_e", float(epochs[lib]))
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self.save_to and trainer.is_global_zero:
-            Path(self.save_to).parent.mkdir(parents=True, exist_ok=True)
-            Path(self.save_to).write_text(json.dumps({**self.crossed, **self.fixed}, indent=1))
+        target = self.save_to or (Path(trainer.log_dir) / "fdr_epochs.json" if trainer.log_dir else None)
+        if target and trainer.is_global_zero:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text(json.dumps({**self.crossed, **self.fixed}, indent=1))
 
     def state_dict(self) -> dict:
         return {"crossed": self.crossed, "fixed": self.fixed, "weights": self.weights}
