@@ -4,6 +4,7 @@
     sfxrep fit      -c experiments/base.yaml [...]        LightningCLI (also validate, test)
     sfxrep evaluate CKPT [--libraries NAME ...] [--k 1]   kNN evaluation of a frozen encoder
     sfxrep prepare  LIBRARIES.yaml                        decode, cache, split, write the manifest
+    sfxrep embed    CKPT FILES_OR_FOLDERS --out emb.npz   file-level embeddings for indexing
     sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
 """
 
@@ -45,6 +46,19 @@ def _prepare(ns: argparse.Namespace) -> None:
     for report in prepared.reports:
         print(report.summary())
     print(f"manifest: {prepared.manifest_path}\nreport:   {prepared.folder / 'report.json'}")
+
+
+def _embed(ns: argparse.Namespace) -> None:
+    import numpy as np
+
+    from sfxrep.api import embed_paths, load_model
+
+    files, embeddings, skipped = embed_paths(ns.paths, load_model(ns.checkpoint), ns.library)
+    np.savez(ns.out, paths=np.array(files), embeddings=embeddings,
+             skipped=np.array([f"{p}: {r}" for p, r in skipped]))
+    print(f"{len(files)} files embedded ({embeddings.shape[1]}-d) → {ns.out}")
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}")
 
 
 def _compare(ns: argparse.Namespace) -> None:
@@ -92,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="rebuild the manifest even if it exists")
     p.set_defaults(func=_prepare)
+
+    m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")
+    m.add_argument("checkpoint")
+    m.add_argument("paths", nargs="+", help="files and folders (searched recursively)")
+    m.add_argument("--out", default="embeddings.npz", help="npz with paths, embeddings (n, D), skipped")
+    m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
+    m.set_defaults(func=_embed)
 
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
     c.add_argument("results", type=Path)

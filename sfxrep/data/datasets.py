@@ -44,7 +44,15 @@ class LibraryFiles:
         return len(self.waves)
 
 
-def _crop(wave: np.ndarray, start: int, length: int) -> torch.Tensor:
+def block_starts(num_samples: int, block_length: int, hop_length: int) -> np.ndarray:
+    """Start sample of every evaluation block of a file: hop ``hop_length``, ≥ 1 block, the last one covering
+    the tail (padded). 2500 samples, blocks of 1000, hop 500 → [0, 500, 1000, 1500]."""
+    count = 1 + max(0, -(-(num_samples - block_length) // hop_length))
+    return np.arange(count) * hop_length
+
+
+def crop(wave: np.ndarray, start: int, length: int) -> torch.Tensor:
+    """``wave[start : start + length]`` as float32, zero-padded at the end to ``length``."""
     block = np.zeros(length, dtype=np.float32)
     piece = wave[start : start + length]
     block[: piece.shape[0]] = piece
@@ -70,7 +78,7 @@ class RandomBlockDataset(Dataset):
         slack = int(self.files.lengths[index]) - self.block_length
         start = int(torch.randint(0, slack + 1, ()).item()) if slack > 0 else 0
         wave = WaveCache.load(self.files.waves[index])
-        return {"wave": _crop(wave, start, self.block_length), "label": int(self.files.labels[index]),
+        return {"wave": crop(wave, start, self.block_length), "label": int(self.files.labels[index]),
                 "index": index, "library": self.files.library}
 
 
@@ -84,9 +92,9 @@ class EvalBlockDataset(Dataset):
     def __init__(self, files: LibraryFiles, block_length: int, hop_length: int) -> None:
         self.files = files
         self.block_length = block_length
-        spans = [1 + max(0, -(-(int(n) - block_length) // hop_length)) for n in files.lengths]
-        self.file_index = np.repeat(np.arange(len(files)), spans)
-        self.starts = np.concatenate([np.arange(k) * hop_length for k in spans]) if spans else np.zeros(0, int)
+        starts = [block_starts(int(n), block_length, hop_length) for n in files.lengths]
+        self.file_index = np.repeat(np.arange(len(files)), [len(s) for s in starts])
+        self.starts = np.concatenate(starts) if starts else np.zeros(0, np.int64)
 
     def __len__(self) -> int:
         return len(self.file_index)
@@ -94,7 +102,7 @@ class EvalBlockDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         f = int(self.file_index[index])
         wave = WaveCache.load(self.files.waves[f])
-        return {"wave": _crop(wave, int(self.starts[index]), self.block_length),
+        return {"wave": crop(wave, int(self.starts[index]), self.block_length),
                 "label": int(self.files.labels[f]), "file": f, "library": self.files.library}
 
 
