@@ -6,7 +6,7 @@
 * data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate);
 * embedding: evaluation blocks per second through the frozen encoder.
 
-    python -m benchmarks.bench [--widths 16 64] [--steps 5] [--threads 2]
+    python -m benchmarks.bench [--widths 16 64] [--steps 5] [--threads 2] [--libraries YAML]
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def train_step_bench(width: int, fast: bool, steps: int) -> tuple[float, float]:
     return timed(step, steps)
 
 
-def data_bench(batches: int) -> float:
+def data_bench(batches: int, libraries: str, work_dir: str) -> float:
     from sfxrep.data.datamodule import SfxDataModule
 
-    data = SfxDataModule(libraries="experiments/libraries/demo.yaml")
+    data = SfxDataModule(libraries=libraries, work_dir=f"{work_dir}/prepared", cache_dir=f"{work_dir}/cache")
     loader = data.train_dataloader()
     start, n = time.perf_counter(), 0
     while n < batches:
@@ -71,12 +71,15 @@ def data_bench(batches: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    args = parser.parse_args()
+    parser.add_argument("--libraries", default="experiments/libraries/demo.yaml", help="data pipeline input")
+    parser.add_argument("--work-dir", default="runs", help="where the data benchmark prepares its cache")
+    parser.add_argument("--batches", type=int, default=30, help="batches timed in the data benchmark")
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH} x {FRAMES} frames x 96 mels\n")
 
@@ -107,7 +110,7 @@ def main() -> None:
         print(f"  width {width:<3} {BATCH / median:8.0f} blocks/s")
 
     print("\ndata pipeline (demo libraries, class-balanced batches, num_workers=0)")
-    print(f"  {data_bench(30):.1f} batches/s")
+    print(f"  {data_bench(args.batches, args.libraries, args.work_dir):.1f} batches/s")
 
 
 if __name__ == "__main__":

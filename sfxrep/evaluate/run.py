@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import torch
@@ -28,9 +27,7 @@ def infer_scenario(train_libraries: list[str], library: str) -> str:
 def load_checkpoint(path: str | Path) -> tuple[SfxModule, dict]:
     """The module of a checkpoint written by ``sfxrep fit`` / ``train`` (in eval mode), and the raw checkpoint."""
     raw = torch.load(path, map_location="cpu", weights_only=False)
-    with warnings.catch_warnings():  # rebuilt outside the CLI, the module's parts land in hparams: harmless
-        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
-        return SfxModule.load_from_checkpoint(path, map_location="cpu").eval(), raw
+    return SfxModule.load_from_checkpoint(path, map_location="cpu").eval(), raw
 
 
 def evaluate_checkpoint(

@@ -8,6 +8,7 @@ libraries' losses. Each library's loss is scaled by its weight α_d (1 unless th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import torch
@@ -50,7 +51,9 @@ class SfxModule(LightningModule):
         channels_last: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False)
+        with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
+            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")  # the parts themselves
+            self.save_hyperparameters(logger=False)
         self.frontend = frontend if frontend is not None else LogMel()
         self.encoder = encoder
         self.objective = objective if objective is not None else Objective()
