@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH) -e '.[dev]'
+	# the authors' released model (reference for evaluation and tests); its own pins are ancient
+	$(BIN)/pip install --quiet --no-deps aisfx==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)

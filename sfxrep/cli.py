@@ -28,11 +28,16 @@ def _train(ns: argparse.Namespace) -> None:
 
 
 def _evaluate(ns: argparse.Namespace) -> None:
-    from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint
+    from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint, evaluate_released
     from sfxrep.results import format_table
 
-    rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
-                               scenario=ns.scenario, run=ns.run, results=ns.results, bf16=ns.bf16)
+    if ns.checkpoint == "aisfx":
+        if not ns.libraries_yaml:
+            raise SystemExit("sfxrep evaluate aisfx needs --libraries-yaml (the libraries to evaluate on)")
+        rows = evaluate_released(ns.libraries_yaml, ns.libraries, ns.k, ns.results, bf16=ns.bf16)
+    else:
+        rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
+                                   scenario=ns.scenario, run=ns.run, results=ns.results, bf16=ns.bf16)
     print(format_table(rows, RESULT_COLUMNS))
 
 
@@ -89,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="kNN evaluation of a checkpoint's frozen embeddings")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="a .ckpt, or 'aisfx' for the authors' released model (pip install aisfx)")
     e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
     e.add_argument("--libraries-yaml", help="evaluate the libraries of another YAML")
     e.add_argument("--k", type=int, default=1)

@@ -30,6 +30,50 @@ def load_checkpoint(path: str | Path) -> tuple[SfxModule, dict]:
     return SfxModule.load_from_checkpoint(path, map_location="cpu").eval(), raw
 
 
+def evaluate_module(
+    module: SfxModule,
+    data: SfxDataModule,
+    libraries: list[str] | None = None,
+    k: int = 1,
+    scenario: str | None = None,
+    run: str = "run",
+    meta: dict | None = None,
+    bf16: bool = False,
+) -> list[dict]:
+    """kNN-evaluate ``module``'s frozen embeddings on each library's test split (train split as reference).
+
+    Args:
+        module: the model (eval mode).
+        data: the data module whose libraries are evaluated.
+        libraries: names to evaluate; default every library of ``data``.
+        k: neighbours (paper: 1).
+        scenario: recorded scenario; default inferred from the trained and evaluated libraries.
+        run: run name of the rows.
+        meta: extra fields for every row (mixing, fdr, checkpoint …).
+        bf16: embed under bf16 autocast.
+    """
+    trained = module.libraries
+    rows = []
+    for library in libraries or data.spec.names:
+        start = time.perf_counter()
+        train, test = data.eval_dataset(library, "train"), data.eval_dataset(library, "test")
+        if not len(test):
+            print(f"[evaluate] {library}: no test files, skipped")
+            continue
+        adapted = adapt_batchnorm(module, train)
+        a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
+        score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
+        rows.append({
+            "run": run, "scenario": scenario or infer_scenario(trained, library), "library": library,
+            "train_libraries": trained, "seen_in_training": library in trained, "bn": module.encoder.bn,
+            "loss": module.objective.name, "width": module.encoder.width, "k": k,
+            "n_classes": len(data.classes[library]), **vars(score), "bn_adapted_blocks": adapted,
+            **(meta or {}), "eval_seconds": round(time.perf_counter() - start, 2),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        })
+    return rows
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     libraries: list[str] | None = None,
@@ -60,28 +104,24 @@ def evaluate_checkpoint(
     data_args["train_libraries"] = None  # any library of the YAML can be evaluated
     if libraries_yaml is not None:
         data_args["libraries"] = libraries_yaml
-    data = SfxDataModule(**data_args)
-    trained = module.libraries
-    fdr = any("FocalDatasetRegularization" in key for key in raw.get("callbacks", {}))
-    run = run or Path(checkpoint).resolve().parent.parent.name
-    rows = []
-    for library in libraries or data.spec.names:
-        start = time.perf_counter()
-        train, test = data.eval_dataset(library, "train"), data.eval_dataset(library, "test")
-        if not len(test):
-            print(f"[evaluate] {library}: no test files, skipped")
-            continue
-        adapted = adapt_batchnorm(module, train)
-        a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
-        score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
-        rows.append({
-            "run": run, "scenario": scenario or infer_scenario(trained, library), "library": library,
-            "train_libraries": trained, "seen_in_training": library in trained, "mixing": data_args.get("mixing"),
-            "bn": module.encoder.bn, "fdr": fdr, "loss": module.objective.name, "width": module.encoder.width,
-            "k": k, "n_classes": len(data.classes[library]), **vars(score), "bn_adapted_blocks": adapted,
-            "checkpoint": str(Path(checkpoint).resolve()), "eval_seconds": round(time.perf_counter() - start, 2),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        })
+    meta = {"mixing": data_args.get("mixing"), "checkpoint": str(Path(checkpoint).resolve()),
+            "fdr": any("FocalDatasetRegularization" in key for key in raw.get("callbacks", {}))}
+    rows = evaluate_module(module, SfxDataModule(**data_args), libraries, k, scenario,
+                           run or Path(checkpoint).resolve().parent.parent.name, meta, bf16)
+    if results is not None:
+        append_results(rows, results)
+    return rows
+
+
+def evaluate_released(libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
+                      results: str | Path | None = None, work_dir: str = "runs/prepared",
+                      cache_dir: str = "runs/cache", bf16: bool = False) -> list[dict]:
+    """kNN evaluation of the authors' released X-Sequential-CE model (``aisfx``) on a libraries YAML."""
+    from sfxrep.pretrained import AISFX_VERSION, aisfx_checkpoint, load_aisfx
+
+    data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
+    meta = {"mixing": "sequential", "fdr": False, "checkpoint": str(aisfx_checkpoint())}
+    rows = evaluate_module(load_aisfx(), data, libraries, k, "released", f"aisfx-{AISFX_VERSION}", meta, bf16)
     if results is not None:
         append_results(rows, results)
     return rows
