@@ -16,6 +16,7 @@ CONFIG   ?= experiments/demo.yaml
 RESULTS  ?= runs/results.jsonl
 ARGS     ?=
 WANDB    ?=
+BASE     ?=
 
 .PHONY: help install train test test-fast study bench clean
 
@@ -23,7 +24,8 @@ help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 	@echo "variables: SCENARIO=within|ucs_transfer|cross MIXING=sequential|joint|round_robin BN=shared|per_library"
 	@echo "           FDR=off|on LOSS=ce|contrastive|triplet|circle CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
-	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account) ARGS='--trainer.…'"
+	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
+	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +39,8 @@ install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
 
 train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
 	$(BIN)/sfxrep train --scenario $(SCENARIO) --mixing $(MIXING) --bn $(BN) --fdr $(FDR) --loss $(LOSS) \
-		--config $(CONFIG) $(if $(WANDB),--config experiments/loggers/wandb.yaml) --results $(RESULTS) \
+		--config $(CONFIG) $(if $(WANDB),--config experiments/loggers/wandb.yaml) $(if $(BASE),--base $(BASE)) \
+		--results $(RESULTS) \
 		$(if $(ARGS),-- $(ARGS))
 
 test: $(STAMP)  ## the whole test suite (incl. slow real-data and DDP tests)
