@@ -27,11 +27,11 @@ help:  ## list targets and variables
 	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
 	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
 
+# aisfx: the authors' released model (reference for evaluation and tests), without its ancient pins
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH) -e '.[dev]'
-	# the authors' released model (reference for evaluation and tests); its own pins are ancient
 	$(BIN)/pip install --quiet --no-deps aisfx==0.1.2
 	touch $(STAMP)
 
