@@ -64,13 +64,16 @@ class Objective(nn.Module):
         """
         terms = {"ce": F.cross_entropy(logits.float(), labels)}
         loss = terms["ce"]
-        if self.metric is not None:
-            emb = embeddings.float()
-            tuples = self.miner(emb, labels) if self.miner is not None else None
-            terms["metric"] = self.metric(emb, labels, tuples)
-            loss = loss + self.metric_weight * terms["metric"]
-        if self.regularizer is not None:
-            terms["regularizer"] = self.regularizer(class_weights.float())
-            loss = loss + self.regularizer_weight * terms["regularizer"]
+        # pml fills similarity matrices with ±inf of the input dtype: under bf16 autocast its float32 inputs
+        # would meet bfloat16 matmul results and overflow, so its parts always run in float32
+        with torch.autocast(device_type=embeddings.device.type, enabled=False):
+            if self.metric is not None:
+                emb = embeddings.float()
+                tuples = self.miner(emb, labels) if self.miner is not None else None
+                terms["metric"] = self.metric(emb, labels, tuples)
+                loss = loss + self.metric_weight * terms["metric"]
+            if self.regularizer is not None:
+                terms["regularizer"] = self.regularizer(class_weights.float())
+                loss = loss + self.regularizer_weight * terms["regularizer"]
         terms["loss"] = loss
         return terms

@@ -132,3 +132,19 @@ def test_every_loss_mixing_and_bn_runs_a_step(shared_tiny, tmp_path, loss, mixin
     assert torch.isfinite(logged[f"train/{lib}/loss"])
     if loss != "ce":
         assert f"train/{lib}/metric" in logged and f"train/{lib}/regularizer" in logged
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains_under_bf16_autocast(shared_tiny, tmp_path, loss):
+    # pml fills similarity matrices with -inf of the input dtype; under autocast that overflowed bfloat16
+    args = tiny_fit_args(shared_tiny / "libraries.yaml", tmp_path,
+                         "--config", str(REPO / "experiments" / "losses" / f"{loss}.yaml"),
+                         "--config", str(REPO / "experiments" / "fast.yaml"),
+                         "--data.work_dir", str(shared_tiny / "prepared"), "--data.cache_dir", str(shared_tiny / "cache"),
+                         "--trainer.fast_dev_run", "2")
+    cli = SfxLightningCLI(args=args, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    metrics = cli.trainer.callback_metrics
+    assert cli.trainer.precision == "bf16-mixed" and torch.isfinite(metrics["train/lib_a/loss"])
+    if loss != "ce":
+        assert torch.isfinite(metrics["train/lib_a/metric"]) and torch.isfinite(metrics["train/lib_a/regularizer"])
