@@ -19,6 +19,7 @@ train --scenario cross --fdr on
 train --scenario cross --bn per_library
 train --scenario ucs_transfer                          # RQ2: train on the UCS library, evaluate all
 
+"$SFXREP" compare "$RESULTS" --rq rq2 --absolute --metrics frame_macro_f1 file_macro_f1
 "$SFXREP" compare "$RESULTS" --rq rq1
 "$SFXREP" compare "$RESULTS" --rq rq2
 "$SFXREP" compare "$RESULTS" --rq rq3

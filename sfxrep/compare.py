@@ -41,14 +41,42 @@ def _key(row: dict, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(row.get(c)).lower() for c in columns)
 
 
-def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
-    """One output row per (group, non-baseline variant) with ``d_<metric>``, then per-scenario means."""
+def _groups(rows: Sequence[dict], comparison: Comparison) -> dict[tuple, dict[tuple, dict]]:
+    """group → variant → the latest row."""
     latest: dict[tuple, dict] = {}
     for row in sorted(rows, key=lambda r: r.get("created", "")):
         latest[(_key(row, comparison.match), _key(row, comparison.by))] = row
     groups: dict[tuple, dict[tuple, dict]] = defaultdict(dict)
     for (group, variant), row in latest.items():
         groups[group][variant] = row
+    return groups
+
+
+def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
+    """Absolute values side by side: one row per group, one column per variant (baseline first), plus means.
+
+    Returns:
+        the table rows and the variant column names.
+    """
+    groups = _groups(rows, comparison)
+    base = "/".join(v.lower() for v in comparison.baseline)
+    variants = sorted({"/".join(v) for g in groups.values() for v in g}, key=lambda v: (v != base, v))
+    table = []
+    for group, by_variant in sorted(groups.items()):
+        entry = dict(zip(comparison.match, group))
+        entry.update({"/".join(v): float(r.get(metric, math.nan)) for v, r in by_variant.items()})
+        table.append(entry)
+    label = "library" if "library" in comparison.match else comparison.match[-1]
+    mean = {c: "" for c in comparison.match} | {label: "MEAN"}
+    for v in variants:
+        values = [e[v] for e in table if v in e and not math.isnan(e[v])]
+        mean[v] = sum(values) / len(values) if values else math.nan
+    return table + [mean], variants
+
+
+def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
+    """One output row per (group, non-baseline variant) with ``d_<metric>``, then per-scenario means."""
+    groups = _groups(rows, comparison)
     base = tuple(v.lower() for v in comparison.baseline)
     out = []
     for group, variants in sorted(groups.items()):
@@ -75,7 +103,7 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
 
 
 def compare_command(ns: argparse.Namespace) -> None:
-    """``sfxrep compare RESULTS [--rq rq1|rq2|rq3] [--by COLS --baseline VALS --match COLS]``."""
+    """``sfxrep compare RESULTS [--rq rq1|rq2|rq3] [--by COLS --baseline VALS --match COLS] [--absolute]``."""
     comparison = PRESETS[ns.rq]
     if ns.by:
         by = tuple(ns.by.split(","))
@@ -83,7 +111,14 @@ def compare_command(ns: argparse.Namespace) -> None:
         match = tuple(ns.match.split(",")) if ns.match else tuple(
             c for c in ("scenario", "library", "mixing", "bn", "fdr", "loss") if c not in by)
         comparison = Comparison(by, baseline, match)
-    table = compare(read_results(ns.results), comparison, ns.metrics)
+    rows = read_results(ns.results)
+    if ns.absolute:
+        for metric in ns.metrics:
+            table, variants = pivot(rows, comparison, metric)
+            print(f"{metric} by {'/'.join(comparison.by)} (within equal {', '.join(comparison.match)})")
+            print(format_table(table, [*comparison.match, *variants]) + "\n")
+        return
+    table = compare(rows, comparison, ns.metrics)
     if not table:
         print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
               f"{comparison.by}")

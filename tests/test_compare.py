@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sfxrep.compare import PRESETS, compare, compare_command
+from sfxrep.compare import PRESETS, compare, compare_command, pivot
 from sfxrep.results import append_results, format_table, read_results
 
 
@@ -47,7 +47,7 @@ def test_command_prints_a_table(tmp_path, capsys):
     append_results([row(), row(loss="ce+contrastive", frame_macro_f1=0.9)], path)
     assert read_results(path)[1]["loss"] == "ce+contrastive"
     compare_command(argparse.Namespace(results=path, rq="rq1", by=None, baseline=None, match=None,
-                                       metrics=["frame_macro_f1"]))
+                                       metrics=["frame_macro_f1"], absolute=False))
     out = capsys.readouterr().out
     assert "ce+contrastive" in out and "0.400" in out
     path.write_text(json.dumps(row()) + "\n{oops\n")
@@ -59,3 +59,16 @@ def test_format_table_aligns_columns():
     text = format_table([{"a": "x", "b": 0.5}, {"a": "longer", "b": -0.25}], ["a", "b"])
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1 and "-0.250" in text
+
+
+def test_absolute_values_side_by_side_with_the_baseline_first():
+    rows = [row(), row(scenario="cross", frame_macro_f1=0.7), row(scenario="cross", mixing="joint", frame_macro_f1=0.4),
+            row(library="b", frame_macro_f1=0.2), row(library="b", scenario="cross", frame_macro_f1=0.3)]
+    table, variants = pivot(rows, PRESETS["rq2"], "frame_macro_f1")
+    assert variants == ["within/sequential/shared/false", "cross/joint/shared/false",
+                        "cross/sequential/shared/false"]
+    by_lib = {t["library"]: t for t in table}
+    assert by_lib["a"]["cross/sequential/shared/false"] == 0.7 and "cross/joint/shared/false" not in by_lib["b"]
+    mean = by_lib["MEAN"]
+    assert mean["within/sequential/shared/false"] == pytest.approx(0.35)
+    assert mean["cross/joint/shared/false"] == pytest.approx(0.4)
