@@ -22,7 +22,7 @@ def _train(ns: argparse.Namespace) -> None:
 
     plan = TrainPlan(scenario=ns.scenario, configs=ns.config or ["experiments/demo.yaml"], mixing=ns.mixing,
                      bn=ns.bn, fdr=ns.fdr == "on", loss=ns.loss, base=ns.base, results=ns.results, k=ns.k,
-                     name=ns.name, overrides=ns.overrides, experiments=ns.experiments, runs=ns.runs)
+                     name=ns.name, seed=ns.seed, overrides=ns.overrides, experiments=ns.experiments, runs=ns.runs)
     run_plan(plan)
     print(f"results appended to {plan.results}")
 
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--results", default="runs/results.jsonl")
     t.add_argument("--k", type=int, default=1, help="neighbours of the kNN evaluation (paper: 1)")
     t.add_argument("--name", help="run name tag")
+    t.add_argument("--seed", type=int, default=0, help="seeds weights, crops and batches (the split keeps its own)")
     t.add_argument("--experiments", default="experiments", help="the experiments folder")
     t.add_argument("--runs", default="runs", help="folder of the runs' logs and checkpoints")
     t.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: LightningCLI arguments")

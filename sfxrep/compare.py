@@ -2,8 +2,9 @@
 
 A *variant* is the value of the ``by`` columns of a row (RQ1: the loss); rows are compared within a *group*
 of equal ``match`` columns (RQ1: scenario, library, mixing, bn, fdr). For every group that has the baseline,
-each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ per scenario. When a
-(group, variant) was run more than once, the latest row counts.
+each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ per scenario. A
+(group, variant) run with several seeds counts as the mean over seeds (``n`` says how many); re-running
+the same seed replaces the earlier row.
 
 Presets: ``rq1`` — metric losses vs CE (paper Fig. 4, 5); ``rq2`` — every scenario/method vs within-dataset
 (Fig. 6); ``rq3`` — cross-dataset methods vs X-Sequential (§6.4).
@@ -41,15 +42,21 @@ def _key(row: dict, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(row.get(c)).lower() for c in columns)
 
 
-def _groups(rows: Sequence[dict], comparison: Comparison) -> dict[tuple, dict[tuple, dict]]:
-    """group → variant → the latest row."""
+def _groups(rows: Sequence[dict], comparison: Comparison) -> dict[tuple, dict[tuple, list[dict]]]:
+    """group → variant → its rows, the latest of each seed."""
     latest: dict[tuple, dict] = {}
     for row in sorted(rows, key=lambda r: r.get("created", "")):
-        latest[(_key(row, comparison.match), _key(row, comparison.by))] = row
-    groups: dict[tuple, dict[tuple, dict]] = defaultdict(dict)
-    for (group, variant), row in latest.items():
-        groups[group][variant] = row
+        latest[(_key(row, comparison.match), _key(row, comparison.by), str(row.get("seed", 0)))] = row
+    groups: dict[tuple, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for (group, variant, _), row in latest.items():
+        groups[group][variant].append(row)
     return groups
+
+
+def _mean(rows: list[dict], metric: str) -> float:
+    """Mean of ``metric`` over seeds (NaN where a row lacks it or it is undefined)."""
+    values = [float(r.get(metric, math.nan)) for r in rows]
+    return math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
 
 
 def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
@@ -64,7 +71,7 @@ def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[li
     table = []
     for group, by_variant in sorted(groups.items()):
         entry = dict(zip(comparison.match, group))
-        entry.update({"/".join(v): float(r.get(metric, math.nan)) for v, r in by_variant.items()})
+        entry.update({"/".join(v): _mean(r, metric) for v, r in by_variant.items()})
         table.append(entry)
     label = "library" if "library" in comparison.match else comparison.match[-1]
     mean = {c: "" for c in comparison.match} | {label: "MEAN"}
@@ -83,12 +90,12 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
         if base not in variants:
             continue
         ref = variants[base]
-        for variant, row in sorted(variants.items()):
+        for variant, runs in sorted(variants.items()):
             if variant == base:
                 continue
-            entry = {**dict(zip(comparison.match, group)), "variant": "/".join(variant)}
+            entry = {**dict(zip(comparison.match, group)), "variant": "/".join(variant), "n": len(runs)}
             for m in metrics:  # a metric missing from a row (older results) compares as NaN
-                entry[f"d_{m}"] = float(row.get(m, math.nan)) - float(ref.get(m, math.nan))
+                entry[f"d_{m}"] = _mean(runs, m) - _mean(ref, m)
             out.append(entry)
     means: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for entry in out:
@@ -123,6 +130,6 @@ def compare_command(ns: argparse.Namespace) -> None:
         print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
               f"{comparison.by}")
         return
-    columns = [c for c in ("scenario", "library") if c in table[0]] + ["variant"] + [f"d_{m}" for m in ns.metrics]
+    columns = [c for c in ("scenario", "library") if c in table[0]] + ["variant", "n"] + [f"d_{m}" for m in ns.metrics]
     print(f"Δ against {dict(zip(comparison.by, comparison.baseline))} (within equal {', '.join(comparison.match)})")
     print(format_table(table, columns))

@@ -41,6 +41,7 @@ class TrainPlan:
         results: results file rows are appended to.
         k: neighbours of the kNN evaluation.
         name: run-name prefix (default: derived from the options).
+        seed: seeds weights, crops and batches (``seed_everything`` and ``data.seed``); rows record it.
         overrides: extra LightningCLI arguments (``--trainer.max_epochs 5`` …), applied last.
         experiments: the experiments folder.
         runs: folder of the runs' logs and checkpoints (``<runs>/<run>/``).
@@ -56,6 +57,7 @@ class TrainPlan:
     results: str = "runs/results.jsonl"
     k: int = 1
     name: str | None = None
+    seed: int = 0
     overrides: Sequence[str] = field(default_factory=list)
     experiments: str = "experiments"
     runs: str = "runs"
@@ -74,10 +76,12 @@ class TrainPlan:
 
     def cli_args(self) -> list[str]:
         args = [a for f in self.config_files() for a in ("--config", str(f))]
-        return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn, *self.overrides]
+        return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn,
+                       "--seed_everything", str(self.seed), "--data.seed", str(self.seed), *self.overrides]
 
     def tag(self) -> str:
-        return self.name or "-".join([self.mixing, self.bn, "fdr" if self.fdr else "nofdr", self.loss])
+        tag = self.name or "-".join([self.mixing, self.bn, "fdr" if self.fdr else "nofdr", self.loss])
+        return tag if not self.seed else f"{tag}-seed{self.seed}"
 
 
 def _library_plan(plan: TrainPlan) -> list[tuple[list[str] | None, list[str]]]:

@@ -72,3 +72,14 @@ def test_absolute_values_side_by_side_with_the_baseline_first():
     mean = by_lib["MEAN"]
     assert mean["within/sequential/shared/false"] == pytest.approx(0.35)
     assert mean["cross/joint/shared/false"] == pytest.approx(0.4)
+
+
+def test_seeds_are_averaged_and_a_rerun_of_a_seed_replaces_it():
+    rows = [row(seed=0), row(seed=1, frame_macro_f1=0.7),
+            row(loss="ce+contrastive", seed=0, frame_macro_f1=0.9),
+            row(loss="ce+contrastive", seed=1, frame_macro_f1=0.1),
+            row(loss="ce+contrastive", seed=1, frame_macro_f1=0.5, created="2026-03-01T00:00:00")]  # re-run
+    (entry, _) = compare(rows, PRESETS["rq1"], ["frame_macro_f1"])
+    assert entry["n"] == 2 and entry["d_frame_macro_f1"] == pytest.approx((0.9 + 0.5) / 2 - (0.5 + 0.7) / 2)
+    table, _ = pivot(rows, PRESETS["rq1"], "frame_macro_f1")
+    assert table[0]["ce"] == pytest.approx(0.6)

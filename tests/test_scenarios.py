@@ -35,8 +35,9 @@ def test_ucs_transfer_trains_on_the_base_and_evaluates_everything(tiny_libraries
 
 def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_path):
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", mixing="joint", bn="per_library", fdr=True,
-                         loss="triplet"))
-    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1
+                         loss="triplet", seed=3))
+    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1 and "seed3" in rows[0]["run"]
+    assert {r["seed"] for r in rows} == {3}
     for r in rows:
         assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
         assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]

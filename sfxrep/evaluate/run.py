@@ -104,7 +104,8 @@ def evaluate_checkpoint(
     data_args["train_libraries"] = None  # any library of the YAML can be evaluated
     if libraries_yaml is not None:
         data_args["libraries"] = libraries_yaml
-    meta = {"mixing": data_args.get("mixing"), "checkpoint": str(Path(checkpoint).resolve()),
+    meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"),
+            "checkpoint": str(Path(checkpoint).resolve()),
             "fdr": any("FocalDatasetRegularization" in key for key in raw.get("callbacks", {}))}
     rows = evaluate_module(module, SfxDataModule(**data_args), libraries, k, scenario,
                            run or Path(checkpoint).resolve().parent.parent.name, meta, bf16)
