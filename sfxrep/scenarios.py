@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint
+from sfxrep.libraries.spec import load_libraries
 from sfxrep.lightning_cli import SfxLightningCLI, fit
 from sfxrep.results import append_results, format_table
 
@@ -79,15 +80,26 @@ class TrainPlan:
         return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn,
                        "--seed_everything", str(self.seed), "--data.seed", str(self.seed), *self.overrides]
 
+    def factors(self) -> list[str]:
+        """The compared factors as labels: mixing, bn, fdr, loss."""
+        return [self.mixing, self.bn, "fdr" if self.fdr else "nofdr", self.loss]
+
     def tag(self) -> str:
-        tag = self.name or "-".join([self.mixing, self.bn, "fdr" if self.fdr else "nofdr", self.loss])
+        tag = self.name or "-".join(self.factors())
         return tag if not self.seed else f"{tag}-seed{self.seed}"
+
+
+class _ParseOnlyCLI(SfxLightningCLI):
+    """Resolves the layered configs without building data, model or trainer."""
+
+    def instantiate_classes(self) -> None:
+        pass
 
 
 def _library_plan(plan: TrainPlan) -> list[tuple[list[str] | None, list[str]]]:
     """(train libraries, evaluated libraries) per model of the scenario."""
-    probe = SfxLightningCLI(args=plan.cli_args(), run=False)  # parses the configs, prepares the data
-    spec = probe.datamodule.spec
+    config = _ParseOnlyCLI(args=plan.cli_args(), run=False).config
+    spec = load_libraries(config["data"]["libraries"])
     names = spec.names
     if plan.scenario == "within":
         return [([lib], [lib]) for lib in names]
@@ -114,8 +126,7 @@ def run_plan(plan: TrainPlan) -> list[dict]:
             "--checkpoint.dirpath", str(Path(plan.runs) / run / "checkpoints"),
         ]
         start = time.perf_counter()
-        tags = [plan.mixing, plan.bn, "fdr" if plan.fdr else "nofdr", plan.loss, who]
-        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=tags)
+        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=[*plan.factors(), who])
         train_seconds = round(time.perf_counter() - start, 1)
         new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run)
         for row in new:
