@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sfxrep.audio import AudioDecodeError
@@ -71,22 +72,20 @@ class Prepared:
         return self.folder / "manifest.jsonl"
 
 
-def _decode_one(args: tuple[str, int, str]) -> WaveInfo | str:
-    root, sample_rate, path = args
+def _ensure(cache: WaveCache, path: Path) -> WaveInfo | str:
     try:
-        return WaveCache(root, sample_rate).ensure(path)
+        return cache.ensure(path)
     except AudioDecodeError as err:
         return err.reason
 
 
 def decode_all(cache: WaveCache, paths: list[Path], workers: int = 1) -> list[WaveInfo | str]:
     """Cache every file; returns its :class:`WaveInfo` or the reason it could not be decoded."""
-    jobs = [(str(cache.root), cache.sample_rate, str(p)) for p in paths]
-    if workers <= 1 or len(jobs) < 32:
-        return [_decode_one(job) for job in jobs]
+    if workers <= 1 or len(paths) < 32:
+        return [_ensure(cache, p) for p in paths]
     # threads: libsndfile and soxr release the GIL, and unlike processes they need no __main__ guard
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_decode_one, jobs))
+        return list(pool.map(partial(_ensure, cache), paths))
 
 
 def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1) -> tuple[list[ManifestRow], LibraryReport]:
