@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--match", help="comma-separated columns that must be equal within a comparison")
     c.add_argument("--metrics", nargs="+", default=["frame_macro_f1", "file_macro_f1", "dbi", "dbi_train"])
     c.add_argument("--absolute", action="store_true", help="values side by side instead of deltas")
+    c.add_argument("--where", nargs="+", metavar="KEY=VALUE", help="only rows with these values (e.g. loss=ce)")
     c.set_defaults(func=_compare)
     return parser
 

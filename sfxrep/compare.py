@@ -30,11 +30,12 @@ class Comparison:
     match: tuple[str, ...]
 
 
-PRESETS: dict[str, Comparison] = {
-    "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr")),
-    "rq2": Comparison(("scenario", "mixing", "bn", "fdr"), ("within", "sequential", "shared", "false"),
+PRESETS: dict[str, Comparison] = {  # an FDR variant is named by its threshold (fdr_threshold; none = no FDR)
+    "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr_threshold")),
+    "rq2": Comparison(("scenario", "mixing", "bn", "fdr_threshold"), ("within", "sequential", "shared", "none"),
                       ("library", "loss")),
-    "rq3": Comparison(("mixing", "bn", "fdr"), ("sequential", "shared", "false"), ("scenario", "library", "loss")),
+    "rq3": Comparison(("mixing", "bn", "fdr_threshold"), ("sequential", "shared", "none"),
+                      ("scenario", "library", "loss")),
 }
 
 
@@ -74,11 +75,16 @@ def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[li
         entry.update({"/".join(v): _mean(r, metric) for v, r in by_variant.items()})
         table.append(entry)
     label = "library" if "library" in comparison.match else comparison.match[-1]
-    mean = {c: "" for c in comparison.match} | {label: "MEAN"}
-    for v in variants:
-        values = [e[v] for e in table if v in e and not math.isnan(e[v])]
-        mean[v] = sum(values) / len(values) if values else math.nan
-    return table + [mean], variants
+    others = [c for c in comparison.match if c != label]
+    means = []
+    for key in sorted({tuple(e[c] for c in others) for e in table}):
+        entries = [e for e in table if tuple(e[c] for c in others) == key]
+        mean = {**dict(zip(others, key)), label: "MEAN"}
+        for v in variants:
+            values = [e[v] for e in entries if v in e and not math.isnan(e[v])]
+            mean[v] = sum(values) / len(values) if values else math.nan
+        means.append(mean)
+    return table + means, variants
 
 
 def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
@@ -97,11 +103,12 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
             for m in metrics:  # a metric missing from a row (older results) compares as NaN
                 entry[f"d_{m}"] = _mean(runs, m) - _mean(ref, m)
             out.append(entry)
-    means: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    others = [c for c in comparison.match if c != "library"]
+    means: dict[tuple, list[dict]] = defaultdict(list)
     for entry in out:
-        means[(entry.get("scenario", "all"), entry["variant"])].append(entry)
-    for (scenario, variant), entries in sorted(means.items()):
-        mean = {"library": "MEAN", "variant": variant, **({"scenario": scenario} if "scenario" in out[0] else {})}
+        means[(*(entry[c] for c in others), entry["variant"])].append(entry)
+    for key, entries in sorted(means.items()):
+        mean = {**dict(zip(others, key[:-1])), "library": "MEAN", "variant": key[-1]}
         for m in metrics:
             values = [e[f"d_{m}"] for e in entries if not math.isnan(e[f"d_{m}"])]
             mean[f"d_{m}"] = sum(values) / len(values) if values else float("nan")
@@ -110,7 +117,7 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
 
 
 def compare_command(ns: argparse.Namespace) -> None:
-    """``sfxrep compare RESULTS [--rq rq1|rq2|rq3] [--by COLS --baseline VALS --match COLS] [--absolute]``."""
+    """``sfxrep compare RESULTS [--rq …] [--by COLS --baseline VALS --match COLS] [--where K=V …] [--absolute]``."""
     comparison = PRESETS[ns.rq]
     if ns.by:
         by = tuple(ns.by.split(","))
@@ -119,6 +126,9 @@ def compare_command(ns: argparse.Namespace) -> None:
             c for c in ("scenario", "library", "mixing", "bn", "fdr", "loss") if c not in by)
         comparison = Comparison(by, baseline, match)
     rows = read_results(ns.results)
+    for condition in ns.where or []:
+        key, _, value = condition.partition("=")
+        rows = [r for r in rows if str(r.get(key)).lower() == value.lower()]
     if ns.absolute:
         for metric in ns.metrics:
             table, variants = pivot(rows, comparison, metric)
@@ -130,6 +140,6 @@ def compare_command(ns: argparse.Namespace) -> None:
         print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
               f"{comparison.by}")
         return
-    columns = [c for c in ("scenario", "library") if c in table[0]] + ["variant", "n"] + [f"d_{m}" for m in ns.metrics]
+    columns = [*comparison.match, "variant", "n", *(f"d_{m}" for m in ns.metrics)]
     print(f"Δ against {dict(zip(comparison.by, comparison.baseline))} (within equal {', '.join(comparison.match)})")
     print(format_table(table, columns))

@@ -38,8 +38,19 @@ def test_rq2_compares_every_cross_variant_with_within():
             row(scenario="cross", bn="per_library", frame_macro_f1=0.65)]
     table = compare(rows, PRESETS["rq2"], ["frame_macro_f1"])
     got = {t["variant"]: round(t["d_frame_macro_f1"], 3) for t in table if t["library"] == "a"}
-    assert got == {"cross/sequential/shared/false": 0.05, "cross/joint/shared/false": -0.1,
-                   "cross/sequential/per_library/false": 0.15}
+    assert got == {"cross/sequential/shared/none": 0.05, "cross/joint/shared/none": -0.1,
+                   "cross/sequential/per_library/none": 0.15}
+
+
+def test_fdr_variants_are_told_apart_by_threshold_and_means_stay_per_loss():
+    rows = [row(scenario="cross"), row(scenario="cross", fdr=True, fdr_threshold=0.9, frame_macro_f1=0.5),
+            row(scenario="cross", fdr=True, fdr_threshold=0.5, frame_macro_f1=0.6),
+            row(scenario="cross", loss="ce+circle", frame_macro_f1=0.1),
+            row(scenario="cross", loss="ce+circle", fdr=True, fdr_threshold=0.5, frame_macro_f1=0.4)]
+    table = compare(rows, PRESETS["rq3"], ["frame_macro_f1"])
+    got = {(t["library"], t["loss"], t["variant"]): round(t["d_frame_macro_f1"], 3) for t in table}
+    assert got[("a", "ce", "sequential/shared/0.9")] == 0.0 and got[("a", "ce", "sequential/shared/0.5")] == 0.1
+    assert got[("MEAN", "ce+circle", "sequential/shared/0.5")] == 0.3  # the mean of its own loss only
 
 
 def test_command_prints_a_table(tmp_path, capsys):
@@ -47,7 +58,7 @@ def test_command_prints_a_table(tmp_path, capsys):
     append_results([row(), row(loss="ce+contrastive", frame_macro_f1=0.9)], path)
     assert read_results(path)[1]["loss"] == "ce+contrastive"
     compare_command(argparse.Namespace(results=path, rq="rq1", by=None, baseline=None, match=None,
-                                       metrics=["frame_macro_f1"], absolute=False))
+                                       metrics=["frame_macro_f1"], absolute=False, where=["library=a"]))
     out = capsys.readouterr().out
     assert "ce+contrastive" in out and "0.400" in out
     path.write_text(json.dumps(row()) + "\n{oops\n")
@@ -65,13 +76,13 @@ def test_absolute_values_side_by_side_with_the_baseline_first():
     rows = [row(), row(scenario="cross", frame_macro_f1=0.7), row(scenario="cross", mixing="joint", frame_macro_f1=0.4),
             row(library="b", frame_macro_f1=0.2), row(library="b", scenario="cross", frame_macro_f1=0.3)]
     table, variants = pivot(rows, PRESETS["rq2"], "frame_macro_f1")
-    assert variants == ["within/sequential/shared/false", "cross/joint/shared/false",
-                        "cross/sequential/shared/false"]
+    assert variants == ["within/sequential/shared/none", "cross/joint/shared/none",
+                        "cross/sequential/shared/none"]
     by_lib = {t["library"]: t for t in table}
-    assert by_lib["a"]["cross/sequential/shared/false"] == 0.7 and "cross/joint/shared/false" not in by_lib["b"]
+    assert by_lib["a"]["cross/sequential/shared/none"] == 0.7 and "cross/joint/shared/none" not in by_lib["b"]
     mean = by_lib["MEAN"]
-    assert mean["within/sequential/shared/false"] == pytest.approx(0.35)
-    assert mean["cross/joint/shared/false"] == pytest.approx(0.4)
+    assert mean["within/sequential/shared/none"] == pytest.approx(0.35)
+    assert mean["cross/joint/shared/none"] == pytest.approx(0.4)
 
 
 def test_seeds_are_averaged_and_a_rerun_of_a_seed_replaces_it():

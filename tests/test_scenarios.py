@@ -40,6 +40,7 @@ def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_pa
     assert {r["seed"] for r in rows} == {3}
     for r in rows:
         assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
+        assert r["fdr_threshold"] == 0.9
         assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]
         assert {"frame_macro_f1", "file_macro_f1", "dbi", "train_seconds", "checkpoint"} <= set(r)
 

@@ -83,7 +83,8 @@ class FocalDatasetRegularization(Callback):
             Path(target).write_text(json.dumps({**self.crossed, **self.fixed}, indent=1))
 
     def state_dict(self) -> dict:
-        return {"crossed": self.crossed, "fixed": self.fixed, "weights": self.weights}
+        return {"crossed": self.crossed, "fixed": self.fixed, "weights": self.weights, "threshold": self.threshold,
+                "beta": self.beta}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.crossed, self.fixed = dict(state_dict["crossed"]), dict(state_dict["fixed"])

@@ -104,9 +104,10 @@ def evaluate_checkpoint(
     data_args["train_libraries"] = None  # any library of the YAML can be evaluated
     if libraries_yaml is not None:
         data_args["libraries"] = libraries_yaml
+    fdr = next((state for key, state in raw.get("callbacks", {}).items() if "FocalDatasetRegularization" in key), None)
     meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"),
-            "checkpoint": str(Path(checkpoint).resolve()),
-            "fdr": any("FocalDatasetRegularization" in key for key in raw.get("callbacks", {}))}
+            "checkpoint": str(Path(checkpoint).resolve()), "fdr": fdr is not None,
+            "fdr_threshold": fdr.get("threshold") if fdr else None}
     rows = evaluate_module(module, SfxDataModule(**data_args), libraries, k, scenario,
                            run or Path(checkpoint).resolve().parent.parent.name, meta, bf16)
     if results is not None:
