@@ -21,7 +21,7 @@ def _train(ns: argparse.Namespace) -> None:
     from sfxrep.scenarios import TrainPlan, run_plan
 
     plan = TrainPlan(scenario=ns.scenario, configs=ns.config or ["experiments/demo.yaml"], mixing=ns.mixing,
-                     bn=ns.bn, fdr=ns.fdr == "on", loss=ns.loss, base=ns.base, results=ns.results, k=ns.k,
+                     bn=ns.bn, fdr=ns.fdr == "on", fdr_threshold=ns.fdr_threshold, loss=ns.loss, base=ns.base, results=ns.results, k=ns.k,
                      name=ns.name, seed=ns.seed, overrides=ns.overrides, experiments=ns.experiments, runs=ns.runs)
     run_plan(plan)
     print(f"results appended to {plan.results}")
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--mixing", choices=("sequential", "joint", "round_robin"), default="sequential")
     t.add_argument("--bn", choices=("shared", "per_library"), default="shared")
     t.add_argument("--fdr", choices=("off", "on"), default="off")
+    t.add_argument("--fdr-threshold", type=float, default=0.9, help="FDR convergence threshold (paper: 0.9)")
     t.add_argument("--loss", default="ce", help="a file of experiments/losses/ (ce, contrastive, triplet, circle)")
     t.add_argument("--base", help="UCS-transfer base library (default: the first UCS library)")
     t.add_argument("--results", default="runs/results.jsonl")

@@ -37,6 +37,7 @@ class TrainPlan:
         mixing: sequential, joint or round_robin (cross-dataset only matters with several libraries).
         bn: shared or per_library BatchNorm.
         fdr: use 'Focal' Dataset Regularization.
+        fdr_threshold: train macro-F1 that counts as converged for FDR (paper: 0.9).
         loss: name of a file in ``experiments/losses/`` (ce, contrastive, triplet, circle).
         base: UCS-transfer base library (default: the first UCS library).
         results: results file rows are appended to.
@@ -53,6 +54,7 @@ class TrainPlan:
     mixing: str = "sequential"
     bn: str = "shared"
     fdr: bool = False
+    fdr_threshold: float = 0.9
     loss: str = "ce"
     base: str | None = None
     results: str = "runs/results.jsonl"
@@ -77,12 +79,14 @@ class TrainPlan:
 
     def cli_args(self) -> list[str]:
         args = [a for f in self.config_files() for a in ("--config", str(f))]
-        return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn,
+        fdr = ["--trainer.callbacks.init_args.threshold", str(self.fdr_threshold)] if self.fdr else []
+        return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn, *fdr,
                        "--seed_everything", str(self.seed), "--data.seed", str(self.seed), *self.overrides]
 
     def factors(self) -> list[str]:
         """The compared factors as labels: mixing, bn, fdr, loss."""
-        return [self.mixing, self.bn, "fdr" if self.fdr else "nofdr", self.loss]
+        fdr = ("fdr" if self.fdr_threshold == 0.9 else f"fdr{self.fdr_threshold:g}") if self.fdr else "nofdr"
+        return [self.mixing, self.bn, fdr, self.loss]
 
     def tag(self) -> str:
         tag = self.name or "-".join(self.factors())

@@ -35,12 +35,12 @@ def test_ucs_transfer_trains_on_the_base_and_evaluates_everything(tiny_libraries
 
 def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_path):
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", mixing="joint", bn="per_library", fdr=True,
-                         loss="triplet", seed=3))
-    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1 and "seed3" in rows[0]["run"]
+                         fdr_threshold=0.5, loss="triplet", seed=3))
+    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1 and "fdr0.5-triplet-seed3" in rows[0]["run"]
     assert {r["seed"] for r in rows} == {3}
     for r in rows:
         assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
-        assert r["fdr_threshold"] == 0.9
+        assert r["fdr_threshold"] == 0.5
         assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]
         assert {"frame_macro_f1", "file_macro_f1", "dbi", "train_seconds", "checkpoint"} <= set(r)
 
