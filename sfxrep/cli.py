@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -145,7 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     ns = build_parser().parse_args(argv)
     if getattr(ns, "overrides", None) and ns.overrides[0] == "--":
         ns.overrides = ns.overrides[1:]
-    ns.func(ns)
+    try:
+        ns.func(ns)
+    except (FileNotFoundError, ValueError) as err:  # bad input: one line naming it (SFXREP_DEBUG=1: traceback)
+        if os.environ.get("SFXREP_DEBUG"):
+            raise
+        print(f"sfxrep {ns.command}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
 
 
 if __name__ == "__main__":

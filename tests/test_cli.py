@@ -48,3 +48,15 @@ def test_train_passes_overrides_after_the_double_dash(tiny_libraries, tmp_path, 
 def test_parser_rejects_unknown_choices():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--mixing", "diagonal"])
+
+
+def test_bad_input_is_one_line_naming_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", str(tmp_path / "nope.ckpt")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sfxrep evaluate: error:") and "nope.ckpt" in err and "Traceback" not in err
+    (tmp_path / "libs.yaml").write_text("libraries:\n  - {name: a, kind: nope, root: .}\n")
+    with pytest.raises(SystemExit):
+        main(["prepare", str(tmp_path / "libs.yaml")])
+    assert "kind must be one of" in capsys.readouterr().err
