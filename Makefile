@@ -49,7 +49,7 @@ test: $(STAMP)  ## the whole test suite (incl. slow real-data and DDP tests)
 test-fast: $(STAMP)  ## tests without the slow ones
 	$(BIN)/python -m pytest -q -m "not slow"
 
-study: $(STAMP)  ## RQ1-RQ3 on ../shared/data with one fixed budget (~1 h on 2 cores), then the tables
+study: $(STAMP)  ## RQ1-RQ3 on ../shared/data, one fixed budget, 3 seeds (~2 h on 2 cores), then the tables
 	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SFXREP=$(BIN)/sfxrep bash experiments/study.sh
 
 bench: $(STAMP)  ## throughput figures: train step fp32 vs bf16, frontends, data pipeline
