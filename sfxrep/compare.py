@@ -1,8 +1,9 @@
 """The paper's comparisons as group-bys of the results file: Δ of each variant against a baseline.
 
 A *variant* is the value of the ``by`` columns of a row (RQ1: the loss); rows are compared within a *group*
-of equal ``match`` columns (RQ1: scenario, library, mixing, bn, fdr). For every group that has the baseline,
-each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ per scenario. A
+of equal ``match`` columns (RQ1: scenario, library, mixing, bn, fdr_threshold). For every group that has the
+baseline, each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ over
+libraries for each combination of the other match columns. A
 (group, variant) run with several seeds counts as the mean over seeds (``n`` says how many); re-running
 the same seed replaces the earlier row.
 
@@ -30,7 +31,10 @@ class Comparison:
     match: tuple[str, ...]
 
 
-PRESETS: dict[str, Comparison] = {  # an FDR variant is named by its threshold (fdr_threshold; none = no FDR)
+# the factors a results row is compared on; an FDR variant is named by its threshold (none = no FDR)
+FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
+
+PRESETS: dict[str, Comparison] = {
     "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr_threshold")),
     "rq2": Comparison(("scenario", "mixing", "bn", "fdr_threshold"), ("within", "sequential", "shared", "none"),
                       ("library", "loss")),
@@ -60,6 +64,12 @@ def _mean(rows: list[dict], metric: str) -> float:
     return math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
 
 
+def _nanmean(values: list[float]) -> float:
+    """Mean over libraries of the defined values (NaN if none is)."""
+    defined = [v for v in values if not math.isnan(v)]
+    return sum(defined) / len(defined) if defined else math.nan
+
+
 def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
     """Absolute values side by side: one row per group, one column per variant (baseline first), plus means.
 
@@ -81,8 +91,7 @@ def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[li
         entries = [e for e in table if tuple(e[c] for c in others) == key]
         mean = {**dict(zip(others, key)), label: "MEAN"}
         for v in variants:
-            values = [e[v] for e in entries if v in e and not math.isnan(e[v])]
-            mean[v] = sum(values) / len(values) if values else math.nan
+            mean[v] = _nanmean([e[v] for e in entries if v in e])
         means.append(mean)
     return table + means, variants
 
@@ -110,8 +119,7 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
     for key, entries in sorted(means.items()):
         mean = {**dict(zip(others, key[:-1])), "library": "MEAN", "variant": key[-1]}
         for m in metrics:
-            values = [e[f"d_{m}"] for e in entries if not math.isnan(e[f"d_{m}"])]
-            mean[f"d_{m}"] = sum(values) / len(values) if values else float("nan")
+            mean[f"d_{m}"] = _nanmean([e[f"d_{m}"] for e in entries])
         out.append(mean)
     return out
 
@@ -122,8 +130,7 @@ def compare_command(ns: argparse.Namespace) -> None:
     if ns.by:
         by = tuple(ns.by.split(","))
         baseline = tuple(ns.baseline.split(",")) if ns.baseline else comparison.baseline
-        match = tuple(ns.match.split(",")) if ns.match else tuple(
-            c for c in ("scenario", "library", "mixing", "bn", "fdr", "loss") if c not in by)
+        match = tuple(ns.match.split(",")) if ns.match else tuple(c for c in FACTORS if c not in by)
         comparison = Comparison(by, baseline, match)
     rows = read_results(ns.results)
     for condition in ns.where or []:

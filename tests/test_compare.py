@@ -94,3 +94,15 @@ def test_seeds_are_averaged_and_a_rerun_of_a_seed_replaces_it():
     assert entry["n"] == 2 and entry["d_frame_macro_f1"] == pytest.approx((0.9 + 0.5) / 2 - (0.5 + 0.7) / 2)
     table, _ = pivot(rows, PRESETS["rq1"], "frame_macro_f1")
     assert table[0]["ce"] == pytest.approx(0.6)
+
+
+def test_a_custom_by_keeps_fdr_thresholds_apart(tmp_path, capsys):
+    path = tmp_path / "r.jsonl"
+    append_results([row(fdr=True, fdr_threshold=0.9), row(fdr=True, fdr_threshold=0.9, loss="ce+circle",
+                                                            frame_macro_f1=0.6),
+                    row(fdr=True, fdr_threshold=0.5, frame_macro_f1=0.1),
+                    row(fdr=True, fdr_threshold=0.5, loss="ce+circle", frame_macro_f1=0.4)], path)
+    compare_command(argparse.Namespace(results=path, rq="rq1", by="loss", baseline="ce", match=None,
+                                       metrics=["frame_macro_f1"], absolute=False, where=None))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "ce+circle" in line and "MEAN" not in line]
+    assert sorted(line.split()[-1] for line in lines) == ["0.100", "0.300"]  # 0.6 − 0.5 and 0.4 − 0.1
