@@ -206,3 +206,13 @@ def test_prepare_reports_undecodable_files_and_reuses_its_manifest(tmp_path):
                                          "libraries": [{"name": "lib", "kind": "folder", "root": "lib"}]}))
     assert prepare(load_libraries(spec_file), tmp_path / "work", WaveCache(tmp_path / "cache"),
                    log=None).folder != prepared.folder
+
+
+def test_fingerprint_follows_adapter_settings_not_derived_state(tmp_path):
+    spec_file = tmp_path / "libs.yaml"
+    entry = {"name": "ui", "kind": "regex", "root": "ui"}
+    spec_file.write_text(yaml.safe_dump({"libraries": [entry]}))
+    first = load_libraries(spec_file)
+    spec_file.write_text(yaml.safe_dump({"libraries": [{**entry, "pattern": r"^(?P<label>[a-z]+)"}]}))
+    assert load_libraries(spec_file).fingerprint() != first.fingerprint()
+    assert set(first.libraries[0].library.describe()) == {"kind", "name", "root", "pattern"}

@@ -38,7 +38,7 @@ def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int =
     chunks, labels, files = [], [], []
     for batch in _batches(dataset, batch_size):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            chunks.append(module.embed(batch["wave"].to(device), library).float().cpu())
+            chunks.append(module.embed(batch["wave"].to(device), library).cpu())  # float32
         labels.append(batch["label"])
         files.append(batch["file"])
     return Embedded(torch.cat(chunks).numpy(), torch.cat(labels).numpy(), torch.cat(files).numpy())

@@ -61,19 +61,23 @@ class Library:
     """
 
     kind: str = ""
-    is_ucs: bool = False  # labelled by the UCS taxonomy (a candidate base of the UCS-transfer scenario)
 
     def __init__(self, name: str) -> None:
         if not _NAME.match(name):
             raise ValueError(f"library name {name!r} must use only letters, digits, '_' and '-'")
         self.name = name
 
+    @property
+    def is_ucs(self) -> bool:
+        """Labelled by the UCS taxonomy (a candidate base of the UCS-transfer scenario)."""
+        return False
+
     def scan(self) -> Scan:
         raise NotImplementedError
 
     def describe(self) -> dict:
-        """What identifies this library's content (for cache invalidation of its manifest)."""
-        return {"kind": self.kind, **{k: str(v) for k, v in vars(self).items()}}
+        """What identifies this library's content (for cache invalidation of its manifest): its settings."""
+        return {"kind": self.kind, **{k: str(v) for k, v in vars(self).items() if not k.startswith("_")}}
 
 
 def audio_files(root: Path, scan: Scan) -> Iterator[Path]:

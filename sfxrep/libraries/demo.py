@@ -37,7 +37,10 @@ class DemoLibrary(Library):
             raise ValueError(f"library {name}: flavour must be one of {sorted(_READERS)}, got {flavour!r}")
         self.root = Path(root).resolve()
         self.flavour, self.seed, self.files_per_class = flavour, seed, files_per_class
-        self.is_ucs = flavour == "ucs"
+
+    @property
+    def is_ucs(self) -> bool:
+        return self.flavour == "ucs"
 
     def scan(self) -> Scan:
         generate_library(self.root, self.flavour, self.seed, self.files_per_class)

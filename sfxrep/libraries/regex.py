@@ -29,9 +29,6 @@ class RegexLibrary(Library):
         if "label" not in self._regex.groupindex:
             raise ValueError(f"library {name}: pattern {pattern!r} has no named group 'label'")
 
-    def describe(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "root": str(self.root), "pattern": self.pattern}
-
     def scan(self) -> Scan:
         scan = Scan()
         for path in audio_files(self.root, scan):

@@ -61,7 +61,6 @@ class UcsLibrary(Library):
         on_unknown: Literal["error", "skip"] = "error",
     ) -> None:
         super().__init__(name)
-        self.is_ucs = True
         if level not in ("category", "catid"):
             raise ValueError(f"library {name}: level must be 'category' or 'catid', got {level!r}")
         self.root = Path(root).resolve()
@@ -69,9 +68,9 @@ class UcsLibrary(Library):
         self.level = level
         self.on_unknown = on_unknown
 
-    def describe(self) -> dict:
-        keys = ("name", "root", "ucs_list", "level", "on_unknown")
-        return {"kind": self.kind, **{k: str(getattr(self, k)) for k in keys}}
+    @property
+    def is_ucs(self) -> bool:
+        return True
 
     def scan(self) -> Scan:
         categories = read_ucs_list(self.ucs_list)
