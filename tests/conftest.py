@@ -58,21 +58,24 @@ def write_prefix_library(root: Path, classes: int, per_class: int, seed: int = 1
     return root
 
 
-@pytest.fixture
-def tiny_libraries(tmp_path: Path) -> Path:
-    """A libraries YAML with two tiny synthetic libraries (18 and 3 classes) in tmp_path."""
-    write_folder_library(tmp_path / "lib_a", classes=18, per_class=6)
-    write_prefix_library(tmp_path / "lib_b", classes=3, per_class=8)
-    spec = {
-        "split": {"seed": 0, "min_per_class": 2},
-        "libraries": [
-            {"name": "lib_a", "kind": "folder", "root": "lib_a"},
-            {"name": "lib_b", "kind": "regex", "root": "lib_b"},
-        ],
-    }
-    path = tmp_path / "libraries.yaml"
+def write_tiny_libraries(root: Path, per_class_a: int = 6, per_class_b: int = 8,
+                         lib_b_split: dict | None = None) -> Path:
+    """Two tiny synthetic libraries in ``root`` — lib_a: 18 folder classes, lib_b: 3 file-name classes — and
+    the libraries YAML listing them (returned)."""
+    write_folder_library(root / "lib_a", classes=18, per_class=per_class_a)
+    write_prefix_library(root / "lib_b", classes=3, per_class=per_class_b)
+    lib_b = {"name": "lib_b", "kind": "regex", "root": "lib_b", **({"split": lib_b_split} if lib_b_split else {})}
+    spec = {"split": {"seed": 0, "min_per_class": 2},
+            "libraries": [{"name": "lib_a", "kind": "folder", "root": "lib_a"}, lib_b]}
+    path = root / "libraries.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
+
+
+@pytest.fixture
+def tiny_libraries(tmp_path: Path) -> Path:
+    """``write_tiny_libraries`` in tmp_path."""
+    return write_tiny_libraries(tmp_path)
 
 
 def tiny_overrides(libraries: Path, tmp_path: Path) -> list[str]:

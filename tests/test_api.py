@@ -9,19 +9,13 @@ import torch
 from sfxrep.api import embed_file, embed_paths, get_scene_embeddings, get_timestamp_embeddings, load_model
 from sfxrep.cli import main
 from sfxrep.lightning_cli import fit
-from tests.conftest import tiny_fit_args, tone
+from tests.conftest import tiny_fit_args, tone, write_tiny_libraries
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from tests.conftest import write_folder_library, write_prefix_library
-
     root = tmp_path_factory.mktemp("api")
-    write_folder_library(root / "lib_a", classes=18, per_class=6)
-    write_prefix_library(root / "lib_b", classes=3, per_class=8)
-    (root / "libs.yaml").write_text("libraries:\n  - {name: lib_a, kind: folder, root: lib_a}\n"
-                                    "  - {name: lib_b, kind: regex, root: lib_b}\n")
-    best, _ = fit(tiny_fit_args(root / "libs.yaml", root))
+    best, _ = fit(tiny_fit_args(write_tiny_libraries(root), root))
     return best
 
 

@@ -9,21 +9,17 @@ import sys
 from collections import Counter
 
 import pytest
-import yaml
 
-from tests.conftest import REPO, write_folder_library, write_prefix_library
+from tests.conftest import REPO, write_tiny_libraries
 
 
 @pytest.mark.ddp
 @pytest.mark.parametrize(("mixing", "bn"), [("joint", "per_library"), ("sequential", "shared")])
 def test_two_process_ddp_shards_class_balanced_batches(tmp_path, mixing, bn):
-    write_folder_library(tmp_path / "lib_a", classes=18, per_class=12)  # ~10 train items a class, 5 a rank
-    write_prefix_library(tmp_path / "lib_b", classes=3, per_class=20)
-    (tmp_path / "libs.yaml").write_text(yaml.safe_dump({"split": {"min_per_class": 2}, "libraries": [
-        {"name": "lib_a", "kind": "folder", "root": "lib_a"}, {"name": "lib_b", "kind": "regex", "root": "lib_b"}]}))
+    libraries = write_tiny_libraries(tmp_path, per_class_a=12, per_class_b=20)  # ~10 train items a class, 5 a rank
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(REPO / "tests" / "ddp_script.py"), str(tmp_path),
-                           str(tmp_path / "libs.yaml"), mixing, bn], cwd=tmp_path, env=env, capture_output=True,
+                           str(libraries), mixing, bn], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]

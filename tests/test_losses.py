@@ -12,7 +12,7 @@ from pytorch_metric_learning import distances, losses, miners, regularizers
 
 from sfxrep.lightning_cli import SfxLightningCLI
 from sfxrep.losses import Objective
-from tests.conftest import REPO, tiny_fit_args, write_folder_library, write_prefix_library
+from tests.conftest import REPO, tiny_fit_args, write_tiny_libraries
 
 LOSSES = ("ce", "contrastive", "triplet", "circle")
 
@@ -97,11 +97,7 @@ def test_regularface_has_a_gradient_on_the_head_weights():
 @pytest.fixture(scope="module")
 def shared_tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("combos")
-    write_folder_library(root / "lib_a", classes=18, per_class=6)
-    write_prefix_library(root / "lib_b", classes=3, per_class=8)
-    (root / "libraries.yaml").write_text(
-        "split: {min_per_class: 2}\nlibraries:\n  - {name: lib_a, kind: folder, root: lib_a}\n"
-        "  - {name: lib_b, kind: regex, root: lib_b}\n")
+    write_tiny_libraries(root)
     return root
 
 

@@ -88,17 +88,11 @@ def test_mismatched_hop_lengths_are_refused(tiny_libraries, tmp_path):
 
 
 def test_a_library_without_validation_files_is_reported_not_silently_dropped(tmp_path):
-    import yaml
+    from tests.conftest import write_tiny_libraries
 
-    from tests.conftest import write_folder_library, write_prefix_library
-
-    write_folder_library(tmp_path / "lib_a", classes=18, per_class=6)
-    write_prefix_library(tmp_path / "lib_b", classes=3, per_class=8)
-    (tmp_path / "libs.yaml").write_text(yaml.safe_dump({"split": {"min_per_class": 2}, "libraries": [
-        {"name": "lib_a", "kind": "folder", "root": "lib_a"},
-        {"name": "lib_b", "kind": "regex", "root": "lib_b", "split": {"ratios": [0.9, 0.0, 0.1]}}]}))
+    libraries = write_tiny_libraries(tmp_path, lib_b_split={"ratios": [0.9, 0.0, 0.1]})
     with pytest.warns(UserWarning, match="lib_b has no val files"):
-        _, cli = fit(tiny_fit_args(tmp_path / "libs.yaml", tmp_path))
+        _, cli = fit(tiny_fit_args(libraries, tmp_path))
     metrics = cli.trainer.callback_metrics
     assert "val/lib_b/loss" not in metrics and metrics["val/loss"] == pytest.approx(float(metrics["val/lib_a/loss"]))
 
