@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-import sfxrep.data.cache as cache_module
+import sfxrep.cache as cache_module
 from sfxrep.audio import AudioDecodeError
-from sfxrep.data.cache import WaveCache
+from sfxrep.cache import WaveCache
 from tests.conftest import tone
 
 

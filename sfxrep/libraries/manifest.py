@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sfxrep.fileio import write_jsonl
+
 SPLITS = ("train", "val", "test")
+# bump when the adapters, the split or the row layout change what a manifest holds: an older manifest then
+# no longer matches the fingerprint and is rebuilt (see LibrariesSpec.fingerprint)
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -35,25 +38,25 @@ class ManifestRow:
     split: str
 
 
-def write_jsonl(records: Iterable[dict], path: str | Path) -> None:
-    """Write dicts as JSON lines atomically (a reader never sees a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:
     write_jsonl((asdict(r) for r in rows), path)
 
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:
+    """The rows of a manifest. Unknown keys (a newer writer) are ignored.
+
+    Raises:
+        ValueError: a row lacks a field or is not JSON, naming ``path:line``.
+    """
+    fields = ManifestRow.__dataclass_fields__
+    rows = []
     with open(path, encoding="utf-8") as f:
-        return [ManifestRow(**json.loads(line)) for line in f if line.strip()]
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                rows.append(ManifestRow(**{k: v for k, v in raw.items() if k in fields}))
+            except (json.JSONDecodeError, TypeError, AttributeError) as err:
+                raise ValueError(f"{path}:{n}: not a manifest row ({err}); delete the file to rebuild it") from err
+    return rows

@@ -22,7 +22,8 @@ from functools import partial
 from pathlib import Path
 
 from sfxrep.audio import AudioDecodeError
-from sfxrep.data.cache import WaveCache, WaveInfo
+from sfxrep.cache import WaveCache, WaveInfo
+from sfxrep.fileio import atomic_write_text
 from sfxrep.libraries.base import Candidate, Skipped
 from sfxrep.libraries.manifest import SPLITS, ManifestRow, read_manifest, write_manifest
 from sfxrep.libraries.spec import LibrariesSpec, LibrarySpec
@@ -80,7 +81,7 @@ def _ensure(cache: WaveCache, path: Path) -> WaveInfo | str:
 
 
 def decode_all(cache: WaveCache, paths: list[Path], workers: int = 1) -> list[WaveInfo | str]:
-    """Cache every file; returns its :class:`WaveInfo` or the reason it could not be decoded."""
+    """Cache every file (``workers`` threads); returns its :class:`WaveInfo` or the reason it could not be decoded."""
     if workers <= 1 or len(paths) < 32:
         return [_ensure(cache, p) for p in paths]
     # threads: libsndfile and soxr release the GIL, and unlike processes they need no __main__ guard
@@ -126,6 +127,21 @@ def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1) -> tu
     return rows, report
 
 
+def prepared_folder(spec: LibrariesSpec, work_dir: str | Path) -> Path:
+    """Where ``spec``'s manifest and report live: ``<work_dir>/<yaml stem>-<fingerprint>/``."""
+    return Path(work_dir) / f"{spec.source.stem}-{spec.fingerprint()}"
+
+
+def load_prepared(spec: LibrariesSpec, work_dir: str | Path) -> Prepared | None:
+    """The prepared manifest and reports of ``spec`` if a complete preparation exists, else ``None``."""
+    folder = prepared_folder(spec, work_dir)
+    manifest, report_path = folder / "manifest.jsonl", folder / "report.json"
+    if not (manifest.is_file() and report_path.is_file()):
+        return None
+    reports = [LibraryReport(**r) for r in json.loads(report_path.read_text())["libraries"]]
+    return Prepared(folder, read_manifest(manifest), reports)
+
+
 def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers: int = 1,
             force: bool = False, log=sys.stderr) -> Prepared:
     """Prepare every library of ``spec`` (or re-use an existing manifest with the same fingerprint).
@@ -134,15 +150,13 @@ def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers
         spec: the run's libraries.
         work_dir: parent folder of prepared manifests.
         cache: the wave cache to fill.
-        workers: decoding processes.
+        workers: decoding threads.
         force: rebuild even if a manifest with this fingerprint exists.
         log: where progress and the summary are printed (``None`` for silence).
     """
-    folder = Path(work_dir) / f"{spec.source.stem}-{spec.fingerprint()}"
-    manifest, report_path = folder / "manifest.jsonl", folder / "report.json"
-    if manifest.is_file() and report_path.is_file() and not force:
-        reports = [LibraryReport(**r) for r in json.loads(report_path.read_text())["libraries"]]
-        return Prepared(folder, read_manifest(manifest), reports)
+    if not force and (done := load_prepared(spec, work_dir)) is not None:
+        return done
+    folder = prepared_folder(spec, work_dir)
     rows: list[ManifestRow] = []
     reports: list[LibraryReport] = []
     for lib in spec.libraries:
@@ -156,9 +170,8 @@ def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers
             for s in report.skipped[:10]:
                 print(f"[prepare]   skipped {s['path']}: {s['reason']}", file=log)
             if len(report.skipped) > 10:
-                print(f"[prepare]   … {len(report.skipped) - 10} more in {report_path}", file=log)
-    folder.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps({"source": str(spec.source), "libraries": [asdict(r) for r in reports]},
-                                      indent=1))
-    write_manifest(rows, manifest)  # last: its presence marks a complete preparation
+                print(f"[prepare]   … {len(report.skipped) - 10} more in {folder / 'report.json'}", file=log)
+    atomic_write_text(folder / "report.json",
+                      json.dumps({"source": str(spec.source), "libraries": [asdict(r) for r in reports]}, indent=1))
+    write_manifest(rows, folder / "manifest.jsonl")  # last: its presence marks a complete preparation
     return Prepared(folder, rows, reports)

@@ -25,6 +25,7 @@ import yaml
 # importing the adapters registers their kinds
 from sfxrep.libraries import csvlist, demo, esc50, folder, regex, ucs  # noqa: F401
 from sfxrep.libraries.base import ADAPTERS, Library
+from sfxrep.libraries.manifest import MANIFEST_VERSION
 from sfxrep.libraries.split import SplitConfig
 
 _PATH_KEYS = ("root", "csv", "ucs_list")
@@ -59,9 +60,10 @@ class LibrariesSpec:
         return [s.name for s in self.libraries]
 
     def fingerprint(self) -> str:
-        """A hash of everything that decides the manifest (adapters' settings and split settings)."""
+        """A hash of everything that decides the manifest: adapters' and split settings, and the schema version."""
         desc = [{"library": s.library.describe(), "split": asdict(s.split)} for s in self.libraries]
-        return hashlib.sha1(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:12]
+        ident = {"version": MANIFEST_VERSION, "libraries": desc}
+        return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _split_config(raw: dict, where: str) -> SplitConfig:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sfxrep.audio import SAMPLE_RATE, AudioDecodeError, decode
+from sfxrep.fileio import atomic_write
 
 CACHE_VERSION = 1
 
@@ -31,17 +30,6 @@ class WaveInfo:
     num_samples: int
     source_rate: int
     duration: float
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class WaveCache:
@@ -82,13 +70,14 @@ class WaveCache:
         npy.parent.mkdir(parents=True, exist_ok=True)
         try:
             audio = decode(path, self.sample_rate)
-        except AudioDecodeError as e:
-            _atomic_write(err, lambda f: f.write(e.reason.encode()))
+        except AudioDecodeError as failure:
+            reason = failure.reason.encode()
+            atomic_write(err, lambda f: f.write(reason))
             raise
-        _atomic_write(npy, lambda f: np.save(f, audio.samples.astype(np.float16)))
+        atomic_write(npy, lambda f: np.save(f, audio.samples.astype(np.float16)))
         info = {"num_samples": int(audio.samples.shape[0]), "source_rate": audio.source_rate,
                 "duration": audio.duration}
-        _atomic_write(meta, lambda f: f.write(json.dumps(info).encode()))
+        atomic_write(meta, lambda f: f.write(json.dumps(info).encode()))
         return WaveInfo(npy=str(npy), **info)
 
     @staticmethod

@@ -1,0 +1,112 @@
+"""Files that survive a killed writer: atomic replacement, and durable one-line appends.
+
+* :func:`atomic_write` — write a temp file beside the target, fsync, rename: a reader sees the old file or the
+  new one, never half of one (the wave cache and the manifest use it).
+* :func:`append_jsonl` — append whole JSON lines with one ``write`` and fsync. If the file ends in a torn line
+  (a writer killed mid-line), the append starts on a fresh line, so the new rows stay readable.
+* :func:`read_jsonl` — the rows of a JSON-lines file; a torn line (what a killed writer leaves) is skipped
+  with a warning naming file and line, never a reason to reject the whole file.
+
+Files are created with the usual mode (0644 under the default umask), not the 0600 of ``mkstemp``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write(binary_file)`` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, _umask_mode())
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically (UTF-8)."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def write_jsonl(records: Iterable[dict], path: str | Path) -> None:
+    """Write dicts as JSON lines atomically (a reader never sees a half-written file)."""
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def append_jsonl(records: Iterable[dict], path: str | Path) -> None:
+    """Append dicts as JSON lines: one ``write`` of whole lines, then fsync (created with its folder)."""
+    path = Path(path)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if not text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab+") as f:
+        if f.tell() > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":  # a torn last line: start ours on a fresh one
+                text = "\n" + text
+        f.write(text.encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Rows of a JSON-lines file. A line that is not a JSON object (what a killed writer leaves) is skipped
+    with a warning naming ``path:line``, so one torn line never makes the whole file unreadable."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            else:
+                warnings.warn(f"{path}:{n}: not a JSON row, skipped (an interrupted write?): {line.strip()[:60]!r}",
+                              stacklevel=2)
+    return rows
+
+
+def check_writable(path: str | Path) -> Path:
+    """Fail early, before any training, when ``path`` (a file to be written) cannot be written.
+
+    Creates the parent folder if needed; does not create or change the file itself.
+
+    Raises:
+        ValueError: naming the path and the reason.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot create its folder ({err.strerror})") from err
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise ValueError(f"{path}: not writable")
+    return path
