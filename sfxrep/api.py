@@ -17,14 +17,19 @@ import numpy as np
 import torch
 
 from sfxrep.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError, load_audio
-from sfxrep.data.datasets import block_samples, block_starts, crop
-from sfxrep.evaluate.run import load_checkpoint
+from sfxrep.blocks import block_samples, block_starts, crop
+from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.module import SfxModule
 
 
 def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> SfxModule:
-    """A trained model in eval mode on ``device``."""
-    module, _ = load_checkpoint(checkpoint)
+    """A trained model in eval mode on ``device``: an sfxrep ``.ckpt``, or ``"aisfx"`` for the authors' release."""
+    if str(checkpoint) == "aisfx":
+        from sfxrep.pretrained import load_aisfx
+
+        module = load_aisfx()
+    else:
+        module = load_checkpoint(checkpoint).module
     return module.to(device).eval()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +12,7 @@ import torch
 from sfxrep.api import embed_file, embed_paths, get_scene_embeddings, get_timestamp_embeddings, load_model
 from sfxrep.cli import main
 from sfxrep.lightning_cli import fit
-from tests.conftest import tiny_fit_args, tone, write_tiny_libraries
+from tests.conftest import REPO, tiny_fit_args, tone, write_tiny_libraries
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +47,46 @@ def test_files_and_folders_with_broken_files_reported(checkpoint, tmp_path, caps
     saved = np.load(tmp_path / "e.npz")
     np.testing.assert_allclose(saved["embeddings"], embeddings, rtol=1e-5)
     assert "skipped" in capsys.readouterr().out and len(saved["skipped"]) == 1
+
+
+def test_the_api_imports_no_data_or_training_code():
+    code = "import sys, sfxrep.api; print(' '.join(sorted(m for m in sys.modules if m.startswith('sfxrep'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    loaded = set(done.stdout.split())
+    assert "sfxrep.models.checkpoint" in loaded
+    assert not {m for m in loaded if m.startswith(("sfxrep.data", "sfxrep.libraries", "sfxrep.evaluate",
+                                                   "sfxrep.lightning_cli", "sfxrep.scenarios", "sfxrep.demo"))}
+
+
+def test_a_file_that_is_not_an_sfxrep_checkpoint_is_named_for_what_it_is(tmp_path):
+    from sfxrep.models.checkpoint import load_checkpoint
+
+    cases = {
+        "empty.ckpt": (b"", "empty file"),
+        "text.ckpt": (b"hello, not a checkpoint", "not a readable checkpoint"),
+        "state.ckpt": (lambda p: torch.save({"w": torch.zeros(2)}, p), "bare state_dict"),
+        "tuple.ckpt": (lambda p: torch.save(({"w": torch.zeros(1)}, {"lib": 3}), p), "tuple of 2"),
+        "other.ckpt": (lambda p: torch.save({"state_dict": {}, "hyper_parameters": {"x": 1}}, p), "without sfxrep"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        content(path) if callable(content) else path.write_bytes(content)
+        with pytest.raises(ValueError, match=message) as info:
+            load_checkpoint(path)
+        assert str(path) in str(info.value)
+    good = (tmp_path / "cut.ckpt")
+    good.write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # a torn zip: the start of a torch file
+    with pytest.raises(ValueError, match="truncated or not a torch file"):
+        load_checkpoint(good)
+
+
+def test_embed_accepts_the_released_model(tmp_path, capsys):
+    from sfxrep.pretrained import aisfx_checkpoint
+
+    try:
+        aisfx_checkpoint()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    tone(tmp_path / "a.wav", seconds=3.0)
+    main(["embed", "aisfx", str(tmp_path / "a.wav"), "--out", str(tmp_path / "e.npz")])
+    assert np.load(tmp_path / "e.npz")["embeddings"].shape == (1, 512)

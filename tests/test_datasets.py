@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from sfxrep.blocks import block_samples
 from sfxrep.data.datasets import (
     EvalBlockDataset,
     LibraryFiles,
     RandomBlockDataset,
-    block_samples,
     collate_library_batch,
 )
 

@@ -1,8 +1,6 @@
 """Waveform blocks of one library: random blocks for training, every block for evaluation (paper §3.3).
 
-A block is the audio of ``block_frames`` spectrogram frames: with a centred STFT of hop h, T frames need
-(T − 1)·h samples — 100 frames at hop 1024 = 101 376 samples ≈ 2.30 s at 44.1 kHz. Files shorter than a
-block are zero-padded at the end, never dropped. Items are dicts so that a batch carries its library.
+Block geometry is in :mod:`sfxrep.blocks`. Items are dicts so that a batch carries its library.
 """
 
 from __future__ import annotations
@@ -14,12 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sfxrep.data.cache import WaveCache
-
-
-def block_samples(block_frames: int = 100, hop_length: int = 1024) -> int:
-    """Samples of a block of ``block_frames`` centred-STFT frames (paper: 100 × 1024 → 101 376)."""
-    return (block_frames - 1) * hop_length
+from sfxrep.blocks import block_starts, crop
+from sfxrep.cache import WaveCache
 
 
 @dataclass(frozen=True)
@@ -42,21 +36,6 @@ class LibraryFiles:
 
     def __len__(self) -> int:
         return len(self.waves)
-
-
-def block_starts(num_samples: int, block_length: int, hop_length: int) -> np.ndarray:
-    """Start sample of every evaluation block of a file: hop ``hop_length``, ≥ 1 block, the last one covering
-    the tail (padded). 2500 samples, blocks of 1000, hop 500 → [0, 500, 1000, 1500]."""
-    count = 1 + max(0, -(-(num_samples - block_length) // hop_length))
-    return np.arange(count) * hop_length
-
-
-def crop(wave: np.ndarray, start: int, length: int) -> torch.Tensor:
-    """``wave[start : start + length]`` as float32, zero-padded at the end to ``length``."""
-    block = np.zeros(length, dtype=np.float32)
-    piece = wave[start : start + length]
-    block[: piece.shape[0]] = piece
-    return torch.from_numpy(block)
 
 
 class RandomBlockDataset(Dataset):
