@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from sfxrep.data.datasets import block_samples
+from sfxrep.blocks import block_samples
 from sfxrep.losses import Objective
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
@@ -60,7 +60,7 @@ def train_step_bench(width: int, fast: bool, steps: int) -> tuple[float, float]:
 def data_bench(batches: int, libraries: str, work_dir: str) -> float:
     from sfxrep.data.datamodule import SfxDataModule
 
-    data = SfxDataModule(libraries=libraries, work_dir=f"{work_dir}/prepared", cache_dir=f"{work_dir}/cache")
+    data = SfxDataModule(libraries=libraries, work_dir=f"{work_dir}/prepared", cache_dir=f"{work_dir}/cache").ready()
     loader = data.train_dataloader()
     start, n = time.perf_counter(), 0
     while n < batches:
@@ -99,14 +99,14 @@ def main(argv: list[str] | None = None) -> None:
     wave = torch.randn(BATCH, block_samples(FRAMES))
     for backend in ("torch", "nnaudio"):
         frontend = LogMel(backend)
-        median, spread = timed(lambda: frontend(wave), 5)
+        median, spread = timed(lambda frontend=frontend: frontend(wave), 5)
         print(f"  {backend:<8} {median * 1e3:7.1f} ms ± {spread * 1e3:5.1f}")
 
     print("\nembedding (frozen encoder, eval mode)")
     for width in args.widths:
         module = SfxModule(CNN9(width), {"lib": 2}).eval()
         with torch.no_grad():
-            median, _ = timed(lambda: module.embed(wave), 3)
+            median, _ = timed(lambda module=module: module.embed(wave), 3)
         print(f"  width {width:<3} {BATCH / median:8.0f} blocks/s")
 
     print("\ndata pipeline (demo libraries, class-balanced batches, num_workers=0)")

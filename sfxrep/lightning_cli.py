@@ -1,32 +1,52 @@
 """``sfxrep fit|validate|test`` — LightningCLI over SfxModule and SfxDataModule, configured by YAML.
 
-Besides Lightning's own arguments it links ``data.num_classes`` into ``model.num_classes`` (the heads'
-sizes come from the manifest), adds the checkpoint (best mean validation loss over libraries, paper §3.3)
-and early stopping as ``checkpoint.*`` / ``early_stopping.*``, and always trains with
-``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves).
+Besides Lightning's own arguments it adds
+
+* ``optimizer:`` / ``lr_scheduler:`` — any ``torch.optim`` optimizer and scheduler, linked into the model
+  (``model.optimizer`` / ``model.lr_scheduler``), which builds them in ``configure_optimizers`` once its heads
+  exist; the default is the paper's Adam, and ``model.lr`` keeps overriding the rate;
+* the link ``model.frontend.init_args.hop_length`` → ``data.hop_length`` (blocks and frontend always agree);
+* ``checkpoint.*`` (``best.ckpt``: best mean validation loss over libraries, paper §3.3),
+  ``last_checkpoint.*`` (``last.ckpt`` after every epoch, to resume from) and ``early_stopping.*``;
+* ``root:`` — the folder relative paths of ``data.libraries``, ``data.work_dir``, ``data.cache_dir``, the
+  logger's ``save_dir`` and ``checkpoint.dirpath`` are resolved against (default: the current folder); they are
+  stored absolute, so a run and its checkpoint work from any folder.
+
+``trainer.precision`` also takes ``auto`` (bf16 where the hardware has it natively, else fp32; see
+:mod:`sfxrep.precision`). It always trains with ``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves) and,
+with several devices, with DDP that tolerates idle per-library heads.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from jsonargparse import Namespace
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, LRSchedulerTypeTuple
+from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
+from sfxrep.precision import SfxTrainer, resolve_precision
+
+# (config section, key) of every path setting resolved against ``root``
+PATH_KEYS = (("data", "libraries"), ("data", "work_dir"), ("data", "cache_dir"), ("checkpoint", "dirpath"))
 
 
 class SfxLightningCLI(LightningCLI):
     """LightningCLI with sfxrep's links and callbacks (see module doc)."""
 
-    def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs) -> None:
+    def __init__(self, args: list[str] | None = None, run: bool = True,
+                 edit: Callable[[Namespace], None] | None = None, **kwargs) -> None:
+        self.edit = edit  # applied to the parsed config before anything is built (sfxrep train's options)
         super().__init__(
             SfxModule,
             SfxDataModule,
+            trainer_class=SfxTrainer,
             trainer_defaults={"use_distributed_sampler": False},
             save_config_kwargs={"overwrite": True},
             args=args,
@@ -35,20 +55,48 @@ class SfxLightningCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.add_argument("--root", type=str | None, default=None,
+                            help="folder that relative data/log/checkpoint paths are resolved against (default: .)")
+        parser.add_optimizer_args((Optimizer,), link_to="model.optimizer")
+        parser.add_lr_scheduler_args(LRSchedulerTypeTuple, link_to="model.lr_scheduler")
+        parser.link_arguments("model.frontend.init_args.hop_length", "data.hop_length", apply_on="parse")
+        # both checkpoints are written at train-epoch end, after FDR has recorded the epoch (Lightning runs
+        # checkpoint callbacks last), so a resumed run continues with the next epoch and that FDR state
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
-                             "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False})
+                             "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False,
+                             "checkpoint.save_on_train_epoch_end": True})
+        # last.ckpt every epoch (Lightning's save_last writes it only when a best checkpoint was written)
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.set_defaults({"last_checkpoint.filename": "last", "last_checkpoint.monitor": None,
+                             "last_checkpoint.save_top_k": 1, "last_checkpoint.every_n_epochs": 1,
+                             "last_checkpoint.save_on_train_epoch_end": True,
+                             "last_checkpoint.enable_version_counter": False})
+        parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath", apply_on="parse")
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
                              "early_stopping.patience": 10})
 
     def before_instantiate_classes(self) -> None:
-        trainer = self.config[self.subcommand]["trainer"] if self.subcommand else self.config["trainer"]
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.edit is not None:
+            self.edit(config)
+        trainer = config["trainer"]
+        # the saved config, the checkpoint and the results rows record what `auto` chose here
+        trainer["precision"] = resolve_precision(trainer.get("precision"), trainer.get("accelerator"))
         if trainer.get("strategy") in ("auto", "ddp") and _several_devices(trainer.get("devices"),
                                                                             trainer.get("accelerator")):
             # a step trains one library's head (and BatchNorm set): the others get no gradient
             trainer["strategy"] = "ddp_find_unused_parameters_true"
+        root = Path(config.get("root") or ".").expanduser()
+        for section, key in PATH_KEYS:
+            if config[section].get(key) is not None:
+                config[section][key] = str((root / Path(config[section][key]).expanduser()).resolve())
+        logger = trainer.get("logger")
+        for entry in logger if isinstance(logger, list) else [logger]:
+            init = entry.get("init_args") if hasattr(entry, "get") else None
+            if init is not None and init.get("save_dir") is not None:
+                init["save_dir"] = str((root / Path(init["save_dir"]).expanduser()).resolve())
 
 
 def _several_devices(devices: object, accelerator: object) -> bool:
@@ -78,15 +126,18 @@ def label_wandb(trainer: Trainer, group: str, tags: list[str]) -> None:
     wandb reads ``WANDB_RUN_GROUP`` only once per process, so the logger's init arguments are set instead
     (Lightning keeps them in ``WandbLogger._wandb_init`` until the run is created).
     """
+    from lightning.pytorch.loggers import WandbLogger  # wandb itself is imported only when a run starts
+
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):
             logger._wandb_init.update(group=group, tags=tags)
 
 
 def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
-        ) -> tuple[Path, SfxLightningCLI]:
-    """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI."""
-    cli = SfxLightningCLI(args=args, run=False)
+        edit: Callable[[Namespace], None] | None = None) -> tuple[Path, SfxLightningCLI]:
+    """Run one fit from CLI-style arguments (``edit``: see :class:`SfxLightningCLI`); returns the best
+    checkpoint's path and the CLI."""
+    cli = SfxLightningCLI(args=args, run=False, edit=edit)
     if wandb_group is not None:
         label_wandb(cli.trainer, wandb_group, wandb_tags or [])
     try:

@@ -1,7 +1,7 @@
 """Run by tests/test_ddp.py: a real 2-process DDP fit (gloo, CPU). Lightning relaunches this script for rank 1.
 
-Every rank writes ``rank<r>.json``: the batches it trained on (library, item indices, labels) per epoch and a
-checksum of its final parameters.
+Every rank writes ``rank<r>.json``: the batches it trained on (library, item indices, labels) per epoch, a
+checksum of its final parameters, and how many files it decoded (only local rank 0 prepares the data).
 
     python tests/ddp_script.py OUT_DIR LIBRARIES_YAML MIXING BN
 """
@@ -13,7 +13,19 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback
 
+import sfxrep.cache
 from sfxrep.lightning_cli import SfxLightningCLI
+
+DECODED: list[str] = []
+_decode = sfxrep.cache.decode
+
+
+def counting_decode(path, *args, **kwargs):
+    DECODED.append(str(path))
+    return _decode(path, *args, **kwargs)
+
+
+sfxrep.cache.decode = counting_decode
 
 
 class Record(Callback):
@@ -30,7 +42,7 @@ class Record(Callback):
     def on_train_end(self, trainer, pl_module):
         checksum = float(sum(p.detach().double().sum() for p in pl_module.parameters()))
         (self.out / f"rank{trainer.global_rank}.json").write_text(json.dumps(
-            {"world_size": trainer.world_size, "epochs": self.epochs, "checksum": checksum}))
+            {"world_size": trainer.world_size, "epochs": self.epochs, "checksum": checksum, "decoded": len(DECODED)}))
 
 
 def main() -> None:

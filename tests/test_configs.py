@@ -13,7 +13,7 @@ OVERLAYS = sorted(p for p in (REPO / "experiments").rglob("*.yaml")
 
 def test_all_overlays_are_covered():
     names = {str(p.relative_to(REPO / "experiments")) for p in OVERLAYS}
-    assert {"demo.yaml", "shared.yaml", "fast.yaml", "scenarios/cross.yaml", "methods/fdr.yaml",
+    assert {"demo.yaml", "shared.yaml", "fast.yaml", "methods/fdr.yaml", "methods/joint.yaml",
             "losses/triplet.yaml", "loggers/wandb.yaml"} <= names
 
 
@@ -23,10 +23,12 @@ def test_overlay_instantiates(overlay, tiny_libraries, tmp_path, monkeypatch):
     args = tiny_fit_args(tiny_libraries, tmp_path)
     base = args[:2]
     cli = SfxLightningCLI(args=[*base, "--config", str(overlay), *args[2:]], run=False)
-    assert cli.model.libraries == ["lib_a", "lib_b"] and cli.trainer.max_epochs == 1
+    assert cli.datamodule.train_libraries == ["lib_a", "lib_b"] and cli.trainer.max_epochs == 1
     if overlay.name == "fdr.yaml":
         assert any(type(c).__name__ == "FocalDatasetRegularization" for c in cli.trainer.callbacks)
     if overlay.name == "bn_per_library.yaml":
         assert cli.model.encoder.bn == "per_library"
+    if overlay.stem in ("joint", "round_robin"):
+        assert cli.datamodule.mixing == overlay.stem
     if overlay.parent.name == "losses" and overlay.stem != "ce":
         assert cli.model.objective.metric is not None

@@ -24,6 +24,7 @@ def test_two_process_ddp_shards_class_balanced_batches(tmp_path, mixing, bn):
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2]
+    assert ranks[0]["decoded"] == 18 * 12 + 3 * 20 and ranks[1]["decoded"] == 0  # prepare_data: once per node
     assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], rel=1e-6)  # gradients were all-reduced
     for epoch in range(2):
         steps = [r["epochs"][epoch] for r in ranks]

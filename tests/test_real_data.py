@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sfxrep.data.cache import WaveCache
+from sfxrep.cache import WaveCache
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
-from sfxrep.evaluate.run import evaluate_checkpoint, load_checkpoint
+from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.lightning_cli import fit
+from sfxrep.models.checkpoint import load_checkpoint
 from tests.conftest import REPO, needs_shared
 
 SPEC = REPO / "experiments" / "libraries" / "shared.yaml"
@@ -49,11 +50,11 @@ def test_short_cross_training_is_far_above_chance(tmp_path):
         "--model.lr", "0.003", "--trainer.max_epochs", "6", "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--checkpoint.dirpath", str(tmp_path / "ckpt"),
     ])
-    rows = {r["library"]: r for r in evaluate_checkpoint(best)}
-    module, _ = load_checkpoint(best)
+    rows = {r.library: r for r in evaluate_checkpoint(best)}
+    module = load_checkpoint(best).module
     from sfxrep.data.datamodule import SfxDataModule
 
-    data = SfxDataModule(libraries=str(SPEC), work_dir=str(tmp_path / "work"), cache_dir=str(tmp_path / "cache"))
+    data = SfxDataModule(libraries=str(SPEC), work_dir=str(tmp_path / "work"), cache_dir=str(tmp_path / "cache")).ready()
     rng = np.random.default_rng(0)
     for library, row in rows.items():
         # chance = the same 1-NN with permuted train labels (keeps class imbalance and frames per file)
@@ -62,7 +63,7 @@ def test_short_cross_training_is_far_above_chance(tmp_path):
         permuted = [knn_evaluate(train.embeddings, rng.permutation(train.labels), test.embeddings, test.labels,
                                  test.files).frame_macro_f1 for _ in range(8)]
         chance, spread = float(np.mean(permuted)), float(np.std(permuted))
-        print(f"{library}: frame macro-F1 {row['frame_macro_f1']:.3f}, chance {chance:.3f} ± {spread:.3f}")
+        print(f"{library}: frame macro-F1 {row.frame_macro_f1:.3f}, chance {chance:.3f} ± {spread:.3f}")
         # margin: 3x chance, 0.15 absolute, and 5 standard deviations of the permutation baseline
         margin = max(2 * chance, 0.15, 5 * spread)
-        assert row["frame_macro_f1"] > chance + margin, (library, row["frame_macro_f1"], chance, spread)
+        assert row.frame_macro_f1 > chance + margin, (library, row.frame_macro_f1, chance, spread)

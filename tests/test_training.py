@@ -6,8 +6,9 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
-from sfxrep.evaluate.run import evaluate_checkpoint, load_checkpoint
-from sfxrep.lightning_cli import fit
+from sfxrep.evaluate.run import evaluate_checkpoint
+from sfxrep.lightning_cli import SfxLightningCLI, fit
+from sfxrep.models.checkpoint import load_checkpoint
 from tests.conftest import tiny_fit_args
 
 
@@ -22,12 +23,15 @@ def test_fit_logs_per_library_metrics_and_checkpoints_on_mean_val_loss(tiny_libr
     assert best.is_file() and cli.trainer.checkpoint_callback.monitor == "val/loss"
     assert cli.model.heads["lib_a"].mlp[-1].out_features == 18 and cli.model.heads["lib_b"].mlp[-1].out_features == 3
 
-    module, raw = load_checkpoint(best)  # rebuilt from the checkpoint alone
+    ckpt = load_checkpoint(best)  # rebuilt from the checkpoint alone
+    module = ckpt.module
     assert module.libraries == ["lib_a", "lib_b"] and module.encoder.width == 4
     wave = torch.randn(2, 20_000)
     cli.model.eval()
     torch.testing.assert_close(module.embed(wave), cli.model.embed(wave))
-    assert raw["datamodule_hyper_parameters"]["libraries"] == str(tiny_libraries)
+    assert ckpt.data["libraries"] == str(tiny_libraries.resolve())  # absolute: evaluates from any folder
+    assert ckpt.run_info == {"run": "sfxrep", "precision": "32-true"}
+    assert (tmp_path / "ckpt" / "last.ckpt").is_file()
 
 
 class RecordBatches(Callback):
@@ -53,8 +57,6 @@ class RecordBatches(Callback):
 def test_every_mixing_trains_and_lightning_advances_the_sampler_epoch(tiny_libraries, tmp_path, mixing, extra):
     recorder = RecordBatches()
     args = tiny_fit_args(tiny_libraries, tmp_path, "--data.mixing", mixing, "--trainer.max_epochs", "2", *extra)
-    from sfxrep.lightning_cli import SfxLightningCLI
-
     cli = SfxLightningCLI(args=args, run=False)
     cli.trainer.callbacks.append(recorder)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -74,17 +76,38 @@ def test_unseen_library_gets_adapted_batchnorm_at_evaluation(tiny_libraries, tmp
     best, _ = fit(tiny_fit_args(tiny_libraries, tmp_path, "--data.train_libraries", '["lib_a"]',
                                 "--model.encoder.init_args.bn", "per_library"))
     rows = evaluate_checkpoint(best, results=tmp_path / "results.jsonl")
-    by_lib = {r["library"]: r for r in rows}
-    assert by_lib["lib_a"]["scenario"] == "within" and by_lib["lib_a"]["bn_adapted_blocks"] == 0
-    assert by_lib["lib_b"]["scenario"] == "ucs_transfer" and not by_lib["lib_b"]["seen_in_training"]
-    assert by_lib["lib_b"]["bn_adapted_blocks"] > 0
-    assert all(0.0 <= r["frame_macro_f1"] <= 1.0 for r in rows)
+    by_lib = {r.library: r for r in rows}
+    assert by_lib["lib_a"].scenario == "within" and by_lib["lib_a"].bn_adapted_blocks == 0
+    assert by_lib["lib_b"].scenario == "ucs_transfer" and not by_lib["lib_b"].seen_in_training
+    assert by_lib["lib_b"].bn_adapted_blocks > 0
+    assert all(0.0 <= r.frame_macro_f1 <= 1.0 for r in rows)
     assert (tmp_path / "results.jsonl").read_text().count("\n") == 2
 
 
-def test_mismatched_hop_lengths_are_refused(tiny_libraries, tmp_path):
-    with pytest.raises(ValueError, match="hop_length"):
-        fit(tiny_fit_args(tiny_libraries, tmp_path, "--data.hop_length", "512"))
+def test_the_frontend_hop_length_decides_the_block_length(tiny_libraries, tmp_path, capsys):
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--model.frontend.init_args.hop_length", "512"),
+                          run=False)
+    assert cli.datamodule.hop_length == 512 and cli.datamodule.block_length == 99 * 512
+    with pytest.raises(SystemExit):  # linked: one hop length, set on the frontend
+        SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--data.hop_length", "512"), run=False)
+    assert 'must be given via "model.frontend.init_args.hop_length"' in capsys.readouterr().err
+
+
+def test_optimizer_and_scheduler_are_configurable_and_model_lr_still_wins(tiny_libraries, tmp_path):
+    cli = SfxLightningCLI(args=tiny_fit_args(
+        tiny_libraries, tmp_path, "--optimizer", "torch.optim.SGD", "--optimizer.lr", "0.5", "--optimizer.momentum",
+        "0.9", "--lr_scheduler", "torch.optim.lr_scheduler.StepLR", "--lr_scheduler.step_size", "1",
+        "--lr_scheduler.gamma", "0.1", "--trainer.max_epochs", "2"), run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    optimizer = cli.trainer.optimizers[0]
+    assert type(optimizer).__name__ == "SGD" and optimizer.param_groups[0]["momentum"] == 0.9
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * 0.1 ** 2)  # two epochs of StepLR
+    trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in cli.model.heads.parameters()} <= trained  # heads built before the optimizer
+    default = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path / "d", "--model.lr", "0.02"), run=False)
+    default.trainer.fit(default.model, datamodule=default.datamodule)
+    (adam,) = default.trainer.optimizers
+    assert type(adam).__name__ == "Adam" and adam.param_groups[0]["lr"] == 0.02
 
 
 def test_a_library_without_validation_files_is_reported_not_silently_dropped(tmp_path):

@@ -6,31 +6,34 @@
   of one loader per library, so each step sees one batch of every library.
 * val / test: one loader per library (Lightning combines them sequentially), every block at 50 % overlap.
 
-The manifest is prepared on first use (see :mod:`sfxrep.libraries.prepare`) and read afterwards. Train with
-``use_distributed_sampler=False``: the samplers shard across ranks themselves.
+Lightning's hooks: :meth:`~SfxDataModule.prepare_data` decodes every file into the wave cache and writes the
+manifest (once per node: local rank 0); :meth:`~SfxDataModule.setup` reads the manifest on every rank. Outside a
+Trainer call :meth:`~SfxDataModule.ready`. Train with ``use_distributed_sampler=False``: the samplers shard
+across ranks themselves.
 """
 
 from __future__ import annotations
 
 import sys
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import CombinedLoader, rank_zero_warn
 from torch.utils.data import ConcatDataset, DataLoader
 
-from sfxrep.data.cache import WaveCache
+from sfxrep.blocks import block_samples
+from sfxrep.cache import WaveCache
 from sfxrep.data.datasets import (
     EvalBlockDataset,
     LibraryFiles,
     RandomBlockDataset,
-    block_samples,
     collate_library_batch,
 )
 from sfxrep.data.samplers import ClassBalancedBatchSampler, MixedBatchSampler, Mixing
 from sfxrep.libraries.manifest import ManifestRow
-from sfxrep.libraries.prepare import Prepared, prepare
+from sfxrep.libraries.prepare import Prepared, load_prepared, prepare
 from sfxrep.libraries.spec import load_libraries
 
 
@@ -75,7 +78,16 @@ class SfxDataModule(LightningDataModule):
     ) -> None:
         super().__init__()
         if mixing not in ("sequential", "joint", "round_robin"):
-            raise ValueError(f"mixing must be sequential, joint or round_robin, got {mixing!r}")
+            raise ValueError(f"data.mixing must be sequential, joint or round_robin, got {mixing!r}")
+        if batch_size < 1 or items_per_class < 1 or batch_size % items_per_class:
+            raise ValueError(f"data.batch_size ({batch_size}) must be a positive multiple of data.items_per_class "
+                             f"({items_per_class}) (paper: 64 = 16 classes x 4)")
+        for name, value in (("block_frames", block_frames), ("hop_length", hop_length),
+                            ("eval_hop_frames", eval_hop_frames), ("eval_batch_size", eval_batch_size)):
+            if value < 1:
+                raise ValueError(f"data.{name} must be >= 1, got {value}")
+        if batches_per_epoch is not None and batches_per_epoch < 1:
+            raise ValueError(f"data.batches_per_epoch must be >= 1 or null, got {batches_per_epoch}")
         self.save_hyperparameters()
         self.spec = load_libraries(libraries)
         unknown = set(train_libraries or ()) - set(self.spec.names)
@@ -87,11 +99,34 @@ class SfxDataModule(LightningDataModule):
         self.hop_length = hop_length
         self.block_length = block_samples(block_frames, hop_length)
         self.eval_hop = eval_hop_frames * hop_length
+        self._prepared: Prepared | None = None
 
-    @cached_property
+    def prepare_data(self) -> None:
+        """Decode every file into the wave cache and write the manifest (Lightning: once per node)."""
+        prepare(self.spec, self.hparams.work_dir, self.cache, workers=self.hparams.prepare_workers, log=sys.stderr)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read the manifest that :meth:`prepare_data` wrote (every rank)."""
+        if self._prepared is None:
+            self._prepared = load_prepared(self.spec, self.hparams.work_dir)
+            if self._prepared is None:
+                raise FileNotFoundError(f"no prepared manifest for {self.spec.source} under "
+                                        f"{Path(self.hparams.work_dir).resolve()}: run prepare_data() first")
+
+    def ready(self) -> SfxDataModule:
+        """Prepare (if needed) and set up outside a Trainer; returns ``self``."""
+        if self._prepared is None:
+            self.prepare_data()
+            self.setup()
+        return self
+
+    @property
     def prepared(self) -> Prepared:
-        return prepare(self.spec, self.hparams.work_dir, self.cache, workers=self.hparams.prepare_workers,
-                       log=sys.stderr)
+        """The manifest rows and reports (after :meth:`setup`)."""
+        if self._prepared is None:
+            raise RuntimeError("SfxDataModule is not set up: Lightning calls prepare_data() and setup(); "
+                               "outside a Trainer call ready()")
+        return self._prepared
 
     def rows(self, library: str, split: str | None = None) -> list[ManifestRow]:
         return [r for r in self.prepared.rows if r.library == library and (split is None or r.split == split)]
@@ -103,7 +138,7 @@ class SfxDataModule(LightningDataModule):
 
     @property
     def num_classes(self) -> dict[str, int]:
-        """Classes per training library (the heads' sizes; the CLI links this into the model)."""
+        """Classes per training library: the heads' sizes (``SfxModule.configure_model`` reads them)."""
         return {lib: len(self.classes[lib]) for lib in self.train_libraries}
 
     def files(self, library: str, split: str) -> LibraryFiles:

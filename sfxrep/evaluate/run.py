@@ -5,16 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.module import SfxModule
-from sfxrep.results import append_results
-
-RESULT_COLUMNS = ("run", "scenario", "library", "mixing", "bn", "fdr", "loss", "n_classes", "frame_macro_f1",
-                  "file_macro_f1", "dbi")
+from sfxrep.results import ResultRow, append_results
 
 
 def infer_scenario(train_libraries: list[str], library: str) -> str:
@@ -22,12 +18,6 @@ def infer_scenario(train_libraries: list[str], library: str) -> str:
     if len(train_libraries) > 1:
         return "cross"
     return "within" if train_libraries == [library] else "ucs_transfer"
-
-
-def load_checkpoint(path: str | Path) -> tuple[SfxModule, dict]:
-    """The module of a checkpoint written by ``sfxrep fit`` / ``train`` (in eval mode), and the raw checkpoint."""
-    raw = torch.load(path, map_location="cpu", weights_only=False)
-    return SfxModule.load_from_checkpoint(path, map_location="cpu").eval(), raw
 
 
 def evaluate_module(
@@ -39,19 +29,26 @@ def evaluate_module(
     run: str = "run",
     meta: dict | None = None,
     bf16: bool = False,
-) -> list[dict]:
+) -> list[ResultRow]:
     """kNN-evaluate ``module``'s frozen embeddings on each library's test split (train split as reference).
 
     Args:
         module: the model (eval mode).
-        data: the data module whose libraries are evaluated.
+        data: the data module whose libraries are evaluated (prepared here if needed).
         libraries: names to evaluate; default every library of ``data``.
         k: neighbours (paper: 1).
         scenario: recorded scenario; default inferred from the trained and evaluated libraries.
         run: run name of the rows.
-        meta: extra fields for every row (mixing, fdr, checkpoint …).
+        meta: further :class:`ResultRow` fields for every row (mixing, fdr, checkpoint …).
         bf16: embed under bf16 autocast.
+
+    Raises:
+        ValueError: a name in ``libraries`` is not a library of ``data``.
     """
+    unknown = sorted(set(libraries or ()) - set(data.spec.names))
+    if unknown:
+        raise ValueError(f"--libraries {unknown} not in {data.spec.source} (its libraries: {data.spec.names})")
+    data.ready()
     trained = module.libraries
     rows = []
     for library in libraries or data.spec.names:
@@ -63,14 +60,13 @@ def evaluate_module(
         adapted = adapt_batchnorm(module, train)
         a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
         score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
-        rows.append({
-            "run": run, "scenario": scenario or infer_scenario(trained, library), "library": library,
-            "train_libraries": trained, "seen_in_training": library in trained, "bn": module.encoder.bn,
-            "loss": module.objective.name, "width": module.encoder.width, "k": k,
-            "n_classes": len(data.classes[library]), **vars(score), "bn_adapted_blocks": adapted,
-            **(meta or {}), "eval_seconds": round(time.perf_counter() - start, 2),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        })
+        rows.append(ResultRow(
+            run=run, library=library, scenario=scenario or infer_scenario(trained, library),
+            train_libraries=trained, seen_in_training=library in trained, bn=module.encoder.bn,
+            loss=module.objective.name, width=module.encoder.width, k=k, n_classes=len(data.classes[library]),
+            **vars(score), bn_adapted_blocks=adapted, eval_seconds=round(time.perf_counter() - start, 2),
+            **(meta or {}),
+        ))
     return rows
 
 
@@ -83,7 +79,8 @@ def evaluate_checkpoint(
     run: str | None = None,
     results: str | Path | None = None,
     bf16: bool = False,
-) -> list[dict]:
+    meta: dict | None = None,
+) -> list[ResultRow]:
     """Evaluate a checkpoint's frozen embeddings by kNN on each library's test split.
 
     Args:
@@ -92,24 +89,25 @@ def evaluate_checkpoint(
         libraries_yaml: evaluate on the libraries of another YAML than the one trained with.
         k: neighbours (paper: 1).
         scenario: recorded scenario; default inferred from the trained and evaluated libraries.
-        run: run name for the rows; default the checkpoint's parent run folder.
+        run: run name for the rows; default the run name stored in the checkpoint.
         results: results file the rows are appended to (``None``: not written).
         bf16: embed under bf16 autocast.
+        meta: further fields for every row (``study``, ``trial`` …).
 
     Returns:
-        one row per library (see ``RESULT_COLUMNS`` and the counts/metadata fields).
+        one row per library.
     """
-    module, raw = load_checkpoint(checkpoint)
-    data_args = {k: v for k, v in raw["datamodule_hyper_parameters"].items() if not k.startswith("_")}
+    ckpt = load_checkpoint(checkpoint)
+    data_args = {k: v for k, v in ckpt.data.items() if not k.startswith("_")}
     data_args["train_libraries"] = None  # any library of the YAML can be evaluated
     if libraries_yaml is not None:
         data_args["libraries"] = libraries_yaml
-    fdr = next((state for key, state in raw.get("callbacks", {}).items() if "FocalDatasetRegularization" in key), None)
-    meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"),
-            "checkpoint": str(Path(checkpoint).resolve()), "fdr": fdr is not None,
-            "fdr_threshold": fdr.get("threshold") if fdr else None}
-    rows = evaluate_module(module, SfxDataModule(**data_args), libraries, k, scenario,
-                           run or Path(checkpoint).resolve().parent.parent.name, meta, bf16)
+    fdr = ckpt.fdr
+    row_meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"), "checkpoint": str(ckpt.path),
+                "fdr": fdr is not None, "fdr_threshold": fdr.get("threshold") if fdr else None,
+                "precision": ckpt.run_info.get("precision"), **(meta or {})}
+    rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries, k, scenario,
+                           run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16)
     if results is not None:
         append_results(rows, results)
     return rows
@@ -117,12 +115,12 @@ def evaluate_checkpoint(
 
 def evaluate_released(libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
                       results: str | Path | None = None, work_dir: str = "runs/prepared",
-                      cache_dir: str = "runs/cache", bf16: bool = False) -> list[dict]:
+                      cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
     """kNN evaluation of the authors' released X-Sequential-CE model (``aisfx``) on a libraries YAML."""
     from sfxrep.pretrained import AISFX_VERSION, aisfx_checkpoint, load_aisfx
 
     data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
-    meta = {"mixing": "sequential", "fdr": False, "checkpoint": str(aisfx_checkpoint())}
+    meta = {"model": "aisfx", "mixing": "sequential", "fdr": False, "checkpoint": str(aisfx_checkpoint())}
     rows = evaluate_module(load_aisfx(), data, libraries, k, "released", f"aisfx-{AISFX_VERSION}", meta, bf16)
     if results is not None:
         append_results(rows, results)

@@ -1,7 +1,8 @@
 """The LightningModule: routes each batch through the shared encoder to its library's head (paper §3.1).
 
-It receives its parts (frontend, encoder, objective) and only adds the heads, whose sizes come from the
-data (``num_classes``, linked from the DataModule by the CLI). A batch is one library's
+It receives its parts (frontend, encoder, objective) and only adds the heads. Their sizes come from the data:
+``num_classes`` when given (a checkpoint stores it), otherwise :meth:`SfxModule.configure_model` reads them from
+the trainer's DataModule after its ``setup`` (so decoding stays in ``prepare_data``). A batch is one library's
 (``{"wave", "label", "library"}``); in round-robin mixing a step gets ``{library: batch}`` and sums the
 libraries' losses. Each library's loss is scaled by its weight α_d (1 unless the FDR callback sets them).
 """
@@ -32,22 +33,30 @@ class SfxModule(LightningModule):
 
     Args:
         encoder: the shared encoder (its ``bn`` decides shared or per-library BatchNorm).
-        num_classes: library → number of classes (one head each).
+        num_classes: library → number of classes (one head each); ``None``: read from the trainer's DataModule
+            in :meth:`configure_model`.
         frontend: waveform → log-mel blocks, run on the model's device.
         objective: CE [+ metric loss] [+ RegularFace]; default CE alone.
-        lr: Adam learning rate (paper: Adam; value from its random search).
-        weight_decay: Adam weight decay.
-        channels_last: run the encoder in channels-last memory format (with bf16 autocast ≈ 3× faster on CPU).
+        optimizer: ``{class_path, init_args}`` of a ``torch.optim`` optimizer (LightningCLI's ``optimizer:``
+            key is linked here); ``None`` = Adam, as in the paper.
+        lr_scheduler: ``{class_path, init_args}`` of a scheduler (LightningCLI's ``lr_scheduler:``), stepped
+            per epoch; ``ReduceLROnPlateau`` watches ``val/loss``. ``None`` = constant rate.
+        lr: learning rate; when set it overrides the optimizer's (a stable key for search spaces). ``None`` =
+            the optimizer's own (Adam: 1e-3).
+        weight_decay: likewise for weight decay (``None`` = the optimizer's own, Adam: 0).
+        channels_last: run the encoder in channels-last memory format (speed: see ``make bench``).
     """
 
     def __init__(
         self,
         encoder: CNN9,
-        num_classes: dict[str, int],
+        num_classes: dict[str, int] | None = None,
         frontend: LogMel | None = None,
         objective: Objective | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        optimizer: dict | None = None,
+        lr_scheduler: dict | None = None,
+        lr: float | None = None,
+        weight_decay: float | None = None,
         channels_last: bool = False,
     ) -> None:
         super().__init__()
@@ -57,19 +66,41 @@ class SfxModule(LightningModule):
         self.frontend = frontend if frontend is not None else LogMel()
         self.encoder = encoder
         self.objective = objective if objective is not None else Objective()
-        for library in num_classes:
-            encoder.add_library(library)
-        self.heads = build_heads(encoder.embedding_dim, num_classes)
+        self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
         self.lr, self.weight_decay, self.channels_last = lr, weight_decay, channels_last
-        self.library_weights: dict[str, float] = {lib: 1.0 for lib in num_classes}
-        self.train_f1, self.val_f1, self.test_f1 = _f1(num_classes), _f1(num_classes), _f1(num_classes)
-        self.val_loss = nn.ModuleDict({lib: MeanMetric() for lib in num_classes})
+        self.heads: nn.ModuleDict | None = None
+        self.library_weights: dict[str, float] = {}
+        if num_classes is not None:
+            self.build_heads(num_classes)
         if channels_last:
             self.encoder.to(memory_format=torch.channels_last)
 
+    def build_heads(self, num_classes: dict[str, int]) -> None:
+        """Create one head (and, with per-library BN, one BatchNorm set) and the metrics per library."""
+        if not num_classes:
+            raise ValueError("a model needs at least one library to train on")
+        for library in num_classes:
+            self.encoder.add_library(library)
+        if self.channels_last:
+            self.encoder.to(memory_format=torch.channels_last)
+        self.heads = build_heads(self.encoder.embedding_dim, num_classes)
+        self.library_weights = {lib: self.library_weights.get(lib, 1.0) for lib in num_classes}
+        self.train_f1, self.val_f1, self.test_f1 = _f1(num_classes), _f1(num_classes), _f1(num_classes)
+        self.val_loss = nn.ModuleDict({lib: MeanMetric() for lib in num_classes})
+        self.hparams["num_classes"] = dict(num_classes)  # a checkpoint rebuilds the heads from it
+
+    def configure_model(self) -> None:
+        """Build the heads from the DataModule's classes (after its ``setup``), unless they exist."""
+        if self.heads is None:
+            datamodule = getattr(self.trainer, "datamodule", None)
+            if datamodule is None or not hasattr(datamodule, "num_classes"):
+                raise ValueError("SfxModule without num_classes needs a DataModule that has them (SfxDataModule)")
+            self.build_heads(datamodule.num_classes)
+
     @property
     def libraries(self) -> list[str]:
-        return list(self.heads)
+        """The trained libraries (one head each); empty before the heads are built."""
+        return list(self.heads) if self.heads is not None else []
 
     # ---- inference -------------------------------------------------------------------------------------
     def features(self, wave: torch.Tensor) -> torch.Tensor:
@@ -88,12 +119,6 @@ class SfxModule(LightningModule):
         """``(B, S)`` → embeddings ``(B, D)`` and the library head's logits ``(B, C)``."""
         embedding = self.encoder(self.features(wave), library)
         return embedding, self.heads[library](embedding)
-
-    def setup(self, stage: str) -> None:
-        hop = getattr(getattr(self.trainer, "datamodule", None), "hop_length", self.frontend.hop_length)
-        if hop != self.frontend.hop_length:
-            raise ValueError(f"data.hop_length={hop} but the frontend's hop_length={self.frontend.hop_length}: "
-                             "blocks would not have the intended number of frames; set both to the same value")
 
     # ---- training --------------------------------------------------------------------------------------
     @staticmethod
@@ -141,12 +166,29 @@ class SfxModule(LightningModule):
         self.test_f1[library].update(logits.argmax(-1), batch["label"])
         self.log(f"test/{library}/macro_f1", self.test_f1[library], on_epoch=True, add_dataloader_idx=False)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+    def configure_optimizers(self) -> dict:
+        """The configured optimizer (default Adam) over every parameter, heads included, and its scheduler."""
+        from lightning.pytorch.cli import instantiate_class  # jsonargparse: only where configs are instantiated
 
-    # ---- FDR weights travel with the checkpoint --------------------------------------------------------
+        config = self.optimizer_config or {"class_path": "torch.optim.Adam", "init_args": {}}
+        optimizer = instantiate_class(self.parameters(), config)
+        for group in optimizer.param_groups:  # model.lr / model.weight_decay win when set
+            if self.lr is not None:
+                group["lr"] = self.lr
+            if self.weight_decay is not None:
+                group["weight_decay"] = self.weight_decay
+        if not self.scheduler_config:
+            return {"optimizer": optimizer}
+        scheduler = instantiate_class(optimizer, self.scheduler_config)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss"}}
+
+    # ---- FDR weights and the run's identity travel with the checkpoint -------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["library_weights"] = dict(self.library_weights)
+        trainer = self._trainer
+        if trainer is not None:
+            checkpoint["sfxrep"] = {"run": getattr(trainer.logger, "name", None) if trainer.logger else None,
+                                    "precision": str(trainer.precision)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.library_weights.update(checkpoint.get("library_weights", {}))
