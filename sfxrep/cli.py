@@ -14,23 +14,30 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import get_args
+
+from sfxrep.data.samplers import Mixing
+from sfxrep.models.cnn9 import BatchNormMode
+from sfxrep.results import Scenario
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 
 
 def _train(ns: argparse.Namespace) -> None:
-    from sfxrep.scenarios import TrainPlan, run_plan
+    from sfxrep.scenarios import TrainPlan, default_experiments, run_plan
 
-    plan = TrainPlan(scenario=ns.scenario, configs=ns.config or ["experiments/demo.yaml"], mixing=ns.mixing,
-                     bn=ns.bn, fdr=ns.fdr == "on", fdr_threshold=ns.fdr_threshold, loss=ns.loss, base=ns.base, results=ns.results, k=ns.k,
-                     name=ns.name, seed=ns.seed, overrides=ns.overrides, experiments=ns.experiments, runs=ns.runs)
+    experiments = Path(ns.experiments) if ns.experiments else default_experiments()
+    plan = TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
+                     bn=ns.bn, fdr=None if ns.fdr is None else ns.fdr == "on", fdr_threshold=ns.fdr_threshold,
+                     loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
+                     overrides=ns.overrides, experiments=str(experiments), runs=ns.runs)
     run_plan(plan)
     print(f"results appended to {plan.results}")
 
 
 def _evaluate(ns: argparse.Namespace) -> None:
-    from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint, evaluate_released
-    from sfxrep.results import format_table
+    from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_released
+    from sfxrep.results import RESULT_COLUMNS, format_table
 
     if ns.checkpoint == "aisfx":
         if not ns.libraries_yaml:
@@ -43,7 +50,7 @@ def _evaluate(ns: argparse.Namespace) -> None:
 
 
 def _prepare(ns: argparse.Namespace) -> None:
-    from sfxrep.data.cache import WaveCache
+    from sfxrep.cache import WaveCache
     from sfxrep.libraries.prepare import prepare
     from sfxrep.libraries.spec import load_libraries
 
@@ -78,20 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    unset = " (default: as the YAML says)"
     t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
-    t.add_argument("--scenario", choices=("within", "ucs_transfer", "cross"), default="cross")
+    t.add_argument("--scenario", choices=get_args(Scenario), default="cross")
     t.add_argument("-c", "--config", action="append", help="YAML over experiments/base.yaml (default: demo)")
-    t.add_argument("--mixing", choices=("sequential", "joint", "round_robin"), default="sequential")
-    t.add_argument("--bn", choices=("shared", "per_library"), default="shared")
-    t.add_argument("--fdr", choices=("off", "on"), default="off")
-    t.add_argument("--fdr-threshold", type=float, default=0.9, help="FDR convergence threshold (paper: 0.9)")
-    t.add_argument("--loss", default="ce", help="a file of experiments/losses/ (ce, contrastive, triplet, circle)")
+    t.add_argument("--mixing", choices=get_args(Mixing), help="cross-dataset mixing" + unset)
+    t.add_argument("--bn", choices=get_args(BatchNormMode), help="BatchNorm" + unset)
+    t.add_argument("--fdr", choices=("off", "on"), help="'Focal' Dataset Regularization" + unset)
+    t.add_argument("--fdr-threshold", type=float, help="FDR convergence threshold, implies --fdr on (paper: 0.9)")
+    t.add_argument("--loss", help="a file of experiments/losses/ (ce, contrastive, triplet, circle)" + unset)
     t.add_argument("--base", help="UCS-transfer base library (default: the first UCS library)")
     t.add_argument("--results", default="runs/results.jsonl")
     t.add_argument("--k", type=int, default=1, help="neighbours of the kNN evaluation (paper: 1)")
     t.add_argument("--name", help="run name tag")
-    t.add_argument("--seed", type=int, default=0, help="seeds weights, crops and batches (the split keeps its own)")
-    t.add_argument("--experiments", default="experiments", help="the experiments folder")
+    t.add_argument("--seed", type=int, help="seeds weights, crops and batches; the split keeps its own" + unset)
+    t.add_argument("--experiments", help="the experiments folder (default: ./experiments, else the package's)")
     t.add_argument("--runs", default="runs", help="folder of the runs' logs and checkpoints")
     t.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: LightningCLI arguments")
     t.set_defaults(func=_train)

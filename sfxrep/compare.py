@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sfxrep.results import format_table, read_results
+from sfxrep.results import FACTORS, ResultRow, format_table, read_results
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,6 @@ class Comparison:
     match: tuple[str, ...]
 
 
-# the factors a results row is compared on; an FDR variant is named by its threshold (none = no FDR)
-FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
-
 PRESETS: dict[str, Comparison] = {
     "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr_threshold")),
     "rq2": Comparison(("scenario", "mixing", "bn", "fdr_threshold"), ("within", "sequential", "shared", "none"),
@@ -43,24 +40,24 @@ PRESETS: dict[str, Comparison] = {
 }
 
 
-def _key(row: dict, columns: Sequence[str]) -> tuple[str, ...]:
+def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(row.get(c)).lower() for c in columns)
 
 
-def _groups(rows: Sequence[dict], comparison: Comparison) -> dict[tuple, dict[tuple, list[dict]]]:
+def _groups(rows: Sequence[ResultRow], comparison: Comparison) -> dict[tuple, dict[tuple, list[ResultRow]]]:
     """group → variant → its rows, the latest of each seed."""
-    latest: dict[tuple, dict] = {}
+    latest: dict[tuple, ResultRow] = {}
     for row in sorted(rows, key=lambda r: r.get("created", "")):
         latest[(_key(row, comparison.match), _key(row, comparison.by), str(row.get("seed", 0)))] = row
-    groups: dict[tuple, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[tuple, dict[tuple, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
     for (group, variant, _), row in latest.items():
         groups[group][variant].append(row)
     return groups
 
 
-def _mean(rows: list[dict], metric: str) -> float:
+def _mean(rows: list[ResultRow], metric: str) -> float:
     """Mean of ``metric`` over seeds (NaN where a row lacks it or it is undefined)."""
-    values = [float(r.get(metric, math.nan)) for r in rows]
+    values = [math.nan if r.get(metric) is None else float(r.get(metric)) for r in rows]
     return math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
 
 
@@ -70,7 +67,7 @@ def _nanmean(values: list[float]) -> float:
     return sum(defined) / len(defined) if defined else math.nan
 
 
-def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
+def pivot(rows: Sequence[ResultRow], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
     """Absolute values side by side: one row per group, one column per variant (baseline first), plus means.
 
     Returns:
@@ -81,7 +78,7 @@ def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[li
     variants = sorted({"/".join(v) for g in groups.values() for v in g}, key=lambda v: (v != base, v))
     table = []
     for group, by_variant in sorted(groups.items()):
-        entry = dict(zip(comparison.match, group))
+        entry = dict(zip(comparison.match, group, strict=True))
         entry.update({"/".join(v): _mean(r, metric) for v, r in by_variant.items()})
         table.append(entry)
     label = "library" if "library" in comparison.match else comparison.match[-1]
@@ -89,14 +86,14 @@ def pivot(rows: Sequence[dict], comparison: Comparison, metric: str) -> tuple[li
     means = []
     for key in sorted({tuple(e[c] for c in others) for e in table}):
         entries = [e for e in table if tuple(e[c] for c in others) == key]
-        mean = {**dict(zip(others, key)), label: "MEAN"}
+        mean = {**dict(zip(others, key, strict=True)), label: "MEAN"}
         for v in variants:
             mean[v] = _nanmean([e[v] for e in entries if v in e])
         means.append(mean)
     return table + means, variants
 
 
-def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
+def compare(rows: Sequence[ResultRow], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
     """One output row per (group, non-baseline variant) with ``d_<metric>``, then per-scenario means."""
     groups = _groups(rows, comparison)
     base = tuple(v.lower() for v in comparison.baseline)
@@ -108,7 +105,8 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
         for variant, runs in sorted(variants.items()):
             if variant == base:
                 continue
-            entry = {**dict(zip(comparison.match, group)), "variant": "/".join(variant), "n": len(runs)}
+            entry = {**dict(zip(comparison.match, group, strict=True)), "variant": "/".join(variant),
+                     "n": len(runs)}
             for m in metrics:  # a metric missing from a row (older results) compares as NaN
                 entry[f"d_{m}"] = _mean(runs, m) - _mean(ref, m)
             out.append(entry)
@@ -117,7 +115,7 @@ def compare(rows: Sequence[dict], comparison: Comparison, metrics: Sequence[str]
     for entry in out:
         means[(*(entry[c] for c in others), entry["variant"])].append(entry)
     for key, entries in sorted(means.items()):
-        mean = {**dict(zip(others, key[:-1])), "library": "MEAN", "variant": key[-1]}
+        mean = {**dict(zip(others, key[:-1], strict=True)), "library": "MEAN", "variant": key[-1]}
         for m in metrics:
             mean[f"d_{m}"] = _nanmean([e[f"d_{m}"] for e in entries])
         out.append(mean)
@@ -148,5 +146,6 @@ def compare_command(ns: argparse.Namespace) -> None:
               f"{comparison.by}")
         return
     columns = [*comparison.match, "variant", "n", *(f"d_{m}" for m in ns.metrics)]
-    print(f"Δ against {dict(zip(comparison.by, comparison.baseline))} (within equal {', '.join(comparison.match)})")
+    baseline = dict(zip(comparison.by, comparison.baseline, strict=True))
+    print(f"Δ against {baseline} (within equal {', '.join(comparison.match)})")
     print(format_table(table, columns))

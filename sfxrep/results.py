@@ -1,32 +1,128 @@
-"""The results file: one JSON row per (run, library), appended; and plain-text tables of it."""
+"""The results file: one :class:`ResultRow` per (run, library) as a JSON line, appended; and text tables of them.
+
+Evaluation and the scenarios build rows, ``compare`` and ``report`` read them. Rows written by older versions
+still load: a missing field takes its default, an unknown one is kept in ``extra`` (and written back flat).
+"""
 
 from __future__ import annotations
 
-import json
 import math
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal
+
+from sfxrep.fileio import append_jsonl, read_jsonl
+
+NAN = float("nan")
+# the paper's training scenarios (§5.2.1)
+Scenario = Literal["within", "ucs_transfer", "cross"]
 
 
-def append_results(rows: Iterable[dict], path: str | Path) -> None:
-    """Append rows to a JSON-lines results file (created with its folder if needed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+@dataclass
+class ResultRow:
+    """One evaluated library of one model.
+
+    Attributes:
+        run: run name (one per trained model).
+        library: the evaluated library.
+        scenario: ``within``, ``ucs_transfer``, ``cross``, or ``released`` / ``baseline`` for reference models.
+        model: what produced the embeddings: ``sfxrep``, ``aisfx``, ``logmel`` … (RQ4).
+        mixing, bn, fdr, fdr_threshold, loss, seed: the compared factors, as they ran.
+        study, trial: the Optuna study and trial number of a tuning run.
+        train_libraries: the libraries the model was trained on; ``seen_in_training`` says if this one was.
+        width, k, precision: encoder width, kNN neighbours, training precision.
+        n_classes: classes of the library; the ``n_*`` counts describe the evaluation.
+        frame_macro_f1, file_macro_f1: kNN macro-F1 per frame (paper) and per file (majority vote).
+        dbi, dbi_train: Davies-Bouldin index of the z-scored test / train embeddings (NaN where undefined).
+        checkpoint: the evaluated checkpoint; train_seconds, eval_seconds: timings; created: ISO time.
+        extra: fields this version does not know (kept, written back).
+    """
+
+    run: str
+    library: str
+    scenario: str
+    model: str = "sfxrep"
+    mixing: str | None = None
+    bn: str | None = None
+    fdr: bool = False
+    fdr_threshold: float | None = None
+    loss: str = "ce"
+    seed: int | None = None
+    study: str | None = None
+    trial: int | None = None
+    train_libraries: list[str] = field(default_factory=list)
+    seen_in_training: bool = True
+    width: int | None = None
+    k: int = 1
+    precision: str | None = None
+    n_classes: int = 0
+    frame_macro_f1: float = NAN
+    file_macro_f1: float = NAN
+    dbi: float = NAN
+    dbi_train: float = NAN
+    n_train_frames: int = 0
+    n_test_frames: int = 0
+    n_test_files: int = 0
+    n_test_classes: int = 0
+    bn_adapted_blocks: int = 0
+    checkpoint: str | None = None
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ResultRow:
+        """A row from its JSON form; unknown keys go to ``extra``.
+
+        Raises:
+            ValueError: ``run``, ``library`` or ``scenario`` is missing.
+        """
+        names = {f.name for f in fields(cls)} - {"extra"}
+        missing = {"run", "library", "scenario"} - set(raw)
+        if missing:
+            raise ValueError(f"a results row needs {sorted(missing)}; got keys {sorted(raw)[:8]}")
+        known = {k: v for k, v in raw.items() if k in names}
+        return cls(**known, extra={k: v for k, v in raw.items() if k not in names})
+
+    def to_dict(self) -> dict:
+        """The JSON form: every field, ``extra`` merged in flat."""
+        out = asdict(self)
+        return {**out.pop("extra"), **out}
+
+    def get(self, column: str, default: object = None) -> object:
+        """A field or an ``extra`` value by name."""
+        if column != "extra" and column in self.__dataclass_fields__:
+            return getattr(self, column)
+        return self.extra.get(column, default)
 
 
-def read_results(path: str | Path) -> list[dict]:
-    """Rows of a results file; a malformed line raises with its line number."""
+# the columns a results table shows by default
+RESULT_COLUMNS = ("run", "scenario", "library", "mixing", "bn", "fdr", "loss", "n_classes", "frame_macro_f1",
+                  "file_macro_f1", "dbi")
+# the factors a row is compared on (paper RQ1–RQ3); an FDR variant is named by its threshold (none = no FDR)
+FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
+
+
+def append_results(rows: Iterable[ResultRow], path: str | Path) -> None:
+    """Append rows to a JSON-lines results file: whole lines, fsync'd (created with its folder if needed)."""
+    append_jsonl((r.to_dict() for r in rows), path)
+
+
+def read_results(path: str | Path) -> list[ResultRow]:
+    """The rows of a results file. A torn line (an interrupted writer) is skipped with a warning.
+
+    Raises:
+        ValueError: a row lacks ``run``, ``library`` or ``scenario`` (naming the file and line).
+    """
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{n}: not a JSON row ({err})") from err
+    for n, raw in enumerate(read_jsonl(path), start=1):
+        try:
+            rows.append(ResultRow.from_dict(raw))
+        except ValueError as err:
+            raise ValueError(f"{path}: row {n}: {err}") from err
     return rows
 
 
@@ -38,9 +134,10 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def format_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+def format_table(rows: Sequence[dict | ResultRow], columns: Sequence[str]) -> str:
     """A fixed-width text table of ``columns`` of ``rows``."""
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    line = lambda items: "  ".join(s.rjust(w) if i else s.ljust(w) for i, (s, w) in enumerate(zip(items, widths)))
+    line = lambda items: "  ".join(s.rjust(w) if i else s.ljust(w)
+                                   for i, (s, w) in enumerate(zip(items, widths, strict=True)))
     return "\n".join([line(columns), line(["-" * w for w in widths]), *map(line, cells)])

@@ -4,111 +4,152 @@
 * ``ucs_transfer`` — one model on a UCS library (``base``), evaluated on every library;
 * ``cross`` — one model on all libraries (a head each), evaluated on every library.
 
-Options map to YAML overlays in ``experiments/``: ``loss`` → ``losses/<loss>.yaml``, ``fdr`` →
-``methods/fdr.yaml``, ``mixing`` and ``bn`` to their ``data.mixing`` / ``model.encoder.init_args.bn``
-settings. Every run appends one row per evaluated library to the results file.
+Configs layer as ``experiments/base.yaml`` < the ``configs`` < ``losses/<loss>.yaml`` (only when ``loss`` is
+given) < the ``overrides``. An option of the plan (``mixing``, ``bn``, ``fdr``, ``fdr_threshold``, ``seed``) is
+applied to the parsed config only when it was given; otherwise the layered YAML decides. The results rows
+record what ran: they are read from the checkpoint (data settings, BatchNorm, objective, FDR state).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from sfxrep.evaluate.run import RESULT_COLUMNS, evaluate_checkpoint
+from jsonargparse import Namespace
+
+from sfxrep.callbacks.fdr import FocalDatasetRegularization
+from sfxrep.data.samplers import Mixing
+from sfxrep.evaluate.run import evaluate_checkpoint
+from sfxrep.fileio import check_writable
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.lightning_cli import SfxLightningCLI, fit
-from sfxrep.results import append_results, format_table
+from sfxrep.models.cnn9 import BatchNormMode
+from sfxrep.results import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
 
-Scenario = Literal["within", "ucs_transfer", "cross"]
-SCENARIOS: tuple[str, ...] = ("within", "ucs_transfer", "cross")
+FDR_CLASS = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
+
+
+def default_experiments() -> Path:
+    """``./experiments`` if there is one, else the one beside the installed package (a source checkout)."""
+    here = Path("experiments")
+    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "experiments"
 
 
 @dataclass
 class TrainPlan:
-    """What ``sfxrep train`` runs.
+    """What ``sfxrep train`` runs. ``None`` means "not given: the YAML decides".
 
     Attributes:
         scenario: within, ucs_transfer or cross.
         configs: YAML files layered over ``experiments/base.yaml`` (e.g. ``experiments/demo.yaml``).
-        mixing: sequential, joint or round_robin (cross-dataset only matters with several libraries).
+        mixing: sequential, joint or round_robin.
         bn: shared or per_library BatchNorm.
-        fdr: use 'Focal' Dataset Regularization.
-        fdr_threshold: train macro-F1 that counts as converged for FDR (paper: 0.9).
+        fdr: add (True) or remove (False) 'Focal' Dataset Regularization.
+        fdr_threshold: train macro-F1 that counts as converged for FDR (paper: 0.9); implies ``fdr``.
         loss: name of a file in ``experiments/losses/`` (ce, contrastive, triplet, circle).
         base: UCS-transfer base library (default: the first UCS library).
         results: results file rows are appended to.
         k: neighbours of the kNN evaluation.
-        name: run-name prefix (default: derived from the options).
-        seed: seeds weights, crops and batches (``seed_everything`` and ``data.seed``); rows record it.
+        name: run-name prefix (default: derived from the settings that ran).
+        seed: seeds weights, crops and batches (``seed_everything`` and ``data.seed``).
         overrides: extra LightningCLI arguments (``--trainer.max_epochs 5`` …), applied last.
-        experiments: the experiments folder.
+        experiments: the experiments folder; its parent is the ``root`` relative paths in YAML resolve against.
         runs: folder of the runs' logs and checkpoints (``<runs>/<run>/``).
+        meta: further results-row fields for every row (``study``, ``trial``).
     """
 
     scenario: Scenario = "cross"
     configs: Sequence[str] = ("experiments/demo.yaml",)
-    mixing: str = "sequential"
-    bn: str = "shared"
-    fdr: bool = False
-    fdr_threshold: float = 0.9
-    loss: str = "ce"
+    mixing: Mixing | None = None
+    bn: BatchNormMode | None = None
+    fdr: bool | None = None
+    fdr_threshold: float | None = None
+    loss: str | None = None
     base: str | None = None
     results: str = "runs/results.jsonl"
     k: int = 1
     name: str | None = None
-    seed: int = 0
+    seed: int | None = None
     overrides: Sequence[str] = field(default_factory=list)
-    experiments: str = "experiments"
+    experiments: str | None = None
     runs: str = "runs"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def experiments_dir(self) -> Path:
+        return Path(self.experiments) if self.experiments else default_experiments()
 
     def config_files(self) -> list[Path]:
-        root = Path(self.experiments)
-        files = [root / "base.yaml", *map(Path, self.configs), root / "scenarios" / f"{self.scenario}.yaml",
-                 root / "losses" / f"{self.loss}.yaml"]
-        if self.fdr:
-            files.append(root / "methods" / "fdr.yaml")
+        root = self.experiments_dir
+        files = [root / "base.yaml", *map(Path, self.configs)]
+        if self.loss is not None:
+            files.append(root / "losses" / f"{self.loss}.yaml")
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
-            raise FileNotFoundError(f"config file(s) not found: {missing} (run from the repository root, or set "
-                                    "--experiments)")
+            raise FileNotFoundError(f"config file(s) not found: {missing}")
         return files
 
     def cli_args(self) -> list[str]:
-        args = [a for f in self.config_files() for a in ("--config", str(f))]
-        fdr = ["--trainer.callbacks.init_args.threshold", str(self.fdr_threshold)] if self.fdr else []
-        return args + ["--data.mixing", self.mixing, "--model.encoder.init_args.bn", self.bn, *fdr,
-                       "--seed_everything", str(self.seed), "--data.seed", str(self.seed), *self.overrides]
+        """LightningCLI arguments: ``root``, then the layered YAMLs, then the overrides."""
+        root = ["--root", str(self.experiments_dir.resolve().parent)]
+        return root + [a for f in self.config_files() for a in ("--config", str(f))] + list(self.overrides)
 
-    def factors(self) -> list[str]:
-        """The compared factors as labels: mixing, bn, fdr, loss."""
-        fdr = ("fdr" if self.fdr_threshold == 0.9 else f"fdr{self.fdr_threshold:g}") if self.fdr else "nofdr"
-        return [self.mixing, self.bn, fdr, self.loss]
-
-    def tag(self) -> str:
-        tag = self.name or "-".join(self.factors())
-        return tag if not self.seed else f"{tag}-seed{self.seed}"
+    def edit(self, config: Namespace) -> None:
+        """Apply the options that were given to the parsed config (in place)."""
+        if self.mixing is not None:
+            config.data.mixing = self.mixing
+        if self.bn is not None:
+            config.model.encoder.init_args.bn = self.bn
+        if self.seed is not None:
+            config.seed_everything = self.seed
+            config.data.seed = self.seed
+        fdr = self.fdr if self.fdr is not None else (True if self.fdr_threshold is not None else None)
+        if fdr is None:
+            return
+        callbacks = [c for c in (config.trainer.callbacks or []) if c.get("class_path") != FDR_CLASS]
+        if fdr:
+            existing = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+            init = dict(existing.get("init_args") or {}) if existing is not None else {}
+            if self.fdr_threshold is not None or "threshold" not in init:
+                init["threshold"] = self.fdr_threshold if self.fdr_threshold is not None else 0.9
+            callbacks.append(Namespace(class_path=FDR_CLASS, init_args=Namespace(**init)))
+        config.trainer.callbacks = callbacks
 
 
 class _ParseOnlyCLI(SfxLightningCLI):
-    """Resolves the layered configs without building data, model or trainer."""
+    """Resolves the layered configs (with the plan's edits) without building data, model or trainer."""
 
     def instantiate_classes(self) -> None:
         pass
 
 
-def _library_plan(plan: TrainPlan) -> list[tuple[list[str] | None, list[str]]]:
-    """(train libraries, evaluated libraries) per model of the scenario."""
-    config = _ParseOnlyCLI(args=plan.cli_args(), run=False).config
-    spec = load_libraries(config["data"]["libraries"])
+def describe(config: Namespace) -> dict[str, str]:
+    """The compared factors of a resolved config as labels: mixing, bn, fdr, loss."""
+    fdr = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+    threshold = (fdr.get("init_args") or {}).get("threshold", 0.9) if fdr is not None else None
+    objective = (config.model.get("objective") or {}).get("init_args") or {}
+    metric = objective.get("metric")
+    loss = "ce" if not metric else str(metric["class_path"]).rsplit(".", 1)[-1].removesuffix("Loss").lower()
+    return {"mixing": str(config.data.mixing), "bn": str(config.model.encoder.init_args.bn),
+            "fdr": "nofdr" if fdr is None else "fdr" if threshold == 0.9 else f"fdr{threshold:g}", "loss": loss}
+
+
+def resolve(plan: TrainPlan) -> Namespace:
+    """The config ``plan`` would train with."""
+    return _ParseOnlyCLI(args=plan.cli_args(), run=False, edit=plan.edit).config
+
+
+def library_plan(plan: TrainPlan, config: Namespace) -> list[tuple[list[str], list[str]]]:
+    """(train libraries, evaluated libraries) per model of the scenario, from the resolved config."""
+    spec = load_libraries(config.data.libraries)
     names = spec.names
+    chosen = list(config.data.train_libraries or names)
     if plan.scenario == "within":
-        return [([lib], [lib]) for lib in names]
+        return [([lib], [lib]) for lib in chosen]
     if plan.scenario == "cross":
-        return [(None, names)]
+        return [(chosen, names)]
     ucs = [s.name for s in spec.libraries if s.library.is_ucs]
     base = plan.base or (ucs[0] if ucs else None)
     if base not in names:
@@ -116,26 +157,37 @@ def _library_plan(plan: TrainPlan) -> list[tuple[list[str] | None, list[str]]]:
     return [([base], names)]
 
 
-def run_plan(plan: TrainPlan) -> list[dict]:
+def run_plan(plan: TrainPlan) -> list[ResultRow]:
     """Train and evaluate every model of the scenario; returns (and appends) the result rows."""
+    check_writable(plan.results)  # before hours of training, not after
+    config = resolve(plan)
+    labels = describe(config)
+    seed = config.data.seed
+    tag = plan.name or "-".join(labels.values())
+    tag = tag if not seed else f"{tag}-seed{seed}"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    rows: list[dict] = []
-    for train_libraries, eval_libraries in _library_plan(plan):
-        who = "-".join(train_libraries) if train_libraries else "all"
-        run = f"{plan.scenario}-{who}-{plan.tag()}-{stamp}"
-        args = plan.cli_args() + [
-            "--data.train_libraries", json.dumps(train_libraries),
-            "--trainer.logger.init_args.save_dir", plan.runs,
-            "--trainer.logger.init_args.name", run,
-            "--checkpoint.dirpath", str(Path(plan.runs) / run / "checkpoints"),
-        ]
+    rows: list[ResultRow] = []
+    for train_libraries, eval_libraries in library_plan(plan, config):
+        who = "-".join(train_libraries) if len(train_libraries) == 1 else "all"
+        run = _unique_run_name(Path(plan.runs), f"{plan.scenario}-{who}-{tag}-{stamp}")
+        args = [*plan.cli_args(), "--data.train_libraries", f"[{', '.join(train_libraries)}]", "--trainer.logger.init_args.save_dir", str(Path(plan.runs).resolve()), "--trainer.logger.init_args.name", run, "--checkpoint.dirpath", str((Path(plan.runs) / run / "checkpoints").resolve())]
         start = time.perf_counter()
-        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=[*plan.factors(), who])
+        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=[*labels.values(), who], edit=plan.edit)
         train_seconds = round(time.perf_counter() - start, 1)
-        new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run)
+        new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
+                                  meta=plan.meta)
         for row in new:
-            row["train_seconds"] = train_seconds
+            row.train_seconds = train_seconds
         append_results(new, plan.results)
         rows += new
         print(format_table(new, RESULT_COLUMNS), flush=True)
     return rows
+
+
+def _unique_run_name(runs: Path, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3`` … when a run folder of that name exists (two runs in one second)."""
+    candidate, n = name, 1
+    while (runs / candidate).exists():
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,14 +17,15 @@ def test_prepare_prints_each_library_and_where_the_manifest_is(tiny_libraries, t
     out = capsys.readouterr().out
     assert "lib_a: 108/108 files, 18 classes" in out and "lib_b: 24/24 files, 3 classes" in out
     manifest = out.split("manifest: ")[1].split("\n")[0]
-    rows = [json.loads(line) for line in open(manifest)]
+    rows = [json.loads(line) for line in Path(manifest).read_text().splitlines()]
     assert len(rows) == 132 and set(rows[0]) == {"library", "path", "label", "group", "duration", "sample_rate",
                                                  "split"}
 
 
 def test_fit_subcommand_then_evaluate_and_compare(tiny_libraries, tmp_path, capsys):
     main(["fit", *tiny_fit_args(tiny_libraries, tmp_path)])
-    (ckpt,) = (tmp_path / "ckpt").glob("*.ckpt")
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.ckpt")) == ["best.ckpt", "last.ckpt"]
+    ckpt = tmp_path / "ckpt" / "best.ckpt"
     results = tmp_path / "results.jsonl"
     main(["evaluate", str(ckpt), "--libraries", "lib_b", "--results", str(results), "--run", "r1"])
     out = capsys.readouterr().out

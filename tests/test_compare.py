@@ -8,13 +8,13 @@ import json
 import pytest
 
 from sfxrep.compare import PRESETS, compare, compare_command, pivot
-from sfxrep.results import append_results, format_table, read_results
+from sfxrep.results import ResultRow, append_results, format_table, read_results
 
 
-def row(**kw):
-    base = {"scenario": "within", "library": "a", "mixing": "sequential", "bn": "shared", "fdr": False,
+def row(**kw) -> ResultRow:
+    base = {"run": "r", "scenario": "within", "library": "a", "mixing": "sequential", "bn": "shared", "fdr": False,
             "loss": "ce", "frame_macro_f1": 0.5, "dbi": 2.0, "created": "2026-01-01T00:00:00"}
-    return {**base, **kw}
+    return ResultRow.from_dict({**base, **kw})
 
 
 def test_rq1_deltas_against_ce_latest_run_wins_and_means():
@@ -56,13 +56,33 @@ def test_fdr_variants_are_told_apart_by_threshold_and_means_stay_per_loss():
 def test_command_prints_a_table(tmp_path, capsys):
     path = tmp_path / "r.jsonl"
     append_results([row(), row(loss="ce+contrastive", frame_macro_f1=0.9)], path)
-    assert read_results(path)[1]["loss"] == "ce+contrastive"
+    assert read_results(path)[1].loss == "ce+contrastive"
     compare_command(argparse.Namespace(results=path, rq="rq1", by=None, baseline=None, match=None,
                                        metrics=["frame_macro_f1"], absolute=False, where=["library=a"]))
     out = capsys.readouterr().out
     assert "ce+contrastive" in out and "0.400" in out
-    path.write_text(json.dumps(row()) + "\n{oops\n")
-    with pytest.raises(ValueError, match=":2:"):
+
+
+
+def test_a_torn_line_is_skipped_with_a_warning_and_the_next_append_stays_readable(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(row().to_dict()) + "\n" + json.dumps(row(library="b").to_dict())[:40])  # killed writer
+    with pytest.warns(UserWarning, match=":2: not a JSON row"):
+        assert [r.library for r in read_results(path)] == ["a"]
+    append_results([row(library="c")], path)
+    with pytest.warns(UserWarning, match=":2:"):
+        assert [r.library for r in read_results(path)] == ["a", "c"]
+
+
+def test_old_rows_load_and_unknown_fields_survive_a_round_trip(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"run": "old", "scenario": "cross", "library": "a", "frame_macro_f1": 0.4,
+                                "from_the_future": [1, 2]}) + "\n")
+    (old,) = read_results(path)
+    assert old.fdr_threshold is None and old.model == "sfxrep" and old.extra == {"from_the_future": [1, 2]}
+    assert old.to_dict()["from_the_future"] == [1, 2] and old.get("from_the_future") == [1, 2]
+    path.write_text('{"library": "a"}\n')
+    with pytest.raises(ValueError, match=r"row 1.*run"):
         read_results(path)
 
 

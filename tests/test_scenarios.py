@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from sfxrep.results import read_results
 from sfxrep.scenarios import TrainPlan, run_plan
@@ -19,30 +20,66 @@ def plan(tmp_path, libraries, **kwargs) -> TrainPlan:
 
 def test_within_trains_one_model_per_library(tiny_libraries, tmp_path):
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="within"))
-    assert [(r["library"], r["train_libraries"], r["scenario"]) for r in rows] == [
+    assert [(r.library, r.train_libraries, r.scenario) for r in rows] == [
         ("lib_a", ["lib_a"], "within"), ("lib_b", ["lib_b"], "within")]
-    assert len({r["run"] for r in rows}) == 2
-    assert [json.dumps(r) for r in read_results(tmp_path / "results.jsonl")] == [json.dumps(r) for r in rows]
+    assert len({r.run for r in rows}) == 2
+    assert [json.dumps(r.to_dict()) for r in read_results(tmp_path / "results.jsonl")] == [
+        json.dumps(r.to_dict()) for r in rows]
 
 
 def test_ucs_transfer_trains_on_the_base_and_evaluates_everything(tiny_libraries, tmp_path):
     with pytest.raises(ValueError, match="base library"):  # neither tiny library is UCS-named
         run_plan(plan(tmp_path, tiny_libraries, scenario="ucs_transfer"))
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="ucs_transfer", base="lib_b"))
-    assert {r["library"]: r["seen_in_training"] for r in rows} == {"lib_a": False, "lib_b": True}
-    assert {r["scenario"] for r in rows} == {"ucs_transfer"} and len({r["run"] for r in rows}) == 1
+    assert {r.library: r.seen_in_training for r in rows} == {"lib_a": False, "lib_b": True}
+    assert {r.scenario for r in rows} == {"ucs_transfer"} and len({r.run for r in rows}) == 1
 
 
 def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_path):
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", mixing="joint", bn="per_library", fdr=True,
                          fdr_threshold=0.5, loss="triplet", seed=3))
-    assert len(rows) == 2 and len({r["run"] for r in rows}) == 1 and "fdr0.5-triplet-seed3" in rows[0]["run"]
-    assert {r["seed"] for r in rows} == {3}
+    assert len(rows) == 2 and len({r.run for r in rows}) == 1 and "fdr0.5-tripletmargin-seed3" in rows[0].run
+    assert {r.seed for r in rows} == {3}
     for r in rows:
-        assert (r["scenario"], r["mixing"], r["bn"], r["fdr"]) == ("cross", "joint", "per_library", True)
-        assert r["fdr_threshold"] == 0.5
-        assert r["loss"] == "ce+tripletmargin+regularface" and r["train_libraries"] == ["lib_a", "lib_b"]
-        assert {"frame_macro_f1", "file_macro_f1", "dbi", "train_seconds", "checkpoint"} <= set(r)
+        assert (r.scenario, r.mixing, r.bn, r.fdr) == ("cross", "joint", "per_library", True)
+        assert r.fdr_threshold == 0.5 and r.precision == "32-true"
+        assert r.loss == "ce+tripletmargin+regularface" and r.train_libraries == ["lib_a", "lib_b"]
+        assert r.train_seconds > 0 and r.checkpoint.endswith("best.ckpt") and 0 <= r.frame_macro_f1 <= 1
+
+
+def test_the_yaml_decides_what_the_options_do_not_say(tiny_libraries, tmp_path):
+    # a user's YAML asks for joint mixing, per-library BN, FDR at 0.7 and seed 4; no option overrides them
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({
+        "seed_everything": 4, "data": {"mixing": "joint", "seed": 4},
+        "model": {"encoder": {"init_args": {"bn": "per_library"}}},
+        "trainer": {"callbacks": [{"class_path": "sfxrep.callbacks.fdr.FocalDatasetRegularization",
+                                   "init_args": {"threshold": 0.7}}]}}))
+    (row, _) = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", configs=[str(mine)]))
+    assert (row.mixing, row.bn, row.fdr, row.fdr_threshold, row.seed) == ("joint", "per_library", True, 0.7, 4)
+    assert "joint-per_library-fdr0.7-ce-seed4" in row.run
+    saved = yaml.safe_load((tmp_path / "runs" / row.run / "version_0" / "config.yaml").read_text())
+    assert saved["data"]["mixing"] == "joint"  # the saved config says what ran
+    # an option that is given wins, and --fdr off removes the YAML's FDR
+    (row, _) = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", configs=[str(mine)], mixing="sequential",
+                             fdr=False, seed=1))
+    assert (row.mixing, row.bn, row.fdr, row.fdr_threshold, row.seed) == ("sequential", "per_library", False, None, 1)
+
+
+def test_a_train_libraries_override_is_respected(tiny_libraries, tmp_path):
+    p = plan(tmp_path, tiny_libraries, scenario="cross")
+    p.overrides = [*p.overrides, "--data.train_libraries", "[lib_b]"]
+    rows = run_plan(p)
+    assert {r.library: r.seen_in_training for r in rows} == {"lib_a": False, "lib_b": True}
+
+
+def test_train_works_from_another_folder_and_checks_the_results_path_first(tiny_libraries, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no experiments/ here: the package's own folder is used
+    with pytest.raises(ValueError, match="is a folder"):
+        run_plan(TrainPlan(configs=[], results=str(tmp_path), overrides=tiny_overrides(tiny_libraries, tmp_path)))
+    rows = run_plan(TrainPlan(configs=[], results="r.jsonl", runs="runs",
+                              overrides=tiny_overrides(tiny_libraries, tmp_path)))
+    assert len(rows) == 2 and (tmp_path / "r.jsonl").is_file() and (tmp_path / "runs" / rows[0].run).is_dir()
 
 
 def test_wandb_runs_are_grouped_tagged_and_finished_between_models(tiny_libraries, tmp_path, monkeypatch):
