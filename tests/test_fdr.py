@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -60,26 +61,68 @@ def test_epochs_from_an_earlier_run_are_fixed():
     assert weights == pytest.approx(normalised({"a": 7, "b": 2, "c": 2}, 0.999))
 
 
-def test_callback_sets_the_module_weights_logs_them_and_saves_n_e(tiny_libraries, tmp_path):
+def _train_f1_per_epoch(log_dir) -> list[dict[str, float]]:
+    rows = csv.DictReader((log_dir / "metrics.csv").read_text().splitlines())
+    return [{lib: float(r[f"train/{lib}/macro_f1"]) for lib in ("lib_a", "lib_b")} for r in rows
+            if r.get("train/lib_a/macro_f1")]
+
+
+def test_an_attainable_threshold_moves_the_weights_as_the_logged_f1_says(tiny_libraries, tmp_path):
     save_to = tmp_path / "fdr_epochs.json"
-    fdr = FocalDatasetRegularization(threshold=0.0, save_to=str(save_to))  # threshold 0: both cross at epoch 1
-    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.max_epochs", "2"), run=False)
+    fdr = FocalDatasetRegularization(threshold=0.3, save_to=str(save_to))  # lib_b (3 classes) crosses, lib_a not
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.max_epochs", "3",
+                                             "--model.lr", "0.01"), run=False)
     cli.trainer.callbacks.append(fdr)
-    fdr.fixed = {"lib_a": 3}
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    expected = normalised({"lib_a": 3, "lib_b": 1}, 0.999)
-    assert cli.model.library_weights == pytest.approx(expected)
+    history = _train_f1_per_epoch(tmp_path / "runs" / "sfxrep" / "version_0")
+    assert len(history) == 3
+    crossed = {}
+    for epoch, f1 in enumerate(history, start=1):  # the rule, recomputed from what was logged
+        crossed.update({lib: epoch for lib, v in f1.items() if v >= 0.3 and lib not in crossed})
+    assert crossed and set(crossed) != {"lib_a", "lib_b"}, f"expected exactly one crossing, got {history}"
+    expected = normalised({lib: crossed.get(lib, 4) for lib in ("lib_a", "lib_b")}, 0.999)
+    assert fdr.crossed == crossed and cli.model.library_weights == pytest.approx(expected)
+    slow, fast = ("lib_a", "lib_b") if "lib_b" in crossed else ("lib_b", "lib_a")
+    assert cli.model.library_weights[slow] > 1.0 > cli.model.library_weights[fast]  # α moved
     metrics = cli.trainer.callback_metrics
-    assert float(metrics["fdr/lib_a/alpha"]) == pytest.approx(expected["lib_a"])
-    assert float(metrics["fdr/lib_b/n_e"]) == 1.0
-    assert json.loads(save_to.read_text()) == {"lib_a": 3, "lib_b": 1}
-    ckpt = torch.load(cli.trainer.checkpoint_callback.best_model_path, weights_only=False)
-    assert ckpt["library_weights"] == pytest.approx(expected)
+    assert float(metrics[f"fdr/{slow}/alpha"]) == pytest.approx(expected[slow])
+    assert float(metrics[f"fdr/{fast}/n_e"]) == crossed[fast]
+    assert json.loads(save_to.read_text()) == crossed
+    ckpt = torch.load(cli.trainer.checkpoint_callback.best_model_path, weights_only=True)
+    assert set(ckpt["library_weights"]) == {"lib_a", "lib_b"}
+
+
+def test_a_missing_train_f1_is_an_error_not_a_zero(tiny_libraries, tmp_path):
+    fdr = FocalDatasetRegularization(metric="train/{library}/renamed_f1")
+    cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
+    cli.trainer.callbacks.append(fdr)
+    with pytest.raises(KeyError, match="renamed_f1"):
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+
+
+def test_resuming_restores_the_crossing_epochs_and_weights(tiny_libraries, tmp_path):
+    args = tiny_fit_args(tiny_libraries, tmp_path, "--model.lr", "0.01")
+    first = FocalDatasetRegularization(threshold=0.3)
+    cli = SfxLightningCLI(args=[*args, "--trainer.max_epochs", "2"], run=False)
+    cli.trainer.callbacks.append(first)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert first.crossed, "the first two epochs must cross for this test to mean anything"
+    weights = dict(cli.model.library_weights)
+    resumed = FocalDatasetRegularization(threshold=0.3)  # a fresh callback: its state must come from the checkpoint
+    again = SfxLightningCLI(args=[*args, "--trainer.max_epochs", "3"], run=False)
+    again.trainer.callbacks.append(resumed)
+    seen = []
+    resumed.on_train_epoch_start = lambda trainer, module: seen.append(
+        (trainer.current_epoch, dict(resumed.crossed), dict(module.library_weights)))
+    again.trainer.fit(again.model, datamodule=again.datamodule, ckpt_path=str(tmp_path / "ckpt" / "last.ckpt"))
+    assert seen == [(2, first.crossed, pytest.approx(weights))]  # epoch 3 only, starting from the saved state
+    assert all(resumed.crossed[lib] == epoch for lib, epoch in first.crossed.items())
 
 
 def test_library_weight_scales_that_librarys_loss(tiny_libraries, tmp_path):
     cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
-    module, data = cli.model, cli.datamodule
+    module, data = cli.model, cli.datamodule.ready()
+    module.build_heads(data.num_classes)
     batch = next(iter(data.train_dataloader()))
     module.train()
     torch.manual_seed(0)

@@ -58,12 +58,26 @@ def test_fewer_than_16_classes_still_fill_the_batch_evenly(num_classes):
 
 def test_classes_with_fewer_than_4_items_are_drawn_with_replacement():
     labels = labels_of([2, 1] + [10] * 16)
-    for batch in batches(ClassBalancedBatchSampler(labels, batches_per_epoch=12)):
+    drawn = batches(ClassBalancedBatchSampler(labels, batches_per_epoch=12))
+    for batch in drawn:
         counts = Counter(labels[batch].tolist())
         assert len(counts) == 16 and set(counts.values()) == {4}
-        for c in (0, 1):
-            if c in counts:
-                assert set(np.array(batch)[labels[batch] == c]) == set(np.flatnonzero(labels == c))
+    for c in (0, 1):
+        with_c = [np.array(b) for b in drawn if c in labels[b]]
+        assert len(with_c) >= 10  # 18 classes, 16 a batch: each small class is in most batches
+        for batch in with_c:  # every item of the small class, topped up to 4 with repeats
+            assert set(batch[labels[batch] == c]) == set(np.flatnonzero(labels == c))
+
+
+@pytest.mark.parametrize(("num_classes", "num_batches"), [(21, 7), (17, 5), (40, 3)])
+def test_uneven_class_counts_stay_within_one_appearance(num_classes, num_batches):
+    # 16 classes a batch do not divide the class count: over an epoch a class appears ⌊16n/K⌋ or ⌈16n/K⌉ times
+    labels = labels_of([12] * num_classes)
+    drawn = batches(ClassBalancedBatchSampler(labels, batches_per_epoch=num_batches, seed=3))
+    appearances = Counter(c for b in drawn for c in set(labels[b].tolist()))
+    low = 16 * num_batches // num_classes
+    assert sum(appearances.values()) == 16 * num_batches
+    assert set(appearances.values()) <= {low, low + 1} and len(appearances) == min(num_classes, 16 * num_batches)
 
 
 def test_ranks_get_equal_batch_counts_and_disjoint_items():
@@ -71,7 +85,7 @@ def test_ranks_get_equal_batch_counts_and_disjoint_items():
     samplers = [ClassBalancedBatchSampler(labels, seed=5, rank=r, world_size=3) for r in range(3)]
     per_rank = [batches(s, epoch=2) for s in samplers]
     assert len({len(b) for b in per_rank}) == 1 and len(per_rank[0]) == int(np.ceil(labels.size / (64 * 3)))
-    seen = [set(i for b in rank for i in b) for rank in per_rank]
+    seen = [{i for b in rank for i in b} for rank in per_rank]
     for r in range(3):
         for q in range(r + 1, 3):
             assert not seen[r] & seen[q]

@@ -69,7 +69,12 @@ class FocalDatasetRegularization(Callback):
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         metrics = trainer.callback_metrics
-        f1 = {lib: float(metrics.get(self.metric.format(library=lib), 0.0)) for lib in pl_module.libraries}
+        keys = {lib: self.metric.format(library=lib) for lib in pl_module.libraries}
+        missing = [key for key in keys.values() if key not in metrics]
+        if missing:  # a renamed metric must not read as F1 = 0 (every library "not yet converged")
+            raise KeyError(f"FDR needs the train macro-F1 {missing} but the logged metrics are "
+                           f"{sorted(k for k in metrics if k.startswith('train/'))}")
+        f1 = {lib: float(metrics[key]) for lib, key in keys.items()}
         pl_module.library_weights.update(self.update(trainer.current_epoch + 1, f1))
         epochs = self.crossing_epochs(pl_module.libraries, trainer.current_epoch + 1)
         for lib, alpha in self.weights.items():
