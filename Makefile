@@ -43,10 +43,12 @@ train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on t
 		--results $(RESULTS) \
 		$(if $(ARGS),-- $(ARGS))
 
-test: $(STAMP)  ## the whole test suite (incl. slow real-data and DDP tests)
+test: $(STAMP)  ## lint, then the whole test suite (incl. slow real-data and DDP tests)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)  ## tests without the slow ones
+test-fast: $(STAMP)  ## lint, then the tests without the slow ones
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
 
 study: $(STAMP)  ## RQ1-RQ3 on ../shared/data, one fixed budget, 3 seeds (~2 h on 2 cores), then the tables

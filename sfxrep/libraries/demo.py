@@ -10,7 +10,6 @@ from sfxrep.libraries.folder import FolderLibrary
 from sfxrep.libraries.regex import RegexLibrary
 from sfxrep.libraries.ucs import UcsLibrary
 
-
 _READERS = {
     "ucs": lambda name, root: UcsLibrary(name, root, ucs_demo_list()),
     "folder": FolderLibrary,

@@ -15,7 +15,7 @@ from torch import nn
 class SharedBatchNorm2d(nn.BatchNorm2d):
     """A plain ``BatchNorm2d`` that ignores the library (``bn: shared``)."""
 
-    def forward(self, x: torch.Tensor, library: str | None = None) -> torch.Tensor:  # noqa: ARG002
+    def forward(self, x: torch.Tensor, library: str | None = None) -> torch.Tensor:
         return super().forward(x)
 
 
