@@ -7,23 +7,31 @@ TORCH    ?= torch==2.13.0
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 
+# MIXING, BN, FDR, LOSS, SEED: empty = as the YAML says (base.yaml: sequential, shared, no FDR, CE, seed 0)
 SCENARIO ?= cross
-MIXING   ?= sequential
-BN       ?= shared
-FDR      ?= off
-LOSS     ?= ce
+MIXING   ?=
+BN       ?=
+FDR      ?=
+LOSS     ?=
+SEED     ?=
 CONFIG   ?= experiments/demo.yaml
 RESULTS  ?= runs/results.jsonl
 ARGS     ?=
 WANDB    ?=
 BASE     ?=
 
+# the options of sfxrep train shared by train and tune: only those that are set are passed
+TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $(FDR),--fdr $(FDR)) \
+	$(if $(LOSS),--loss $(LOSS)) $(if $(SEED),--seed $(SEED)) $(if $(BASE),--base $(BASE)) \
+	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
+
 .PHONY: help install train test test-fast study bench clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 	@echo "variables: SCENARIO=within|ucs_transfer|cross MIXING=sequential|joint|round_robin BN=shared|per_library"
-	@echo "           FDR=off|on LOSS=ce|contrastive|triplet|circle CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
+	@echo "           FDR=off|on LOSS=ce|contrastive|triplet|circle SEED=N (unset: as the YAML says)"
+	@echo "           CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
 	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
 	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
 
@@ -38,10 +46,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
 
 train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
-	$(BIN)/sfxrep train --scenario $(SCENARIO) --mixing $(MIXING) --bn $(BN) --fdr $(FDR) --loss $(LOSS) \
-		--config $(CONFIG) $(if $(WANDB),--config experiments/loggers/wandb.yaml) $(if $(BASE),--base $(BASE)) \
-		--results $(RESULTS) \
-		$(if $(ARGS),-- $(ARGS))
+	$(BIN)/sfxrep train --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) $(if $(ARGS),-- $(ARGS))
 
 test: $(STAMP)  ## lint, then the whole test suite (incl. slow real-data and DDP tests)
 	$(BIN)/ruff check .

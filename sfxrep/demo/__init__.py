@@ -1,1 +1,1 @@
-"""The built-in synthetic demo libraries (``sfxrep demo``, ``kind: demo``)."""
+"""The built-in synthetic demo libraries (``kind: demo`` in a libraries YAML; written on first use)."""
