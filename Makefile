@@ -19,13 +19,19 @@ RESULTS  ?= runs/results.jsonl
 ARGS     ?=
 WANDB    ?=
 BASE     ?=
+# make tune: an Optuna study (paper 3.3: 20 trials of random search); every trial is a make-train run
+TRIALS   ?= 20
+STUDY    ?=
+STORAGE  ?=
+WORKERS  ?= 1
+SPACE    ?=
 
 # the options of sfxrep train shared by train and tune: only those that are set are passed
 TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $(FDR),--fdr $(FDR)) \
 	$(if $(LOSS),--loss $(LOSS)) $(if $(SEED),--seed $(SEED)) $(if $(BASE),--base $(BASE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
-.PHONY: help install train test test-fast study bench clean
+.PHONY: help install train tune tune-show test test-fast study bench clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -34,6 +40,7 @@ help:  ## list targets and variables
 	@echo "           CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
 	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
 	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
+	@echo "tune:      TRIALS=20 STUDY=name STORAGE=sqlite:///f.db|postgresql://…|journal:f.log WORKERS=N SPACE=ce"
 
 # aisfx: the authors' released model (reference for evaluation and tests), without its ancient pins
 $(STAMP): pyproject.toml
@@ -47,6 +54,15 @@ install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
 
 train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
 	$(BIN)/sfxrep train --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) $(if $(ARGS),-- $(ARGS))
+
+tune: $(STAMP)  ## Optuna search: TRIALS over SPACE (default: the loss's), WORKERS local processes, STORAGE url
+	$(BIN)/sfxrep tune --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) --trials $(TRIALS) \
+		--workers $(WORKERS) $(if $(STUDY),--study $(STUDY)) $(if $(STORAGE),--storage '$(STORAGE)') \
+		$(if $(SPACE),--space $(SPACE)) $(if $(ARGS),-- $(ARGS))
+
+tune-show: $(STAMP)  ## the trials table, importances and best settings of STUDY
+	$(BIN)/sfxrep tune show --scenario $(SCENARIO) $(if $(LOSS),--loss $(LOSS)) $(if $(STUDY),--study $(STUDY)) \
+		$(if $(STORAGE),--storage '$(STORAGE)') $(if $(SPACE),--space $(SPACE))
 
 test: $(STAMP)  ## lint, then the whole test suite (incl. slow real-data and DDP tests)
 	$(BIN)/ruff check .

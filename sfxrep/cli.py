@@ -6,6 +6,7 @@
     sfxrep prepare  LIBRARIES.yaml                        decode, cache, split, write the manifest
     sfxrep embed    CKPT FILES_OR_FOLDERS --out emb.npz   file-level embeddings for indexing
     sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
+    sfxrep tune     [run|show|best] [train options] --trials 20 --study NAME [--storage URL] [--workers N]
 """
 
 from __future__ import annotations
@@ -23,16 +24,29 @@ from sfxrep.results import Scenario
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 
 
-def _train(ns: argparse.Namespace) -> None:
-    from sfxrep.scenarios import TrainPlan, default_experiments, run_plan
+def train_plan(ns: argparse.Namespace):
+    """The :class:`~sfxrep.scenarios.TrainPlan` of ``sfxrep train`` / ``tune`` options."""
+    from sfxrep.scenarios import TrainPlan, default_experiments
 
     experiments = Path(ns.experiments) if ns.experiments else default_experiments()
-    plan = TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
+    return TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
                      bn=ns.bn, fdr=None if ns.fdr is None else ns.fdr == "on", fdr_threshold=ns.fdr_threshold,
                      loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
                      overrides=ns.overrides, experiments=str(experiments), runs=ns.runs)
+
+
+def _train(ns: argparse.Namespace) -> None:
+    from sfxrep.scenarios import run_plan
+
+    plan = train_plan(ns)
     run_plan(plan)
     print(f"results appended to {plan.results}")
+
+
+def _tune(ns: argparse.Namespace) -> None:
+    from sfxrep.tune.command import tune_command
+
+    tune_command(ns, train_plan(ns) if ns.action == "run" else None)
 
 
 def _evaluate(ns: argparse.Namespace) -> None:
@@ -80,13 +94,9 @@ def _compare(ns: argparse.Namespace) -> None:
     compare_command(ns)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sfxrep", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_train_options(t: argparse.ArgumentParser) -> None:
+    """The options of ``sfxrep train`` (shared by ``sfxrep tune``, whose trials are train runs)."""
     unset = " (default: as the YAML says)"
-    t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
     t.add_argument("--scenario", choices=get_args(Scenario), default="cross")
     t.add_argument("-c", "--config", action="append", help="YAML over experiments/base.yaml (default: demo)")
     t.add_argument("--mixing", choices=get_args(Mixing), help="cross-dataset mixing" + unset)
@@ -101,8 +111,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help="seeds weights, crops and batches; the split keeps its own" + unset)
     t.add_argument("--experiments", help="the experiments folder (default: ./experiments, else the package's)")
     t.add_argument("--runs", default="runs", help="folder of the runs' logs and checkpoints")
-    t.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: LightningCLI arguments")
+    t.epilog = "Arguments after -- are LightningCLI overrides, applied last (e.g. -- --trainer.max_epochs 5)."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sfxrep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
+    add_train_options(t)
     t.set_defaults(func=_train)
+
+    u = sub.add_parser("tune", help="Optuna search over a YAML space, each trial an sfxrep train run (paper 3.3)",
+                       description="Actions: run (default) starts workers of a study; show prints its trials and "
+                                   "parameter importances; best writes the best trial's settings as a config overlay.")
+    u.add_argument("action", nargs="?", choices=("run", "show", "best"), default="run")
+    add_train_options(u)
+    from sfxrep.tune.command import add_tune_options
+
+    add_tune_options(u)
+    u.set_defaults(func=_tune)
+
 
     e = sub.add_parser("evaluate", help="kNN evaluation of a checkpoint's frozen embeddings")
     e.add_argument("checkpoint", help="a .ckpt, or 'aisfx' for the authors' released model (pip install aisfx)")
@@ -151,9 +181,9 @@ def main(argv: list[str] | None = None) -> None:
 
         SfxLightningCLI(args=argv)
         return
-    ns = build_parser().parse_args(argv)
-    if getattr(ns, "overrides", None) and ns.overrides[0] == "--":
-        ns.overrides = ns.overrides[1:]
+    overrides = argv[argv.index("--") + 1:] if "--" in argv else []  # LightningCLI arguments, passed as they are
+    ns = build_parser().parse_args(argv[: len(argv) - len(overrides) - bool(overrides or "--" in argv)])
+    ns.overrides = overrides
     try:
         ns.func(ns)
     except (FileNotFoundError, ValueError) as err:  # bad input: one line naming it (SFXREP_DEBUG=1: traceback)

@@ -120,8 +120,9 @@ def finish_wandb() -> None:
         wandb.finish()
 
 
-def label_wandb(trainer: Trainer, group: str, tags: list[str]) -> None:
-    """Group and tag the trainer's W&B run before it starts (no-op for other loggers).
+def label_wandb(trainer: Trainer, group: str, tags: list[str], config: dict | None = None) -> None:
+    """Group and tag the trainer's W&B run before it starts, with ``config`` in its config (no-op for other
+    loggers).
 
     wandb reads ``WANDB_RUN_GROUP`` only once per process, so the logger's init arguments are set instead
     (Lightning keeps them in ``WandbLogger._wandb_init`` until the run is created).
@@ -131,15 +132,25 @@ def label_wandb(trainer: Trainer, group: str, tags: list[str]) -> None:
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):
             logger._wandb_init.update(group=group, tags=tags)
+            if config:
+                logger._wandb_init["config"] = {**logger._wandb_init.get("config", {}), **config}
 
 
 def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
-        edit: Callable[[Namespace], None] | None = None) -> tuple[Path, SfxLightningCLI]:
-    """Run one fit from CLI-style arguments (``edit``: see :class:`SfxLightningCLI`); returns the best
-    checkpoint's path and the CLI."""
+        edit: Callable[[Namespace], None] | None = None, callbacks: list | None = None,
+        wandb_config: dict | None = None) -> tuple[Path, SfxLightningCLI]:
+    """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI.
+
+    Args:
+        args: LightningCLI arguments.
+        wandb_group, wandb_tags, wandb_config: the W&B run's group, tags and extra config (if it logs to W&B).
+        edit: applied to the parsed config (see :class:`SfxLightningCLI`).
+        callbacks: extra callbacks for this fit.
+    """
     cli = SfxLightningCLI(args=args, run=False, edit=edit)
+    cli.trainer.callbacks.extend(callbacks or [])
     if wandb_group is not None:
-        label_wandb(cli.trainer, wandb_group, wandb_tags or [])
+        label_wandb(cli.trainer, wandb_group, wandb_tags or [], wandb_config)
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     finally:

@@ -12,6 +12,7 @@ record what ran: they are read from the checkpoint (data settings, BatchNorm, ob
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
 
 FDR_CLASS = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
+FDR_DEFAULTS = {name: p.default for name, p in inspect.signature(FocalDatasetRegularization).parameters.items()}
 
 
 def default_experiments() -> Path:
@@ -58,6 +60,10 @@ class TrainPlan:
         experiments: the experiments folder; its parent is the ``root`` relative paths in YAML resolve against.
         runs: folder of the runs' logs and checkpoints (``<runs>/<run>/``).
         meta: further results-row fields for every row (``study``, ``trial``).
+        params: dotted config keys → values set after the options (a tuning trial's sampled settings);
+            ``trainer.callbacks.init_args.<arg>`` sets that argument of every callback that has it.
+        callbacks: extra Lightning callbacks for every fit (a tuning trial's reporters).
+        wandb_group: W&B group of the runs (default: the scenario; a study groups its trials).
     """
 
     scenario: Scenario = "cross"
@@ -76,6 +82,9 @@ class TrainPlan:
     experiments: str | None = None
     runs: str = "runs"
     meta: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)
+    wandb_group: str | None = None
 
     @property
     def experiments_dir(self) -> Path:
@@ -106,16 +115,48 @@ class TrainPlan:
             config.seed_everything = self.seed
             config.data.seed = self.seed
         fdr = self.fdr if self.fdr is not None else (True if self.fdr_threshold is not None else None)
-        if fdr is None:
-            return
-        callbacks = [c for c in (config.trainer.callbacks or []) if c.get("class_path") != FDR_CLASS]
-        if fdr:
-            existing = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
-            init = dict(existing.get("init_args") or {}) if existing is not None else {}
-            if self.fdr_threshold is not None or "threshold" not in init:
-                init["threshold"] = self.fdr_threshold if self.fdr_threshold is not None else 0.9
-            callbacks.append(Namespace(class_path=FDR_CLASS, init_args=Namespace(**init)))
-        config.trainer.callbacks = callbacks
+        if fdr is not None:
+            callbacks = [c for c in (config.trainer.callbacks or []) if c.get("class_path") != FDR_CLASS]
+            if fdr:
+                existing = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS),
+                                None)
+                init = {**FDR_DEFAULTS, **(dict(existing.get("init_args") or {}) if existing is not None else {})}
+                if self.fdr_threshold is not None:
+                    init["threshold"] = self.fdr_threshold
+                callbacks.append(Namespace(class_path=FDR_CLASS, init_args=Namespace(**init)))
+            config.trainer.callbacks = callbacks
+        for key, value in self.params.items():
+            set_config_value(config, key, value)
+
+
+CALLBACK_ARGS = "trainer.callbacks.init_args."
+
+
+def has_config_key(config: Namespace, key: str) -> bool:
+    """Whether ``key`` (dotted) names a setting of the resolved ``config``."""
+    if key.startswith(CALLBACK_ARGS):
+        name = key.removeprefix(CALLBACK_ARGS)
+        return any(name in (c.get("init_args") or {}) for c in config.trainer.callbacks or [])
+    try:
+        return key in config and not isinstance(config[key], Namespace)
+    except (KeyError, TypeError):
+        return False
+
+
+def set_config_value(config: Namespace, key: str, value: object) -> None:
+    """Set dotted ``key`` of a resolved config (see :attr:`TrainPlan.params`).
+
+    Raises:
+        KeyError: ``key`` is not a setting of ``config``.
+    """
+    if not has_config_key(config, key):
+        raise KeyError(f"{key} is not a setting of the resolved config")
+    if key.startswith(CALLBACK_ARGS):
+        for callback in config.trainer.callbacks:
+            if key.removeprefix(CALLBACK_ARGS) in (callback.get("init_args") or {}):
+                callback.init_args[key.removeprefix(CALLBACK_ARGS)] = value
+    else:
+        config[key] = value
 
 
 class _ParseOnlyCLI(SfxLightningCLI):
@@ -172,7 +213,9 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         run = _unique_run_name(Path(plan.runs), f"{plan.scenario}-{who}-{tag}-{stamp}")
         args = [*plan.cli_args(), "--data.train_libraries", f"[{', '.join(train_libraries)}]", "--trainer.logger.init_args.save_dir", str(Path(plan.runs).resolve()), "--trainer.logger.init_args.name", run, "--checkpoint.dirpath", str((Path(plan.runs) / run / "checkpoints").resolve())]
         start = time.perf_counter()
-        best, _ = fit(args, wandb_group=plan.scenario, wandb_tags=[*labels.values(), who], edit=plan.edit)
+        best, _ = fit(args, wandb_group=plan.wandb_group or plan.scenario, wandb_tags=[*labels.values(), who],
+                      edit=plan.edit, callbacks=plan.callbacks,
+                      wandb_config={**plan.meta, **plan.params, "scenario": plan.scenario})
         train_seconds = round(time.perf_counter() - start, 1)
         new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
                                   meta=plan.meta)

@@ -156,6 +156,8 @@ class SfxModule(LightningModule):
             self.log(f"val/{lib}/loss", value)
         if losses:  # paper §3.3: cross-dataset checkpoints on the mean validation loss over libraries
             self.log("val/loss", torch.stack(list(losses.values())).mean(), prog_bar=True)
+            f1 = [self.val_f1[lib].compute() for lib in losses]  # cached: Lightning's own compute reuses it
+            self.log("val/macro_f1", torch.stack(f1).mean())
         for m in self.val_loss.values():
             m.reset()
 

@@ -1,0 +1,218 @@
+"""A tuning worker: joins a study, runs trials until the study has its number of trials, and leaves.
+
+Each trial is one ``sfxrep train`` run through :func:`sfxrep.scenarios.run_plan` — the same scenario plan,
+training, kNN evaluation and results rows — with the sampled settings applied to the resolved config. Its
+results rows carry ``study`` and ``trial``; the trial's user attributes name its run folder and checkpoint.
+
+The value is the paper's checkpoint criterion, the best mean validation loss over libraries (minimised), or
+with ``objective: val_f1`` the best mean validation macro-F1 (maximised); for a scenario with several models
+(within) the mean over them. A trial that raises (NaN loss, out of memory) is FAIL with its reason in the
+``error`` user attribute, and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import socket
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import optuna
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from sfxrep.scenarios import TrainPlan, resolve, run_plan
+from sfxrep.tune.space import SearchSpace
+from sfxrep.tune.storage import count_trials, open_storage, redacted, study_lock
+
+Objective = Literal["val_loss", "val_f1"]
+MONITORS: dict[str, tuple[str, str]] = {"val_loss": ("val/loss", "minimize"), "val_f1": ("val/macro_f1", "maximize")}
+
+
+@dataclass
+class TuneSpec:
+    """Everything a worker needs (picklable: SLURM jobs receive it).
+
+    Attributes:
+        study: study name.
+        storage: storage URL (see :func:`sfxrep.tune.storage.storage_url`).
+        space: search-space YAML.
+        plan: the training plan every trial starts from (scenario, configs, options, budget overrides).
+        trials: trials in the study when all workers are done (paper: 20).
+        sampler: ``random`` (paper) or ``tpe``.
+        seed: sampler seed; trial n samples with a seed derived from (seed, n), so workers never repeat.
+        objective: ``val_loss`` (paper's checkpoint criterion, minimised) or ``val_f1`` (maximised).
+        prune: stop unpromising trials early (MedianPruner on the per-epoch objective).
+        heartbeat_interval, grace_period, max_retry: fault handling (see :mod:`sfxrep.tune.storage`).
+    """
+
+    study: str
+    storage: str
+    space: str
+    plan: TrainPlan = field(default_factory=TrainPlan)
+    trials: int = 20
+    sampler: Literal["random", "tpe"] = "random"
+    seed: int = 0
+    objective: Objective = "val_loss"
+    prune: bool = False
+    heartbeat_interval: int = 60
+    grace_period: int = 180
+    max_retry: int = 3
+
+    @property
+    def direction(self) -> str:
+        return MONITORS[self.objective][1]
+
+
+class BestValue(Callback):
+    """The best value of ``monitor`` over each fit's validation epochs; ``values`` has one entry per fit."""
+
+    def __init__(self, monitor: str, mode: str) -> None:
+        self.monitor, self.better = monitor, (min if mode == "minimize" else max)
+        self.values: list[float] = []
+        self._best: float | None = None
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._best = None
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and math.isfinite(float(value)) and not trainer.sanity_checking:
+            self._best = float(value) if self._best is None else self.better(self._best, float(value))
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.values.append(math.nan if self._best is None else self._best)
+
+
+def create_study(spec: TuneSpec, storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
+    """Create the study, or load it if it exists (any number of workers on any machines join it)."""
+    storage = storage or open_storage(spec.storage, spec.heartbeat_interval, spec.grace_period, spec.max_retry)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if spec.prune else \
+        optuna.pruners.NopPruner()
+    study = optuna.create_study(study_name=spec.study, storage=storage, direction=spec.direction,
+                                sampler=_sampler(spec, 0), pruner=pruner, load_if_exists=True)
+    if study.direction.name.lower() != spec.direction:
+        raise ValueError(f"study {spec.study!r} in {redacted(spec.storage)} was created to "
+                         f"{study.direction.name.lower()}, not to {spec.direction} ({spec.objective})")
+    study.set_user_attr("objective", spec.objective)
+    study.set_user_attr("space", str(spec.space))
+    return study
+
+
+def _sampler(spec: TuneSpec, number: int) -> optuna.samplers.BaseSampler:
+    seed = int.from_bytes(hashlib.sha1(f"{spec.seed}:{number}".encode()).digest()[:4], "big")
+    if spec.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+@contextlib.contextmanager
+def heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat every interval while the block runs (RDB storages)."""
+    interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: SearchSpace) -> None:
+    """Train, evaluate and tell one trial (see module doc)."""
+    params = space.suggest(trial)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    monitor, mode = MONITORS[spec.objective]
+    best = BestValue(monitor, mode)
+    callbacks: list[Callback] = [best]
+    if spec.prune:
+        from optuna_integration import PyTorchLightningPruningCallback
+
+        callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
+    plan = replace(spec.plan, name=f"{spec.study}-t{trial.number}", params={**spec.plan.params, **params},
+                   callbacks=[*spec.plan.callbacks, *callbacks], wandb_group=spec.study,
+                   meta={**spec.plan.meta, "study": spec.study, "trial": trial.number})
+    start = time.perf_counter()
+    print(f"[tune] {spec.study} trial {trial.number}: {params}", flush=True)
+    try:
+        rows = run_plan(plan)
+        value = sum(best.values) / len(best.values) if best.values else math.nan
+        if not math.isfinite(value):
+            raise FloatingPointError(f"{monitor} was never finite (diverged?)")
+        runs = sorted({r.run for r in rows})
+        trial.set_user_attr("runs", runs)
+        trial.set_user_attr("run_dirs", [str((Path(spec.plan.runs) / r).resolve()) for r in runs])
+        trial.set_user_attr("checkpoints", sorted({r.checkpoint for r in rows if r.checkpoint}))
+        trial.set_user_attr("test_frame_macro_f1", {r.library: r.frame_macro_f1 for r in rows})
+        study.tell(trial, value)
+        print(f"[tune] trial {trial.number} COMPLETE: {spec.objective} = {value:.4f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        print(f"[tune] trial {trial.number} PRUNED", flush=True)
+    except Exception as err:  # noqa: BLE001 — any failure of a trial is recorded and the search goes on
+        reason = f"{type(err).__name__}: {err}".strip().splitlines()[0][:500]
+        trial.set_user_attr("error", reason)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        print(f"[tune] trial {trial.number} FAIL: {reason}", file=sys.stderr, flush=True)
+
+
+def run_worker(spec: TuneSpec) -> int:
+    """Join the study and run trials until it has ``spec.trials`` (see :mod:`sfxrep.tune.storage`).
+
+    Returns:
+        the number of trials this worker ran.
+    """
+    storage = open_storage(spec.storage, spec.heartbeat_interval, spec.grace_period, spec.max_retry)
+    study = create_study(spec, storage)
+    space = SearchSpace.load(spec.space)
+    ran = 0
+    while True:
+        with study_lock(spec.storage, storage, spec.study):
+            with warnings.catch_warnings():  # experimental in Optuna 5.0; it is what heartbeats are for
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)  # dead workers' trials → FAIL, their retries queued
+            counted, waiting, running = count_trials(study)
+            trial = None
+            if counted < spec.trials or waiting:
+                study.sampler = _sampler(spec, len(study.get_trials(deepcopy=False)))
+                trial = study.ask()  # a queued retry first, else a new trial
+        if trial is None:
+            if running and getattr(storage, "get_heartbeat_interval", lambda: None)():
+                time.sleep(min(spec.heartbeat_interval, 10))  # a running trial may still die and need a retry
+                continue
+            return ran
+        with heartbeat(storage, trial._trial_id):
+            run_trial(study, trial, spec, space)
+        ran += 1
+
+
+def check_spec(spec: TuneSpec) -> None:
+    """Fail before any trial runs: the space's keys against the resolved config, and the storage.
+
+    Raises:
+        ValueError, FileNotFoundError: one line naming the key, file or storage.
+    """
+    space = SearchSpace.load(spec.space)
+    space.check(resolve(spec.plan))
+    open_storage(spec.storage, spec.heartbeat_interval, spec.grace_period, spec.max_retry)
