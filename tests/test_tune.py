@@ -59,7 +59,7 @@ def postgres(tmp_path_factory):
     pgserver = pytest.importorskip("pgserver", reason="pgserver (dev extra) starts a real PostgreSQL")
     try:
         server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         pytest.skip(f"PostgreSQL could not start here: {err}")
     yield server.get_uri()
     server.cleanup()

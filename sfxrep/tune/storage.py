@@ -51,7 +51,7 @@ def redacted(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 — a URL SQLAlchemy cannot parse is shown as given, without a password
+    except Exception:
         return url.split("@")[-1]
 
 
@@ -86,7 +86,7 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
         return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
-    except Exception as err:  # noqa: BLE001 — SQLAlchemy, the driver or a bad URL: one line either way
+    except Exception as err:
         reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
         raise ValueError(f"cannot reach the study storage {redacted(url)}: {reason[:200]}") from err
 

@@ -170,7 +170,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: S
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         print(f"[tune] trial {trial.number} PRUNED", flush=True)
-    except Exception as err:  # noqa: BLE001 — any failure of a trial is recorded and the search goes on
+    except Exception as err:
         reason = f"{type(err).__name__}: {err}".strip().splitlines()[0][:500]
         trial.set_user_attr("error", reason)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
