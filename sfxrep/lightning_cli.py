@@ -20,6 +20,7 @@ with several devices, with DDP that tolerates idle per-library heads.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,11 @@ class SfxLightningCLI(LightningCLI):
     def __init__(self, args: list[str] | None = None, run: bool = True,
                  edit: Callable[[Namespace], None] | None = None, **kwargs) -> None:
         self.edit = edit  # applied to the parsed config before anything is built (sfxrep train's options)
+        with warnings.catch_warnings():  # sfxrep train/tune pass args from inside their own command line
+            warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
+            self._init(args, run, **kwargs)
+
+    def _init(self, args: list[str] | None, run: bool, **kwargs) -> None:
         super().__init__(
             SfxModule,
             SfxDataModule,
@@ -84,7 +90,7 @@ class SfxLightningCLI(LightningCLI):
         trainer = config["trainer"]
         # the saved config, the checkpoint and the results rows record what `auto` chose here
         trainer["precision"] = resolve_precision(trainer.get("precision"), trainer.get("accelerator"))
-        if trainer.get("strategy") in ("auto", "ddp") and _several_devices(trainer.get("devices"),
+        if trainer.get("strategy") in ("auto", "ddp") and several_devices(trainer.get("devices"),
                                                                             trainer.get("accelerator")):
             # a step trains one library's head (and BatchNorm set): the others get no gradient
             trainer["strategy"] = "ddp_find_unused_parameters_true"
@@ -99,7 +105,8 @@ class SfxLightningCLI(LightningCLI):
                 init["save_dir"] = str((root / Path(init["save_dir"]).expanduser()).resolve())
 
 
-def _several_devices(devices: object, accelerator: object) -> bool:
+def several_devices(devices: object, accelerator: object) -> bool:
+    """Whether a trainer with these ``devices`` and ``accelerator`` runs on more than one device."""
     if isinstance(devices, (list, tuple)):
         return len(devices) > 1
     if isinstance(devices, str) and devices.isdigit():

@@ -156,6 +156,13 @@ def test_a_bad_space_exits_2_with_one_line_before_any_trial(tiny_libraries, tmp_
     assert not (tmp_path / "runs" / "tune").exists() or not list((tmp_path / "runs").glob("cross-*"))
 
 
+def test_several_devices_per_trial_are_refused_before_any_trial(tiny_libraries, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(tune_args(tmp_path, tiny_libraries, "--study", "x", overrides=("--trainer.accelerator", "cpu",
+                                                                             "--trainer.devices", "2")))
+    assert "start more workers" in capsys.readouterr().err
+
+
 def test_an_unreachable_storage_is_one_line_without_the_password(tiny_libraries, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(tune_args(tmp_path, tiny_libraries, "--study", "x", "--storage", "postgresql://me:s3cret@127.0.0.1:9/db"))

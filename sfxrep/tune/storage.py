@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,9 +84,11 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
     elif url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5.0; they are what we rely on
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
     except Exception as err:
         reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
         raise ValueError(f"cannot reach the study storage {redacted(url)}: {reason[:200]}") from err

@@ -29,6 +29,7 @@ from typing import Literal
 import optuna
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from sfxrep.lightning_cli import several_devices
 from sfxrep.scenarios import TrainPlan, resolve, run_plan
 from sfxrep.tune.space import SearchSpace
 from sfxrep.tune.storage import count_trials, open_storage, redacted, study_lock
@@ -189,14 +190,16 @@ def run_worker(spec: TuneSpec) -> int:
     ran = 0
     while True:
         with study_lock(spec.storage, storage, spec.study):
-            with warnings.catch_warnings():  # experimental in Optuna 5.0; it is what heartbeats are for
+            with warnings.catch_warnings():  # experimental in Optuna 5.0, and what heartbeats are for
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)  # dead workers' trials → FAIL, their retries queued
             counted, waiting, running = count_trials(study)
             trial = None
             if counted < spec.trials or waiting:
                 study.sampler = _sampler(spec, len(study.get_trials(deepcopy=False)))
-                trial = study.ask()  # a queued retry first, else a new trial
+                with warnings.catch_warnings():  # this worker records the heartbeats itself (heartbeat())
+                    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+                    trial = study.ask()  # a queued retry first, else a new trial
         if trial is None:
             if running and getattr(storage, "get_heartbeat_interval", lambda: None)():
                 time.sleep(min(spec.heartbeat_interval, 10))  # a running trial may still die and need a retry
@@ -214,5 +217,10 @@ def check_spec(spec: TuneSpec) -> None:
         ValueError, FileNotFoundError: one line naming the key, file or storage.
     """
     space = SearchSpace.load(spec.space)
-    space.check(resolve(spec.plan))
+    config = resolve(spec.plan)
+    space.check(config)
+    if several_devices(config.trainer.devices, config.trainer.accelerator):
+        # Lightning's DDP re-runs the command for every rank: in a worker that would start more workers
+        raise ValueError(f"trainer.devices={config.trainer.devices}: a tuning trial trains on one device in its "
+                         "worker; start more workers (one GPU each) instead of several devices per trial")
     open_storage(spec.storage, spec.heartbeat_interval, spec.grace_period, spec.max_retry)
