@@ -8,6 +8,7 @@ can report it and go on with the next file.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,16 @@ _MISSING_FRAMES_TOLERATED = 2304
 
 
 class AudioDecodeError(Exception):
-    """A file could not be turned into audio. ``str(err)`` is ``"<path>: <reason>"``."""
+    """A file could not be turned into audio. ``str(err)`` is ``"<path>: <reason>"``.
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+    ``transient`` marks a failure of access rather than of content (permission denied, an I/O error): the
+    same file may decode on the next try, so it is never remembered as broken.
+    """
+
+    def __init__(self, path: str | Path, reason: str, transient: bool = False) -> None:
         self.path = str(path)
         self.reason = reason
+        self.transient = transient
         super().__init__(f"{self.path}: {reason}")
 
 
@@ -72,12 +78,16 @@ def decode(path: str | Path, sample_rate: int = SAMPLE_RATE, normalize: bool = T
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioDecodeError(path, "no such file")
+        raise AudioDecodeError(path, "no such file", transient=True)
     if path.stat().st_size == 0:
         raise AudioDecodeError(path, "empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioDecodeError(path, "permission denied (not readable by this user)", transient=True)
     try:
         info = sf.info(str(path))
         data, source_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except OSError as err:  # the disk, not the file's content: worth another try
+        raise AudioDecodeError(path, f"I/O error ({err.strerror or err})", transient=True) from err
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as err:
         raise AudioDecodeError(path, f"not decodable audio ({err})") from err
     if data.shape[0] == 0:

@@ -68,8 +68,12 @@ def _prepare(ns: argparse.Namespace) -> None:
     from sfxrep.libraries.prepare import prepare
     from sfxrep.libraries.spec import load_libraries
 
-    prepared = prepare(load_libraries(ns.libraries), ns.work_dir, WaveCache(ns.cache_dir), workers=ns.workers,
-                       force=ns.force)
+    spec, cache = load_libraries(ns.libraries), WaveCache(ns.cache_dir)
+    if ns.verify:
+        bad = cache.verify()
+        print(f"verified the wave cache {ns.cache_dir}: {len(bad)} bad entr{'y' if len(bad) == 1 else 'ies'} removed"
+              + "".join(f"\n  {npy}: {problem}" for npy, problem in bad.items()))
+    prepared = prepare(spec, ns.work_dir, cache, workers=ns.workers, force=ns.force)
     for report in prepared.reports:
         print(report.summary())
     print(f"manifest: {prepared.manifest_path}\nreport:   {prepared.folder / 'report.json'}")
@@ -150,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default="runs/prepared")
     p.add_argument("--cache-dir", default="runs/cache")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--force", action="store_true", help="rebuild the manifest even if it exists")
+    p.add_argument("--force", action="store_true", help="retry files whose decoding failed before")
+    p.add_argument("--verify", action="store_true", help="read every cached array first; bad ones are decoded again")
     p.set_defaults(func=_prepare)
 
     m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")

@@ -46,11 +46,13 @@ class Scan:
         candidates: labelled files.
         skipped: files that look like audio but could not be labelled (with reasons).
         ignored: count of non-audio files by extension (``{".csv": 1}``), so nothing vanishes unreported.
+        ignored_files: those files' paths.
     """
 
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     ignored: Counter = field(default_factory=Counter)
+    ignored_files: list[str] = field(default_factory=list)
 
 
 class Library:
@@ -89,6 +91,7 @@ def audio_files(root: Path, scan: Scan) -> Iterator[Path]:
             yield path
         else:
             scan.ignored[path.suffix.lower() or "(no extension)"] += 1
+            scan.ignored_files.append(str(path))
 
 
 ADAPTERS: dict[str, type[Library]] = {}

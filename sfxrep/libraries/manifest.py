@@ -12,7 +12,7 @@ from sfxrep.fileio import write_jsonl
 SPLITS = ("train", "val", "test")
 # bump when the adapters, the split or the row layout change what a manifest holds: an older manifest then
 # no longer matches the fingerprint and is rebuilt (see LibrariesSpec.fingerprint)
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ManifestRow:
         duration: seconds, as decoded.
         sample_rate: the file's own rate in Hz (audio is resampled to 44.1 kHz on use).
         split: ``train``, ``val`` or ``test``.
+        key: the file's wave-cache key (changes with its content or metadata).
     """
 
     library: str
@@ -36,6 +37,7 @@ class ManifestRow:
     duration: float
     sample_rate: int
     split: str
+    key: str = ""
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:

@@ -1,13 +1,16 @@
-"""Build a run's manifest once: scan every library, decode every file into the wave cache, split, write.
+"""A run's manifest: scan every library, decode every file into the wave cache, split, write.
 
 Output, in ``<work_dir>/<yaml stem>-<fingerprint>/``:
 
 * ``manifest.jsonl`` — one :class:`ManifestRow` per usable file;
 * ``report.json`` — per library: files found, in the manifest, skipped with reasons (undecodable, unlabelled),
-  non-audio files ignored (by extension), classes dropped under the minimum, files left out by the cap.
+  non-audio files ignored, files left out with reasons (class under the minimum, over the cap), and what
+  changed since the last preparation (added, removed, changed files).
 
-The fingerprint changes with any adapter or split setting, so an edited YAML gets a new manifest; the wave
-cache makes re-preparing cheap (each unchanged file is decoded once, ever).
+Every file found under a library's root ends in exactly one place: the manifest, ``skipped``, ``ignored_files``
+or ``left_out``. Each preparation re-scans the roots (cheap: the wave cache decodes only new or changed files)
+and updates the manifest: unchanged files keep their split, new files fill their stratum's shares. The
+fingerprint changes with any adapter or split setting, so an edited YAML gets a new manifest.
 """
 
 from __future__ import annotations
@@ -41,8 +44,13 @@ class LibraryReport:
     splits: dict[str, int] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
     dropped_classes: dict[str, int] = field(default_factory=dict)
     capped: dict[str, int] = field(default_factory=dict)
+    left_out: list[dict] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.name}: {self.in_manifest}/{self.found} files, {self.classes} classes "
@@ -57,6 +65,9 @@ class LibraryReport:
             parts.append(f"{sum(self.capped.values())} files over the per-class cap left out")
         if self.ignored:
             parts.append("ignored non-audio: " + ", ".join(f"{n}×{ext}" for ext, n in sorted(self.ignored.items())))
+        if self.added or self.removed or self.changed:
+            parts.append(f"since the last preparation: +{len(self.added)} added, -{len(self.removed)} removed, "
+                         f"{len(self.changed)} changed")
         return "; ".join(parts)
 
 
@@ -73,32 +84,43 @@ class Prepared:
         return self.folder / "manifest.jsonl"
 
 
-def _ensure(cache: WaveCache, path: Path) -> WaveInfo | str:
+def _ensure(cache: WaveCache, force: bool, path: Path) -> WaveInfo | str:
     try:
-        return cache.ensure(path)
+        return cache.ensure(path, force=force)
     except AudioDecodeError as err:
         return err.reason
 
 
-def decode_all(cache: WaveCache, paths: list[Path], workers: int = 1) -> list[WaveInfo | str]:
-    """Cache every file (``workers`` threads); returns its :class:`WaveInfo` or the reason it could not be decoded."""
+def decode_all(cache: WaveCache, paths: list[Path], workers: int = 1, force: bool = False) -> list[WaveInfo | str]:
+    """Cache every file (``workers`` threads); returns its :class:`WaveInfo` or the reason it could not be decoded.
+    ``force`` retries remembered failures."""
     if workers <= 1 or len(paths) < 32:
-        return [_ensure(cache, p) for p in paths]
+        return [_ensure(cache, force, p) for p in paths]
     # threads: libsndfile and soxr release the GIL, and unlike processes they need no __main__ guard
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(partial(_ensure, cache), paths))
+        return list(pool.map(partial(_ensure, cache, force), paths))
 
 
-def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1) -> tuple[list[ManifestRow], LibraryReport]:
-    """Scan, decode and split one library."""
+def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1, force: bool = False,
+                    previous: dict[str, ManifestRow] | None = None) -> tuple[list[ManifestRow], LibraryReport]:
+    """Scan, decode and split one library.
+
+    Args:
+        spec: the library and its split settings.
+        cache: the wave cache.
+        workers: decoding threads.
+        force: retry files whose decoding failed before.
+        previous: the library's rows of the last manifest, by path (their splits are kept).
+    """
     library = spec.library
+    previous = previous or {}
     scan = library.scan()
-    report = LibraryReport(library.name, ignored=dict(scan.ignored))
+    report = LibraryReport(library.name, ignored=dict(scan.ignored), ignored_files=list(scan.ignored_files))
     report.found = len(scan.candidates) + len(scan.skipped)
     skipped: list[Skipped] = list(scan.skipped)
     usable: list[tuple[Candidate, WaveInfo]] = []
-    for cand, result in zip(scan.candidates, decode_all(cache, [c.path for c in scan.candidates], workers),
-                            strict=True):
+    results = decode_all(cache, [c.path for c in scan.candidates], workers, force)
+    for cand, result in zip(scan.candidates, results, strict=True):
         if isinstance(result, WaveInfo):
             usable.append((cand, result))
         else:
@@ -113,13 +135,20 @@ def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1) -> tu
         [c.group or c.label for c, _ in usable],
         spec.split,
         fixed=lambda i: usable[i][0].split,
+        previous=lambda i: getattr(previous.get(str(usable[i][0].path)), "split", None),
     )
     report.dropped_classes, report.capped = outcome.dropped_classes, outcome.capped
+    report.left_out = [{"path": str(usable[i][0].path), "reason": r} for i, r in sorted(outcome.left_out.items())]
     rows = [
         ManifestRow(library.name, str(c.path), c.label, c.group or c.label, round(info.duration, 4),
-                    info.source_rate, outcome.splits[i])
+                    info.source_rate, outcome.splits[i], Path(info.npy).stem)
         for i, (c, info) in enumerate(usable) if i in outcome.splits
     ]
+    if previous:
+        now = {r.path: r for r in rows}
+        report.added = sorted(set(now) - set(previous))
+        report.removed = sorted(set(previous) - set(now))
+        report.changed = sorted(p for p in set(now) & set(previous) if now[p].key != previous[p].key)
     report.in_manifest = len(rows)
     report.classes = len({r.label for r in rows})
     counts = Counter(r.split for r in rows)
@@ -144,25 +173,27 @@ def load_prepared(spec: LibrariesSpec, work_dir: str | Path) -> Prepared | None:
 
 def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers: int = 1,
             force: bool = False, log=sys.stderr) -> Prepared:
-    """Prepare every library of ``spec`` (or re-use an existing manifest with the same fingerprint).
+    """Prepare every library of ``spec``: re-scan, decode what is new or changed, update the manifest.
 
     Args:
         spec: the run's libraries.
         work_dir: parent folder of prepared manifests.
         cache: the wave cache to fill.
         workers: decoding threads.
-        force: rebuild even if a manifest with this fingerprint exists.
+        force: retry files whose decoding failed before. Splits of files already in the manifest are kept
+            either way (delete the prepared folder to split anew).
         log: where progress and the summary are printed (``None`` for silence).
     """
-    if not force and (done := load_prepared(spec, work_dir)) is not None:
-        return done
     folder = prepared_folder(spec, work_dir)
+    last = load_prepared(spec, work_dir)
+    cache.clean_orphans()
     rows: list[ManifestRow] = []
     reports: list[LibraryReport] = []
     for lib in spec.libraries:
         if log:
             print(f"[prepare] {lib.name}: scanning and decoding …", file=log, flush=True)
-        lib_rows, report = prepare_library(lib, cache, workers)
+        previous = {r.path: r for r in last.rows if r.library == lib.name} if last else None
+        lib_rows, report = prepare_library(lib, cache, workers, force, previous)
         rows += lib_rows
         reports.append(report)
         if log:

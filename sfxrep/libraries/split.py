@@ -43,11 +43,13 @@ class SplitOutcome:
         splits: item index → ``train`` / ``val`` / ``test``.
         dropped_classes: label → number of files, for classes under ``min_per_class``.
         capped: label → number of files left out by ``max_per_class``.
+        left_out: item index → why it is in no split (its class is under the minimum, or over the cap).
     """
 
     splits: dict[int, str] = field(default_factory=dict)
     dropped_classes: dict[str, int] = field(default_factory=dict)
     capped: dict[str, int] = field(default_factory=dict)
+    left_out: dict[int, str] = field(default_factory=dict)
 
 
 def stable_rank(seed: int, key: str) -> str:
@@ -76,6 +78,7 @@ def assign_splits(
     groups: Sequence[str],
     config: SplitConfig,
     fixed: Callable[[int], str | None] = lambda i: None,
+    previous: Callable[[int], str | None] = lambda i: None,
 ) -> SplitOutcome:
     """Split one library's items.
 
@@ -85,6 +88,9 @@ def assign_splits(
         groups: stratum per item (UCS: CatID; else the label).
         config: seed, ratios, cap and minimum.
         fixed: item index → a split fixed by the source (ESC-50 folds), or ``None``.
+        previous: item index → the split it had in the last manifest, or ``None`` for a new file. An item keeps
+            its split; new items fill what their stratum lacks of its 8:1:1 shares, in seeded order (so a first
+            preparation, with no previous splits, is exactly the seeded stratified split).
 
     Returns:
         the split of each kept item, and the dropped and capped counts per class.
@@ -98,10 +104,13 @@ def assign_splits(
     for label, items in sorted(by_label.items()):
         if len(items) < config.min_per_class:
             out.dropped_classes[label] = len(items)
+            out.left_out.update(dict.fromkeys(items, f"class {label!r} has {len(items)} file(s), under "
+                                                     f"min_per_class {config.min_per_class}"))
             continue
         items = sorted(items, key=lambda i: stable_rank(config.seed, keys[i]))
         if config.max_per_class is not None and len(items) > config.max_per_class:
             out.capped[label] = len(items) - config.max_per_class
+            out.left_out.update(dict.fromkeys(items[config.max_per_class:], f"over max_per_class {config.max_per_class} of class {label!r}"))
             items = items[: config.max_per_class]
         kept.extend(items)
 
@@ -113,7 +122,12 @@ def assign_splits(
             strata[groups[i]].append(i)
     for _, items in sorted(strata.items()):
         items.sort(key=lambda i: stable_rank(config.seed + 1, keys[i]))
-        n_train, n_val, _ = split_sizes(len(items), config.ratios)
-        for rank, i in enumerate(items):
-            out.splits[i] = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
+        sizes = dict(zip(("train", "val", "test"), split_sizes(len(items), config.ratios), strict=True))
+        for i in items:
+            if (split := previous(i)) in sizes:
+                out.splits[i] = split
+                sizes[split] -= 1
+        slots = [split for split, n in sizes.items() for _ in range(max(n, 0))]
+        for rank, i in enumerate(i for i in items if i not in out.splits):
+            out.splits[i] = slots[rank] if rank < len(slots) else "train"
     return out
