@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -108,7 +107,7 @@ def test_every_file_under_a_root_ends_in_exactly_one_place(tmp_path):
     assert "class folder" in reasons["at_the_root.wav"]
     capped = sorted(Path(x["path"]).parent.name for x in report.left_out if "max_per_class" in x["reason"])
     assert capped == ["big", "big", "c00"]  # 7 → 5 and, with nested.wav and LOUD.WAV, 6 → 5
-    assert [x for x in report.left_out if "min_per_class" in x["reason"]][0]["path"].endswith("only.wav")
+    assert next(x for x in report.left_out if "min_per_class" in x["reason"])["path"].endswith("only.wav")
     assert {Path(p).name for p in places["manifest"]} >= {"LOUD.WAV", "nested.wav", "ünïcode ñame.flac"}
 
 
