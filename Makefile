@@ -19,6 +19,7 @@ RESULTS  ?= runs/results.jsonl
 ARGS     ?=
 WANDB    ?=
 BASE     ?=
+RESUME   ?=
 # make tune: an Optuna study (paper 3.3: 20 trials of random search); every trial is a make-train run
 TRIALS   ?= 20
 STUDY    ?=
@@ -40,6 +41,7 @@ help:  ## list targets and variables
 	@echo "           CONFIG=experiments/demo.yaml TORCH=$(TORCH)"
 	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
 	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
+	@echo "           RESUME=1 (continue the same command's unfinished runs from their last.ckpt)"
 	@echo "tune:      TRIALS=20 STUDY=name STORAGE=sqlite:///f.db|postgresql://…|journal:f.log WORKERS=N SPACE=ce"
 
 # aisfx: the authors' released model (reference for evaluation and tests), without its ancient pins
@@ -53,7 +55,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
 
 train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
-	$(BIN)/sfxrep train --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) $(if $(ARGS),-- $(ARGS))
+	$(BIN)/sfxrep train --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) $(if $(RESUME),--resume) \
+		$(if $(ARGS),-- $(ARGS))
 
 tune: $(STAMP)  ## Optuna search: TRIALS over SPACE (default: the loss's), WORKERS local processes, STORAGE url
 	$(BIN)/sfxrep tune --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) --trials $(TRIALS) \

@@ -6,12 +6,14 @@
     sfxrep prepare  LIBRARIES.yaml                        decode, cache, split, write the manifest
     sfxrep embed    CKPT FILES_OR_FOLDERS --out emb.npz   file-level embeddings for indexing
     sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
+    sfxrep report   RESULTS.jsonl --out report/ [--wandb-project P]   RQ1–RQ4 figures, index.html, W&B Report
     sfxrep tune     [run|show|best] [train options] --trials 20 --study NAME [--storage URL] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -20,8 +22,6 @@ from typing import get_args
 from sfxrep.data.samplers import Mixing
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results import Scenario
-
-LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 
 
 def train_plan(ns: argparse.Namespace):
@@ -32,7 +32,8 @@ def train_plan(ns: argparse.Namespace):
     return TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
                      bn=ns.bn, fdr=None if ns.fdr is None else ns.fdr == "on", fdr_threshold=ns.fdr_threshold,
                      loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
-                     overrides=ns.overrides, experiments=str(experiments), runs=ns.runs)
+                     overrides=ns.overrides, experiments=str(experiments), runs=ns.runs,
+                     resume=getattr(ns, "resume", False))
 
 
 def _train(ns: argparse.Namespace) -> None:
@@ -50,17 +51,51 @@ def _tune(ns: argparse.Namespace) -> None:
 
 
 def _evaluate(ns: argparse.Namespace) -> None:
-    from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_released
+    from sfxrep.baselines import REFERENCES, OpenL3Unavailable
+    from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
     from sfxrep.results import RESULT_COLUMNS, format_table
 
-    if ns.checkpoint == "aisfx":
+    name = ns.checkpoint.removeprefix("baseline:")
+    if ns.protocol == "esc50":
+        _esc50(ns, name)
+        return
+    if name in REFERENCES:
         if not ns.libraries_yaml:
-            raise SystemExit("sfxrep evaluate aisfx needs --libraries-yaml (the libraries to evaluate on)")
-        rows = evaluate_released(ns.libraries_yaml, ns.libraries, ns.k, ns.results, bf16=ns.bf16)
+            raise SystemExit(f"sfxrep evaluate {ns.checkpoint} needs --libraries-yaml (the libraries to evaluate on)")
+        try:
+            rows = evaluate_reference(name, ns.libraries_yaml, ns.libraries, ns.k, ns.results, bf16=ns.bf16)
+        except OpenL3Unavailable as err:
+            print(f"sfxrep evaluate: {err}")
+            return
     else:
         rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
                                    scenario=ns.scenario, run=ns.run, results=ns.results, bf16=ns.bf16)
     print(format_table(rows, RESULT_COLUMNS))
+
+
+def _esc50(ns: argparse.Namespace, name: str) -> None:
+    from sfxrep.baselines import REFERENCES, OpenL3Unavailable, load_reference
+    from sfxrep.evaluate.esc50 import esc50_protocol, summary
+    from sfxrep.fileio import check_writable
+    from sfxrep.models.checkpoint import load_checkpoint
+    from sfxrep.results import append_results
+
+    if not ns.root:
+        raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
+    check_writable(ns.results)
+    try:
+        module = load_reference(name) if name in REFERENCES else load_checkpoint(ns.checkpoint).module
+    except OpenL3Unavailable as err:
+        print(f"sfxrep evaluate: {err}")
+        return
+    model = name if name in REFERENCES else "sfxrep"
+    run = name if name in REFERENCES else Path(ns.checkpoint).resolve().parent.parent.name
+    rows, skipped = esc50_protocol(module, ns.root, ns.cache_dir, ns.k, run,
+                                   {"model": model, "checkpoint": None if model != "sfxrep" else ns.checkpoint})
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}")
+    append_results(rows, ns.results)
+    print(summary(rows))
 
 
 def _prepare(ns: argparse.Namespace) -> None:
@@ -83,13 +118,29 @@ def _embed(ns: argparse.Namespace) -> None:
     import numpy as np
 
     from sfxrep.api import embed_paths, load_model
+    from sfxrep.fileio import check_writable
 
+    out = check_writable(ns.out if str(ns.out).endswith(".npz") else f"{ns.out}.npz")  # numpy adds .npz
     files, embeddings, skipped = embed_paths(ns.paths, load_model(ns.checkpoint), ns.library)
-    np.savez(ns.out, paths=np.array(files), embeddings=embeddings,
-             skipped=np.array([f"{p}: {r}" for p, r in skipped]))
-    print(f"{len(files)} files embedded ({embeddings.shape[1]}-d) → {ns.out}")
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
+    if not files:
+        raise ValueError(f"no file could be embedded ({len(skipped)} skipped, reasons above); nothing written")
+    np.savez(out, paths=np.array(files), embeddings=embeddings, skipped=np.array([f"{p}: {r}" for p, r in skipped]))
+    print(f"{len(files)} files embedded ({embeddings.shape[1]}-d), {len(skipped)} skipped → {out}")
+
+
+def _report(ns: argparse.Namespace) -> None:
+    from sfxrep.report.build import build_report
+    from sfxrep.results import read_results
+
+    page = build_report(ns.results, ns.out)
+    print(f"report: {page} (figures beside it)")
+    if ns.wandb_project:
+        from sfxrep.report.dashboard import build_dashboard
+
+        libraries = sorted({r.library for r in read_results(ns.results) if r.library != "esc50"})
+        print(build_dashboard(ns.wandb_project, ns.entity, libraries, Path(ns.out) / "wandb_report.json"))
 
 
 def _compare(ns: argparse.Namespace) -> None:
@@ -125,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
     add_train_options(t)
+    t.add_argument("--resume", action="store_true", help="continue this plan's unfinished runs from last.ckpt")
     t.set_defaults(func=_train)
 
     u = sub.add_parser("tune", help="Optuna search over a YAML space, each trial an sfxrep train run (paper 3.3)",
@@ -139,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
     e = sub.add_parser("evaluate", help="kNN evaluation of a checkpoint's frozen embeddings")
-    e.add_argument("checkpoint", help="a .ckpt, or 'aisfx' for the authors' released model (pip install aisfx)")
+    e.add_argument("checkpoint", help="a .ckpt, or a reference model: aisfx (the authors' release), logmel "
+                                      "(untrained log-mel statistics), openl3 (if installed); baseline:NAME works too")
+    e.add_argument("--protocol", choices=("libraries", "esc50"), default="libraries",
+                   help="esc50: the 5 official folds of --root (4 as reference, 1-NN on the fifth)")
+    e.add_argument("--root", help="the ESC-50 folder for --protocol esc50")
+    e.add_argument("--cache-dir", default="runs/cache", help="wave cache for --protocol esc50")
     e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
     e.add_argument("--libraries-yaml", help="evaluate the libraries of another YAML")
     e.add_argument("--k", type=int, default=1)
@@ -165,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     m.set_defaults(func=_embed)
 
+    r = sub.add_parser("report", help="RQ1–RQ4 figures and index.html from a results file; a W&B Report")
+    r.add_argument("results", type=Path)
+    r.add_argument("--out", default="report", help="folder of the figures and index.html")
+    r.add_argument("--wandb-project", help="also build a W&B Report over this project's runs")
+    r.add_argument("--entity", help="W&B entity (team or user) of the project")
+    r.set_defaults(func=_report)
+
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
     c.add_argument("results", type=Path)
     c.add_argument("--rq", choices=("rq1", "rq2", "rq3"), default="rq1",
@@ -179,22 +243,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
-        from sfxrep.lightning_cli import SfxLightningCLI
+def _lightning(argv: list[str]) -> None:
+    from sfxrep.fileio import check_yaml_mapping
+    from sfxrep.lightning_cli import SfxLightningCLI
 
-        SfxLightningCLI(args=argv)
-        return
-    overrides = argv[argv.index("--") + 1:] if "--" in argv else []  # LightningCLI arguments, passed as they are
-    ns = build_parser().parse_args(argv[: len(argv) - len(overrides) - bool(overrides or "--" in argv)])
-    ns.overrides = overrides
+    for flag, value in itertools.pairwise(argv):  # name a broken config file (jsonargparse does not)
+        if flag in ("-c", "--config"):
+            check_yaml_mapping(value)
+    SfxLightningCLI(args=argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``sfxrep …``. Bad input (a missing or invalid file, a bad setting or value) is one line naming it, exit 2;
+    ``SFXREP_DEBUG=1`` shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("fit", "validate", "test"):
+        command, run = argv[0], lambda: _lightning(argv)
+    else:
+        overrides = argv[argv.index("--") + 1:] if "--" in argv else []  # LightningCLI arguments, as they are
+        ns = build_parser().parse_args(argv[: len(argv) - len(overrides) - bool(overrides or "--" in argv)])
+        ns.overrides = overrides
+        command, run = ns.command, lambda: ns.func(ns)
     try:
-        ns.func(ns)
-    except (FileNotFoundError, ValueError) as err:  # bad input: one line naming it (SFXREP_DEBUG=1: traceback)
+        run()
+    except (OSError, ValueError, KeyError) as err:
         if os.environ.get("SFXREP_DEBUG"):
             raise
-        print(f"sfxrep {ns.command}: error: {err}", file=sys.stderr)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, OSError) and err.filename and str(err.filename) not in str(message):
+            message = f"{err.filename}: {err.strerror or message}"
+        print(f"sfxrep {command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         raise SystemExit(2) from err
 
 

@@ -110,3 +110,27 @@ def check_writable(path: str | Path) -> Path:
     if not os.access(target, os.W_OK):
         raise ValueError(f"{path}: not writable")
     return path
+
+
+def check_yaml_mapping(path: str | Path) -> Path:
+    """A config file must exist, be a file, parse as YAML and hold a mapping (or nothing).
+
+    Raises:
+        FileNotFoundError, ValueError: naming the file and what is wrong with it.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: config file not found")
+    if not path.is_file():
+        raise ValueError(f"{path}: is a folder, not a config file")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a text file") from err
+    if content is not None and not isinstance(content, dict):
+        raise ValueError(f"{path}: a config holds keys and values, this holds a {type(content).__name__}")
+    return path

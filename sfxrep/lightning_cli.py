@@ -19,6 +19,7 @@ with several devices, with DDP that tolerates idle per-library heads.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
 from sfxrep.precision import SfxTrainer, resolve_precision
 
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 # (config section, key) of every path setting resolved against ``root``
 PATH_KEYS = (("data", "libraries"), ("data", "work_dir"), ("data", "cache_dir"), ("checkpoint", "dirpath"))
 
@@ -44,9 +46,14 @@ class SfxLightningCLI(LightningCLI):
     def __init__(self, args: list[str] | None = None, run: bool = True,
                  edit: Callable[[Namespace], None] | None = None, **kwargs) -> None:
         self.edit = edit  # applied to the parsed config before anything is built (sfxrep train's options)
+        kwargs.setdefault("parser_kwargs", {key: {"exit_on_error": False} for key in LIGHTNING_SUBCOMMANDS}
+                          | {"exit_on_error": False})
         with warnings.catch_warnings():  # sfxrep train/tune pass args from inside their own command line
             warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
-            self._init(args, run, **kwargs)
+            try:
+                self._init(args, run, **kwargs)
+            except argparse.ArgumentError as err:  # bad config or argument: one line naming it
+                raise ValueError(" ".join(line.strip() for line in str(err).splitlines() if line.strip())) from err
 
     def _init(self, args: list[str] | None, run: bool, **kwargs) -> None:
         super().__init__(
@@ -94,6 +101,8 @@ class SfxLightningCLI(LightningCLI):
                                                                             trainer.get("accelerator")):
             # a step trains one library's head (and BatchNorm set): the others get no gradient
             trainer["strategy"] = "ddp_find_unused_parameters_true"
+        if self.subcommand == "fit" and config.get("ckpt_path") == "last":
+            config["ckpt_path"] = str(last_checkpoint(config["checkpoint"].get("dirpath")))
         root = Path(config.get("root") or ".").expanduser()
         for section, key in PATH_KEYS:
             if config[section].get(key) is not None:
@@ -118,6 +127,20 @@ def several_devices(devices: object, accelerator: object) -> bool:
 
         return torch.cuda.device_count() > 1
     return False
+
+
+def last_checkpoint(dirpath: str | None) -> Path:
+    """``<checkpoint.dirpath>/last.ckpt``, for resuming.
+
+    Raises:
+        FileNotFoundError: there is none (resuming must never silently start from scratch).
+    """
+    if not dirpath:
+        raise FileNotFoundError("ckpt_path 'last' needs checkpoint.dirpath (the folder holding last.ckpt)")
+    path = Path(dirpath).expanduser() / "last.ckpt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no last checkpoint to resume from (the run saved none yet?)")
+    return path.resolve()
 
 
 def finish_wandb() -> None:
@@ -145,7 +168,7 @@ def label_wandb(trainer: Trainer, group: str, tags: list[str], config: dict | No
 
 def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
         edit: Callable[[Namespace], None] | None = None, callbacks: list | None = None,
-        wandb_config: dict | None = None) -> tuple[Path, SfxLightningCLI]:
+        wandb_config: dict | None = None, ckpt_path: str | Path | None = None) -> tuple[Path, SfxLightningCLI]:
     """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI.
 
     Args:
@@ -153,13 +176,14 @@ def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] |
         wandb_group, wandb_tags, wandb_config: the W&B run's group, tags and extra config (if it logs to W&B).
         edit: applied to the parsed config (see :class:`SfxLightningCLI`).
         callbacks: extra callbacks for this fit.
+        ckpt_path: a checkpoint to resume from (its epoch, optimizer, callback and sampler state).
     """
     cli = SfxLightningCLI(args=args, run=False, edit=edit)
     cli.trainer.callbacks.extend(callbacks or [])
     if wandb_group is not None:
         label_wandb(cli.trainer, wandb_group, wandb_tags or [], wandb_config)
     try:
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
     finally:
         finish_wandb()
     best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""

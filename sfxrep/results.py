@@ -35,6 +35,7 @@ class ResultRow:
         width, k, precision: encoder width, kNN neighbours, training precision.
         n_classes: classes of the library; the ``n_*`` counts describe the evaluation.
         frame_macro_f1, file_macro_f1: kNN macro-F1 per frame (paper) and per file (majority vote).
+        frame_accuracy, file_accuracy: the same predictions' accuracy (ESC-50 is reported with it).
         dbi, dbi_train: Davies-Bouldin index of the z-scored test / train embeddings (NaN where undefined).
         checkpoint: the evaluated checkpoint; train_seconds, eval_seconds: timings; created: ISO time.
         extra: fields this version does not know (kept, written back).
@@ -60,6 +61,8 @@ class ResultRow:
     n_classes: int = 0
     frame_macro_f1: float = NAN
     file_macro_f1: float = NAN
+    frame_accuracy: float = NAN
+    file_accuracy: float = NAN
     dbi: float = NAN
     dbi_train: float = NAN
     n_train_frames: int = 0

@@ -12,8 +12,11 @@ record what ran: they are read from the checkpoint (data settings, BatchNorm, ob
 
 from __future__ import annotations
 
+import glob
 import inspect
+import json
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from jsonargparse import Namespace
 from sfxrep.callbacks.fdr import FocalDatasetRegularization
 from sfxrep.data.samplers import Mixing
 from sfxrep.evaluate.run import evaluate_checkpoint
-from sfxrep.fileio import check_writable
+from sfxrep.fileio import atomic_write_text, check_writable, check_yaml_mapping
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.lightning_cli import SfxLightningCLI, fit
 from sfxrep.models.cnn9 import BatchNormMode
@@ -64,6 +67,8 @@ class TrainPlan:
             ``trainer.callbacks.init_args.<arg>`` sets that argument of every callback that has it.
         callbacks: extra Lightning callbacks for every fit (a tuning trial's reporters).
         wandb_group: W&B group of the runs (default: the scenario; a study groups its trials).
+        resume: continue the latest unfinished run of each model of this plan from its ``last.ckpt`` (same run
+            folder, W&B run and results tagging); a model whose run finished is skipped, its rows written.
     """
 
     scenario: Scenario = "cross"
@@ -85,6 +90,7 @@ class TrainPlan:
     params: dict = field(default_factory=dict)
     callbacks: list = field(default_factory=list)
     wandb_group: str | None = None
+    resume: bool = False
 
     @property
     def experiments_dir(self) -> Path:
@@ -95,9 +101,8 @@ class TrainPlan:
         files = [root / "base.yaml", *map(Path, self.configs)]
         if self.loss is not None:
             files.append(root / "losses" / f"{self.loss}.yaml")
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            raise FileNotFoundError(f"config file(s) not found: {missing}")
+        for f in files:
+            check_yaml_mapping(f)
         return files
 
     def cli_args(self) -> list[str]:
@@ -207,14 +212,33 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
     tag = plan.name or "-".join(labels.values())
     tag = tag if not seed else f"{tag}-seed{seed}"
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    runs = Path(plan.runs).resolve()
+    wandb = any("WandbLogger" in str(c.get("class_path")) for c in _loggers(config))
     rows: list[ResultRow] = []
     for train_libraries, eval_libraries in library_plan(plan, config):
         who = "-".join(train_libraries) if len(train_libraries) == 1 else "all"
-        run = _unique_run_name(Path(plan.runs), f"{plan.scenario}-{who}-{tag}-{stamp}")
-        args = [*plan.cli_args(), "--data.train_libraries", f"[{', '.join(train_libraries)}]", "--trainer.logger.init_args.save_dir", str(Path(plan.runs).resolve()), "--trainer.logger.init_args.name", run, "--checkpoint.dirpath", str((Path(plan.runs) / run / "checkpoints").resolve())]
+        earlier = latest_run(runs, f"{plan.scenario}-{who}-{tag}-") if plan.resume else None
+        if earlier is not None and earlier.get("status") == "done":
+            print(f"[train] {earlier['run']}: already trained and evaluated, skipped", flush=True)
+            continue
+        run = earlier["run"] if earlier else _unique_run_name(runs, f"{plan.scenario}-{who}-{tag}-{stamp}")
+        record = {"run": run, "status": "training", "train_libraries": train_libraries,
+                  "wandb_id": (earlier or {}).get("wandb_id") or uuid.uuid4().hex[:8]}
+        atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
+        last = runs / run / "checkpoints" / "last.ckpt"
+        resume_from = last if earlier is not None and last.is_file() else None
+        args = [*plan.cli_args(),
+                "--data.train_libraries", f"[{', '.join(train_libraries)}]",
+                "--trainer.logger.init_args.save_dir", str(runs),
+                "--trainer.logger.init_args.name", run,
+                "--checkpoint.dirpath", str(runs / run / "checkpoints")]
+        if wandb:  # the same W&B run when resumed
+            args += ["--trainer.logger.init_args.id", record["wandb_id"], "--trainer.logger.init_args.resume", "allow"]
+        if resume_from:
+            print(f"[train] {run}: resuming from {resume_from}", flush=True)
         start = time.perf_counter()
         best, _ = fit(args, wandb_group=plan.wandb_group or plan.scenario, wandb_tags=[*labels.values(), who],
-                      edit=plan.edit, callbacks=plan.callbacks,
+                      edit=plan.edit, callbacks=plan.callbacks, ckpt_path=resume_from,
                       wandb_config={**plan.meta, **plan.params, "scenario": plan.scenario})
         train_seconds = round(time.perf_counter() - start, 1)
         new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
@@ -222,9 +246,26 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         for row in new:
             row.train_seconds = train_seconds
         append_results(new, plan.results)
+        atomic_write_text(runs / run / "run.json", json.dumps({**record, "status": "done", "rows": len(new)}, indent=1))
         rows += new
         print(format_table(new, RESULT_COLUMNS), flush=True)
     return rows
+
+
+def _loggers(config: Namespace) -> list:
+    logger = config.trainer.get("logger")
+    return [c for c in (logger if isinstance(logger, list) else [logger]) if hasattr(c, "get")]
+
+
+def latest_run(runs: Path, prefix: str) -> dict | None:
+    """The ``run.json`` of the newest run folder named ``<prefix><time stamp>`` (``None`` if there is none)."""
+    records = sorted(runs.glob(f"{glob.escape(prefix)}*/run.json"), key=lambda p: p.parent.name, reverse=True)
+    for path in records:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):  # a torn record: an older run may still be resumable
+            continue
+    return None
 
 
 def _unique_run_name(runs: Path, name: str) -> str:

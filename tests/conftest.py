@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import lightning.pytorch  # noqa: F401 — its log handler binds to the session's stderr, not one test's capture
 import numpy as np
 import pytest
 import soundfile as sf

@@ -44,6 +44,10 @@ class FocalDatasetRegularization(Callback):
     def __init__(self, threshold: float = 0.9, beta: float = 0.999, epochs: dict[str, int] | None = None,
                  epochs_file: str | None = None, save_to: str | None = None,
                  metric: str = "train/{library}/macro_f1") -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"FDR threshold is a train macro-F1 in (0, 1], got {threshold}")
+        if not 0.0 < beta < 1.0:
+            raise ValueError(f"FDR beta must be in (0, 1), got {beta}")
         self.threshold, self.beta, self.save_to, self.metric = threshold, beta, save_to, metric
         known = json.loads(Path(epochs_file).read_text()) if epochs_file else {}
         self.fixed: dict[str, int] = {**{k: int(v) for k, v in known.items()}, **(epochs or {})}

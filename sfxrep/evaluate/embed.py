@@ -25,6 +25,11 @@ def _batches(dataset: EvalBlockDataset, batch_size: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_library_batch)
 
 
+def _bn(module: torch.nn.Module) -> str | None:
+    """The BatchNorm mode of a model's encoder (``None`` for reference embedders without one)."""
+    return getattr(getattr(module, "encoder", None), "bn", None)
+
+
 @torch.no_grad()
 def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, bf16: bool = False) -> Embedded:
     """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode).
@@ -33,7 +38,7 @@ def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int =
     seen must be adapted first (:func:`adapt_batchnorm`).
     """
     module.eval()
-    library = dataset.files.library if module.encoder.bn == "per_library" else None
+    library = dataset.files.library if _bn(module) == "per_library" else None
     device = module.device
     chunks, labels, files = [], [], []
     for batch in _batches(dataset, batch_size):
@@ -51,7 +56,7 @@ def adapt_batchnorm(module: SfxModule, train: EvalBlockDataset, batch_size: int 
     Returns the number of blocks used (0 with shared BatchNorm or an already known library).
     """
     library = train.files.library
-    if module.encoder.bn != "per_library" or library in module.encoder.libraries:
+    if _bn(module) != "per_library" or library in module.encoder.libraries:
         return 0
     device = module.device
     features = (module.features(b["wave"].to(device)) for b in _batches(train, batch_size))

@@ -25,6 +25,8 @@ class KnnResult:
 
     frame_macro_f1: float
     file_macro_f1: float
+    frame_accuracy: float
+    file_accuracy: float
     dbi: float
     dbi_train: float
     n_train_frames: int
@@ -70,7 +72,8 @@ def knn_evaluate(train_emb: np.ndarray, train_labels: np.ndarray, test_emb: np.n
     file_ids, file_pred = majority_vote(pred, test_files)
     file_truth = np.array([test_labels[test_files == f][0] for f in file_ids])
     file_f1 = f1_score(file_truth, file_pred, labels=classes, average="macro", zero_division=0)
-    return KnnResult(float(frame_f1), float(file_f1), _dbi(test_z, test_labels), _dbi(train_z, train_labels),
+    return KnnResult(float(frame_f1), float(file_f1), float((pred == test_labels).mean()),
+                     float((file_pred == file_truth).mean()), _dbi(test_z, test_labels), _dbi(train_z, train_labels),
                      len(train_z), len(test_z), file_ids.size, int(classes.size))
 
 

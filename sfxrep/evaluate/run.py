@@ -49,7 +49,8 @@ def evaluate_module(
     if unknown:
         raise ValueError(f"--libraries {unknown} not in {data.spec.source} (its libraries: {data.spec.names})")
     data.ready()
-    trained = module.libraries
+    trained = list(getattr(module, "libraries", []))
+    encoder, objective = getattr(module, "encoder", None), getattr(module, "objective", None)
     rows = []
     for library in libraries or data.spec.names:
         start = time.perf_counter()
@@ -62,8 +63,9 @@ def evaluate_module(
         score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
         rows.append(ResultRow(
             run=run, library=library, scenario=scenario or infer_scenario(trained, library),
-            train_libraries=trained, seen_in_training=library in trained, bn=module.encoder.bn,
-            loss=module.objective.name, width=module.encoder.width, k=k, n_classes=len(data.classes[library]),
+            train_libraries=trained, seen_in_training=library in trained, bn=getattr(encoder, "bn", None),
+            loss=objective.name if objective is not None else "none", width=getattr(encoder, "width", None), k=k,
+            n_classes=len(data.classes[library]),
             **vars(score), bn_adapted_blocks=adapted, eval_seconds=round(time.perf_counter() - start, 2),
             **(meta or {}),
         ))
@@ -113,15 +115,33 @@ def evaluate_checkpoint(
     return rows
 
 
+def evaluate_reference(name: str, libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
+                       results: str | Path | None = None, work_dir: str = "runs/prepared",
+                       cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
+    """kNN evaluation of a reference model (RQ4: ``aisfx``, ``logmel``, ``openl3``) on a libraries YAML.
+
+    The rows have ``model`` = ``name`` and scenario ``reference`` (``released`` for aisfx, as before).
+    """
+    from sfxrep.baselines import load_reference
+
+    module = load_reference(name)
+    meta: dict = {"model": name, "fdr": False}
+    run = name
+    if name == "aisfx":
+        from sfxrep.pretrained import AISFX_VERSION, aisfx_checkpoint
+
+        meta.update(mixing="sequential", checkpoint=str(aisfx_checkpoint()))
+        run = f"aisfx-{AISFX_VERSION}"
+    data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
+    rows = evaluate_module(module, data, libraries, k, "released" if name == "aisfx" else "reference", run, meta,
+                           bf16)
+    if results is not None:
+        append_results(rows, results)
+    return rows
+
+
 def evaluate_released(libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
                       results: str | Path | None = None, work_dir: str = "runs/prepared",
                       cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
     """kNN evaluation of the authors' released X-Sequential-CE model (``aisfx``) on a libraries YAML."""
-    from sfxrep.pretrained import AISFX_VERSION, aisfx_checkpoint, load_aisfx
-
-    data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
-    meta = {"model": "aisfx", "mixing": "sequential", "fdr": False, "checkpoint": str(aisfx_checkpoint())}
-    rows = evaluate_module(load_aisfx(), data, libraries, k, "released", f"aisfx-{AISFX_VERSION}", meta, bf16)
-    if results is not None:
-        append_results(rows, results)
-    return rows
+    return evaluate_reference("aisfx", libraries_yaml, libraries, k, results, work_dir, cache_dir, bf16)

@@ -85,10 +85,15 @@ def load_libraries(path: str | Path) -> LibrariesSpec:
         ValueError: unknown ``kind``, duplicate names, bad settings — with the file and entry named.
     """
     path = Path(path).resolve()
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from err
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping with a 'libraries:' list, got a {type(raw).__name__}")
     entries = raw.get("libraries")
-    if not entries:
-        raise ValueError(f"{path}: no 'libraries:' list")
+    if not entries or not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{path}: no 'libraries:' list of mappings")
     base_split = raw.get("split") or {}
     specs: list[LibrarySpec] = []
     for i, entry in enumerate(entries):

@@ -31,8 +31,18 @@ class SplitConfig:
     min_per_class: int = 1
 
     def __post_init__(self) -> None:
-        if len(self.ratios) != 3 or min(self.ratios) < 0 or not math.isclose(sum(self.ratios), 1.0):
-            raise ValueError(f"ratios must be three non-negative fractions summing to 1, got {self.ratios}")
+        def whole(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        if not whole(self.seed):
+            raise ValueError(f"split seed must be an integer, got {self.seed!r}")
+        numbers = all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in self.ratios)
+        if len(self.ratios) != 3 or not numbers or min(self.ratios) < 0 or not math.isclose(sum(self.ratios), 1.0):
+            raise ValueError(f"ratios must be three non-negative fractions summing to 1, got {list(self.ratios)}")
+        if self.max_per_class is not None and not (whole(self.max_per_class) and self.max_per_class >= 1):
+            raise ValueError(f"max_per_class must be a positive integer or null, got {self.max_per_class!r}")
+        if not (whole(self.min_per_class) and self.min_per_class >= 1):
+            raise ValueError(f"min_per_class must be a positive integer, got {self.min_per_class!r}")
 
 
 @dataclass

@@ -11,6 +11,7 @@ This module imports no data or training code: it is what :mod:`sfxrep.api` loads
 from __future__ import annotations
 
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def read_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file (0 bytes), not a checkpoint")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut-off one lacks its directory
+        raise ValueError(f"{path}: not a readable checkpoint (truncated or not a torch file)")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:  # weights_only refused a global: a pickle of other objects

@@ -1,0 +1,112 @@
+"""``sfxrep report RESULTS.jsonl --out report/``: RQ1–RQ4 figures (PNG) and one self-contained ``index.html``.
+
+Each figure is a grouped bar chart: libraries on the x axis, a bar per variant, mean ± SD over seeds as error
+bars and ``n`` above every bar. A cell that was not run is drawn as an empty hatched slot labelled "not run".
+The page embeds the figures (base64, so the one file can be mailed) and the ``sfxrep compare`` tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+from sfxrep.compare import PRESETS, compare, pivot
+from sfxrep.report.panels import Panel, rq_panels
+from sfxrep.results import ResultRow, format_table, read_results
+
+
+def draw(panel: Panel, path: Path) -> Path:
+    """Write ``panel`` as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_lib, n_var = len(panel.libraries), max(1, len(panel.variants))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * n_lib * max(1, n_var) / 2 + 2), 4.2), dpi=110)
+    width = 0.8 / n_var
+    colours = plt.get_cmap("tab10")
+    finite = [c.mean + (c.sd if not math.isnan(c.sd) else 0) for c in panel.cells.values() if c.n]
+    lows = [c.mean - (c.sd if not math.isnan(c.sd) else 0) for c in panel.cells.values() if c.n]
+    top, bottom = max([*finite, 0.05]), min([*lows, 0.0])
+    span = top - bottom or 1.0
+    for j, variant in enumerate(panel.variants):
+        for i, library in enumerate(panel.libraries):
+            x = i + (j - (n_var - 1) / 2) * width
+            cell = panel.cell(library, variant)
+            if cell.n == 0:  # not run: an empty hatched slot, labelled
+                ax.bar(x, span * 0.25, width * 0.9, bottom=bottom, color="none", edgecolor="0.6", hatch="//")
+                ax.text(x, bottom + span * 0.03, f"{variant}: not run", rotation=90, ha="center", va="bottom", fontsize=7,
+                        color="0.35")
+                continue
+            ax.bar(x, cell.mean, width * 0.9, color=colours(j % 10), yerr=cell.sd if cell.n > 1 else None,
+                   capsize=3, label=variant if i == 0 else None)
+            tip = cell.mean + (cell.sd if cell.n > 1 else 0) if cell.mean >= 0 else cell.mean - cell.sd * (cell.n > 1)
+            ax.text(x, tip + span * 0.02 * (1 if cell.mean >= 0 else -3), f"n={cell.n}", ha="center", fontsize=7)
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    ax.set_xticks(range(n_lib), panel.libraries)
+    ax.set_ylim(bottom - span * 0.08, top + span * 0.15)
+    ax.set_ylabel(panel.ylabel)
+    ax.set_title(f"{panel.rq}: {panel.title}", fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _tables(rows: list[ResultRow]) -> dict[str, str]:
+    """The ``sfxrep compare`` tables of each preset (Δ and absolute frame macro-F1)."""
+    out = {}
+    for rq, comparison in PRESETS.items():
+        deltas = compare(rows, comparison, ["frame_macro_f1", "dbi"])
+        table, variants = pivot(rows, comparison, "frame_macro_f1")
+        text = format_table(deltas, [*comparison.match, "variant", "n", "d_frame_macro_f1", "d_dbi"]) if deltas \
+            else "(no group has both the baseline and another variant)"
+        out[rq.upper()] = text + "\n\nframe_macro_f1:\n" + format_table(table, [*comparison.match, *variants])
+    return out
+
+
+def build_report(results: str | Path, out: str | Path) -> Path:
+    """Write every RQ figure and ``index.html`` into ``out``; returns the page."""
+    rows = read_results(results)
+    if not rows:
+        raise ValueError(f"{results}: no results rows to report")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    panels = rq_panels(rows)
+    tables = _tables(rows)
+    sections = []
+    for rq, rq_panels_ in panels.items():
+        parts = [f"<h2>{rq}</h2>"]
+        for k, panel in enumerate(rq_panels_, start=1):
+            png = draw(panel, out / f"{rq.lower()}_{k}.png")
+            data = base64.b64encode(png.read_bytes()).decode()
+            parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(panel.title)}">'
+                         f'<figcaption>{html.escape(panel.title)} (<a href="{png.name}">{png.name}</a>)'
+                         "</figcaption></figure>")
+            if panel.missing:
+                cells = ", ".join(f"{lib} / {variant}" for lib, variant in panel.missing)
+                parts.append(f'<p class="missing">not run: {html.escape(cells)}</p>')
+        if rq in tables:
+            parts.append(f"<pre>{html.escape(tables[rq])}</pre>")
+        sections.append("\n".join(parts))
+    page = out / "index.html"
+    page.write_text(_PAGE.format(source=html.escape(str(results)), n=len(rows), body="\n".join(sections)))
+    return page
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sfxrep report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+figure{{margin:1em 0}} img{{max-width:100%}} pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:12px}}
+.missing{{color:#a33}}</style></head>
+<body><h1>sfxrep: RQ1–RQ4</h1>
+<p>From <code>{source}</code> ({n} rows). Bars: mean ± SD over seeds (RQ4 ESC-50: over folds), n above each bar;
+a hatched slot is a configuration that was not run.</p>
+{body}
+</body></html>
+"""
