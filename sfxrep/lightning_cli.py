@@ -163,12 +163,13 @@ def label_wandb(trainer: Trainer, group: str, tags: list[str], config: dict | No
         if isinstance(logger, WandbLogger):
             logger._wandb_init.update(group=group, tags=tags)
             if config:
-                logger._wandb_init["config"] = {**logger._wandb_init.get("config", {}), **config}
+                logger._wandb_init["config"] = {**(logger._wandb_init.get("config") or {}), **config}
 
 
 def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
         edit: Callable[[Namespace], None] | None = None, callbacks: list | None = None,
-        wandb_config: dict | None = None, ckpt_path: str | Path | None = None) -> tuple[Path, SfxLightningCLI]:
+        wandb_config: dict | None = None, ckpt_path: str | Path | None = None,
+        finish: bool = True) -> tuple[Path, SfxLightningCLI]:
     """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI.
 
     Args:
@@ -177,6 +178,8 @@ def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] |
         edit: applied to the parsed config (see :class:`SfxLightningCLI`).
         callbacks: extra callbacks for this fit.
         ckpt_path: a checkpoint to resume from (its epoch, optimizer, callback and sampler state).
+        finish: close the W&B run after fit (``False``: the caller logs more into it, then calls
+            :func:`finish_wandb`).
     """
     cli = SfxLightningCLI(args=args, run=False, edit=edit)
     cli.trainer.callbacks.extend(callbacks or [])
@@ -184,7 +187,10 @@ def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] |
         label_wandb(cli.trainer, wandb_group, wandb_tags or [], wandb_config)
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    finally:
+    except BaseException:
+        finish_wandb()
+        raise
+    if finish:
         finish_wandb()
     best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""
     if not best:

@@ -28,7 +28,7 @@ from sfxrep.data.samplers import Mixing
 from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.fileio import atomic_write_text, check_writable, check_yaml_mapping
 from sfxrep.libraries.spec import load_libraries
-from sfxrep.lightning_cli import SfxLightningCLI, fit
+from sfxrep.lightning_cli import SfxLightningCLI, finish_wandb, fit
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
 
@@ -237,19 +237,44 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         if resume_from:
             print(f"[train] {run}: resuming from {resume_from}", flush=True)
         start = time.perf_counter()
-        best, _ = fit(args, wandb_group=plan.wandb_group or plan.scenario, wandb_tags=[*labels.values(), who],
-                      edit=plan.edit, callbacks=plan.callbacks, ckpt_path=resume_from,
-                      wandb_config={**plan.meta, **plan.params, "scenario": plan.scenario})
+        best, cli = fit(args, wandb_group=plan.wandb_group or plan.scenario, wandb_tags=[*labels.values(), who],
+                        edit=plan.edit, callbacks=plan.callbacks, ckpt_path=resume_from, finish=not wandb,
+                        wandb_config={**run_config(config, labels, plan), "run": run})
         train_seconds = round(time.perf_counter() - start, 1)
-        new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
-                                  meta=plan.meta)
-        for row in new:
-            row.train_seconds = train_seconds
+        kept: dict | None = {} if wandb else None
+        try:
+            new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
+                                      meta=plan.meta, keep=kept)
+            for row in new:
+                row.train_seconds = train_seconds
+            if wandb:
+                from sfxrep.wandb_log import log_evaluation
+
+                module = kept.pop("__module__")
+                log_evaluation(new, kept, module, {r.name: {"classes": r.classes, "files": r.in_manifest,
+                                                            "splits": r.splits} for r in cli.datamodule.prepared.reports})
+        finally:
+            finish_wandb()
         append_results(new, plan.results)
         atomic_write_text(runs / run / "run.json", json.dumps({**record, "status": "done", "rows": len(new)}, indent=1))
         rows += new
         print(format_table(new, RESULT_COLUMNS), flush=True)
     return rows
+
+
+def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> dict:
+    """What a run's W&B config records: the comparison factors as they resolved, and where the code came from."""
+    from sfxrep.wandb_log import git_commit
+
+    fdr = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+    method = ("FDR" if fdr is not None else "BN per library" if labels["bn"] == "per_library" else
+              "X-Joint" if labels["mixing"] == "joint" else "X-Sequential" if labels["mixing"] == "sequential"
+              else labels["mixing"])
+    return {"scenario": plan.scenario, "model": "sfxrep", "mixing": labels["mixing"], "bn": labels["bn"],
+            "fdr": fdr is not None, "fdr_threshold": (fdr.get("init_args") or {}).get("threshold") if fdr else None,
+            "loss": labels["loss"], "seed": config.data.seed, "method": method, "precision": str(
+                config.trainer.precision), **plan.meta, **plan.params,
+            "git_commit": git_commit(Path(__file__).resolve().parent)}
 
 
 def _loggers(config: Namespace) -> list:

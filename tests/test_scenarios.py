@@ -10,6 +10,7 @@ import yaml
 from sfxrep.results import read_results
 from sfxrep.scenarios import TrainPlan, run_plan
 from tests.conftest import REPO, tiny_overrides
+from tests.wandb_records import read_run
 
 
 def plan(tmp_path, libraries, **kwargs) -> TrainPlan:
@@ -101,4 +102,21 @@ def test_wandb_runs_are_grouped_tagged_and_finished_between_models(tiny_librarie
     assert [f[:2] for f in finished] == [("within", sorted(["sequential", "shared", "nofdr", "ce", lib]))
                                          for lib in ("lib_a", "lib_b")]
     assert finished[0][2] != finished[1][2]  # two models, two W&B runs
-    assert len(list((tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb"))) == 2
+    files = sorted((tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(files) == 2
+    by_library = {run["config"]["run"].split("-")[1]: (run, f) for f in files if (run := read_run(f))}
+    lib = "lib_a"  # 18 test files: enough embeddings for a projection
+    (run, file), = [by_library[lib]]
+    config, history, summary = run["config"], run["history_keys"], run["summary"]
+    assert {"scenario", "mixing", "bn", "fdr", "fdr_threshold", "loss", "seed", "method", "model", "git_commit",
+            "libraries"} <= set(config)
+    assert (config["scenario"], config["method"], config["loss"]) == ("within", "X-Sequential", "ce")
+    assert config["libraries"][lib]["classes"] in (18, 3) and config["libraries"][lib]["files"] > 0
+    assert {f"train/{lib}/loss", f"train/{lib}/macro_f1", f"val/{lib}/loss", f"val/{lib}/macro_f1", "val/loss"} <= history
+    logged = {key.split("/_type")[0] for key in history if key.endswith("/_type")}
+    assert {"results", f"test/{lib}/confusion_table", f"test/{lib}/projection_table"} <= logged
+    assert {f"test/{lib}/f1_frame", f"test/{lib}/f1_file", f"test/{lib}/dbi"} <= set(summary)
+    tables = sorted((file.parent / "files" / "media" / "table").glob("results_*.table.json"))
+    results = json.loads(tables[0].read_text())
+    assert "frame_macro_f1" in results["columns"] and [row[results["columns"].index("library")]
+                                                       for row in results["data"]] == [lib]

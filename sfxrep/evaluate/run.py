@@ -29,6 +29,7 @@ def evaluate_module(
     run: str = "run",
     meta: dict | None = None,
     bf16: bool = False,
+    keep: dict | None = None,
 ) -> list[ResultRow]:
     """kNN-evaluate ``module``'s frozen embeddings on each library's test split (train split as reference).
 
@@ -41,6 +42,7 @@ def evaluate_module(
         run: run name of the rows.
         meta: further :class:`ResultRow` fields for every row (mixing, fdr, checkpoint …).
         bf16: embed under bf16 autocast.
+        keep: when given, receives library → (test embeddings, labels, class names) (for W&B figures).
 
     Raises:
         ValueError: a name in ``libraries`` is not a library of ``data``.
@@ -61,6 +63,8 @@ def evaluate_module(
         adapted = adapt_batchnorm(module, train)
         a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
         score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
+        if keep is not None:
+            keep[library] = (b.embeddings, b.labels, data.classes[library])
         rows.append(ResultRow(
             run=run, library=library, scenario=scenario or infer_scenario(trained, library),
             train_libraries=trained, seen_in_training=library in trained, bn=getattr(encoder, "bn", None),
@@ -82,6 +86,7 @@ def evaluate_checkpoint(
     results: str | Path | None = None,
     bf16: bool = False,
     meta: dict | None = None,
+    keep: dict | None = None,
 ) -> list[ResultRow]:
     """Evaluate a checkpoint's frozen embeddings by kNN on each library's test split.
 
@@ -95,6 +100,7 @@ def evaluate_checkpoint(
         results: results file the rows are appended to (``None``: not written).
         bf16: embed under bf16 autocast.
         meta: further fields for every row (``study``, ``trial`` …).
+        keep: see :func:`evaluate_module`.
 
     Returns:
         one row per library.
@@ -109,7 +115,9 @@ def evaluate_checkpoint(
                 "fdr": fdr is not None, "fdr_threshold": fdr.get("threshold") if fdr else None,
                 "precision": ckpt.run_info.get("precision"), **(meta or {})}
     rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries, k, scenario,
-                           run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16)
+                           run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16, keep)
+    if keep is not None:
+        keep["__module__"] = ckpt.module
     if results is not None:
         append_results(rows, results)
     return rows
