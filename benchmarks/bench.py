@@ -1,7 +1,10 @@
-"""``make bench``: throughput figures on this machine (printed, never asserted).
+"""``make bench``: throughput figures on this machine (printed, never asserted), then one JSON line.
 
-* train step: 64 waveform blocks → LogMel → CNN9 → head → CE → backward → Adam, fp32 vs bf16 autocast +
-  channels-last, reported as input frames per second (64 × 100 frames per step);
+* machine: torch's CPU capability (AVX2, AVX512 …, with AVX512-BF16 / AMX when present) and what
+  ``precision: auto`` resolves to here;
+* train step: 64 waveform blocks → LogMel → CNN9 → head → CE → backward → Adam in fp32, fp32 + channels-last and
+  bf16 autocast + channels-last, as s/step, input frames/s and achieved GFLOP/s (3 × forward MACs × 2);
+* file embedding: sfxrep's path vs the authors' aiSFX pipeline on the same real files (``--files``);
 * frontend: 64 blocks of 2.3 s through the torch.stft and nnAudio backends;
 * data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate);
 * embedding: evaluation blocks per second through the frozen encoder.
@@ -12,9 +15,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -39,15 +44,29 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[floa
     return statistics.median(times), max(times) - min(times)
 
 
-def train_step_bench(width: int, fast: bool, steps: int) -> tuple[float, float]:
+MODES = {"fp32": (False, False), "fp32 + channels_last": (False, True), "bf16 + channels_last": (True, True)}
+
+
+def cnn9_macs(width: int, frames: int = FRAMES, mels: int = 96) -> int:
+    """Multiply-accumulates of one CNN9 forward pass on one block (paper width 64: ≈ 1.93 G)."""
+    macs, channels, t, f = 0, 1, frames, mels
+    for block, (pt, pf) in enumerate(CNN9.pool_sizes):
+        out = width * 2**block
+        macs += 9 * t * f * (channels * out + out * out)  # two 3×3 convolutions
+        channels, t, f = out, t // pt, f // pf
+    return macs
+
+
+def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
+    bf16, channels_last = MODES[mode]
     torch.manual_seed(0)
-    module = SfxModule(CNN9(width), {"lib": 16}, LogMel(), Objective(), channels_last=fast).train()
+    module = SfxModule(CNN9(width), {"lib": 16}, LogMel(), Objective(), channels_last=channels_last).train()
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     wave = torch.randn(BATCH, block_samples(FRAMES))
     labels = torch.arange(16).repeat_interleave(4)
 
     def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             embedding, logits = module(wave, "lib")
             loss = module.objective(logits, labels, embedding, module.heads["lib"].class_weights)["loss"]
         optimizer.zero_grad(set_to_none=True)
@@ -79,21 +98,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--libraries", default="experiments/libraries/demo.yaml", help="data pipeline input")
     parser.add_argument("--work-dir", default="runs", help="where the data benchmark prepares its cache")
     parser.add_argument("--batches", type=int, default=30, help="batches timed in the data benchmark")
+    parser.add_argument("--files", type=int, default=60, help="real files of ../shared/data for the embedding "
+                                                              "benchmark (0: skip it)")
+    parser.add_argument("--shared", default="../shared/data", help="where the real files are")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH} x {FRAMES} frames x 96 mels\n")
+    from sfxrep.precision import cpu_capability, resolve_precision
+
+    summary: dict = {"cpu_capability": cpu_capability(), "threads": args.threads, "torch": torch.__version__,
+                     "precision_auto": resolve_precision("auto", "cpu")}
+    print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {summary['cpu_capability']}, "
+          f"precision auto → {summary['precision_auto']}; batch {BATCH} x {FRAMES} frames x 96 mels\n")
 
     print("train step (waveform → loss → Adam step)")
-    print(f"{'width':>5}  {'params':>8}  {'mode':<20} {'s/step':>8} {'±':>6} {'frames/s':>9}  speed-up")
+    print(f"{'width':>5}  {'params':>8}  {'mode':<20} {'s/step':>8} {'±':>6} {'frames/s':>9} {'GFLOP/s':>8}  vs fp32")
+    summary["train_step_s"], summary["gflops_achieved"] = {}, {}
     for width in args.widths:
         params = sum(p.numel() for p in CNN9(width).parameters())
         base = None
-        for fast in (False, True):
-            median, spread = train_step_bench(width, fast, args.steps)
+        for mode in MODES:
+            median, spread = train_step_bench(width, mode, args.steps)
             base = base or median
-            mode = "bf16 + channels_last" if fast else "fp32"
+            gflops = 3 * 2 * cnn9_macs(width) * BATCH / median / 1e9
+            summary["train_step_s"][f"w{width} {mode}"] = round(median, 4)
+            summary["gflops_achieved"][f"w{width} {mode}"] = round(gflops, 1)
             print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} {median:>8.3f} {spread:>6.3f} "
-                  f"{BATCH * FRAMES / median:>9.0f}  {base / median:.2f}x")
+                  f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x")
 
     print("\nfrontend (64 blocks of 2.30 s → log-mel)")
     wave = torch.randn(BATCH, block_samples(FRAMES))
@@ -111,6 +141,24 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\ndata pipeline (demo libraries, class-balanced batches, num_workers=0)")
     print(f"  {data_bench(args.batches, args.libraries, args.work_dir):.1f} batches/s")
+
+    shared = Path(args.shared)
+    if args.files and shared.is_dir():
+        from benchmarks.embed_bench import aisfx_files_per_s, sample_files, sfxrep_files_per_s
+
+        files = sample_files(args.files, shared)
+        print(f"\nfile embedding, released model, {len(files)} real files of {shared}")
+        summary["embed_files_per_s"] = round(sfxrep_files_per_s(files), 2)
+        print(f"  sfxrep (embed_paths)       {summary['embed_files_per_s']:7.2f} files/s")
+        try:
+            rate, backend = aisfx_files_per_s(files)
+            summary["aisfx_files_per_s"], summary["aisfx_spectrogram"] = round(rate, 2), backend
+            print(f"  aiSFX pipeline ({backend:<8})  {rate:7.2f} files/s  → sfxrep is "
+                  f"{summary['embed_files_per_s'] / rate:.2f}x")
+        except ImportError as err:
+            summary["aisfx_files_per_s"] = None
+            print(f"  aiSFX pipeline: not available ({err})")
+    print("\n" + json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""File-embedding throughput: sfxrep's path against the authors' own aiSFX pipeline, on the same files.
+
+* sfxrep: :func:`sfxrep.api.embed_paths` with the released model (decode → blocks → LogMel → CNN9);
+* aiSFX: the package's own code, file by file — its ``compute_spectrogram`` (Essentia when installed, the
+  paper's path; else its librosa variant), ``spectrogram_normalize``, its ``CrossNet`` and
+  ``model_get_embedding`` (its weight loader fails on torch ≥ 2.6, so the weights are loaded here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import torch
+
+
+def sample_files(limit: int, shared: Path) -> list[Path]:
+    """Up to ``limit`` real sound files from ``../shared/data`` (sorted, spread over its libraries)."""
+    files = sorted(p for p in shared.rglob("*") if p.suffix.lower() in (".wav", ".ogg"))
+    step = max(1, len(files) // limit)
+    return files[::step][:limit]
+
+
+def sfxrep_files_per_s(files: list[Path]) -> float:
+    from sfxrep.api import embed_paths, load_model
+
+    model = load_model("aisfx")
+    embed_paths(files[:2], model)  # warm-up
+    start = time.perf_counter()
+    done, _, _ = embed_paths(files, model)
+    return len(done) / (time.perf_counter() - start)
+
+
+def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:
+    """The authors' pipeline: returns (files/s, which spectrogram backend it used)."""
+    from aisfx import inference
+    from aisfx.preprocessing import spectrogram_normalize
+
+    backend = "essentia" if importlib.util.find_spec("essentia") else "librosa"
+    if backend == "essentia":
+        from aisfx.spectrogram.spectrogram_essentia import compute_spectrogram
+    else:
+        from aisfx.spectrogram.spectrogram_librosa import compute_spectrogram
+    weights, ds_dict = torch.load(inference.get_path_modelWeights(), map_location="cpu", weights_only=False)
+    model = inference.load_bestModel(weights, ds_dict, "cpu")
+
+    def one(path: Path) -> None:
+        spec = compute_spectrogram(filename=str(path), sr=inference.SAMPLE_RATE, block_size=inference.SPEC_BLOCK_LENGTH,
+                                   hop_size=inference.SPEC_HOP_LENGTH, n_mels=inference.MEL_BINS,
+                                   f_min=inference.F_MIN, f_max=inference.F_MAX)
+        spec = spectrogram_normalize(spec, spec_norm="original", mn=None, mx=None)
+        inference.model_get_embedding(spec, 0.5, True, model, "cpu")
+
+    for path in files[:2]:  # warm-up
+        one(path)
+    start = time.perf_counter()
+    for path in files:
+        one(path)
+    return len(files) / (time.perf_counter() - start), backend
