@@ -75,7 +75,7 @@ test-fast: $(STAMP)  ## lint, then the tests without the slow ones
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
 
-study: $(STAMP)  ## RQ1-RQ3 on ../shared/data, one fixed budget, 3 seeds (~2 h on 2 cores), then the tables
+study: $(STAMP)  ## RQ1-RQ4 on ../shared/data, one fixed budget, 3 seeds, references, then the tables and report
 	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SFXREP=$(BIN)/sfxrep bash experiments/study.sh
 
 bench: $(STAMP)  ## throughput figures: train step fp32 vs bf16, frontends, data pipeline

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper's comparisons (RQ1-RQ3) on one set of libraries with one fixed budget, then their tables.
+# The paper's comparisons (RQ1-RQ4) on one set of libraries with one fixed budget, then their tables and report.
 #   CONFIG   budget + libraries (default experiments/shared.yaml: the three ../shared/data libraries)
 #   RESULTS  results file (default runs/study.jsonl); re-running appends, `compare` uses the latest rows
 #   SEEDS    seeds of the cross-dataset comparison (default "0 1 2"; compare averages them)
@@ -25,7 +25,12 @@ for seed in $SEEDS; do                                 # RQ2/RQ3 with CE: within
   train --seed "$seed" --scenario cross --fdr on --fdr-threshold 0.5   # one a short budget reaches
 done
 train --scenario ucs_transfer                          # RQ2: train on the UCS library, evaluate all
+LIBRARIES=$(sed -n 's/^ *libraries: *//p' "$CONFIG" | head -1)
+for reference in logmel aisfx; do                      # RQ4: reference models under the same kNN protocol
+  "$SFXREP" evaluate "$reference" --libraries-yaml "${LIBRARIES:-experiments/libraries/shared.yaml}" --results "$RESULTS"
+done
 
 "$SFXREP" compare "$RESULTS" --rq rq2 --absolute --where loss=ce --metrics frame_macro_f1 file_macro_f1
 "$SFXREP" compare "$RESULTS" --rq rq3 --where loss=ce
 "$SFXREP" compare "$RESULTS" --rq rq1 --where seed=0
+"$SFXREP" report "$RESULTS" --out "${REPORT:-runs/study-report}"
