@@ -33,7 +33,24 @@ def train_plan(ns: argparse.Namespace):
                      bn=ns.bn, fdr=None if ns.fdr is None else ns.fdr == "on", fdr_threshold=ns.fdr_threshold,
                      loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
                      overrides=ns.overrides, experiments=str(experiments), runs=ns.runs,
-                     resume=getattr(ns, "resume", False))
+                     resume=getattr(ns, "resume", False), params=_pairs(getattr(ns, "param", None), "--param"),
+                     meta=_pairs(getattr(ns, "tag", None), "--tag"), wandb_group=getattr(ns, "wandb_group", None))
+
+
+def _pairs(items: list[str] | None, option: str) -> dict:
+    """``KEY=JSON`` strings → dict (a value that is not JSON stays a string)."""
+    import json
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{option} {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def _train(ns: argparse.Namespace) -> None:
@@ -177,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
     add_train_options(t)
     t.add_argument("--resume", action="store_true", help="continue this plan's unfinished runs from last.ckpt")
+    t.add_argument("--param", action="append", metavar="KEY=JSON",
+                   help="set a resolved config key after the options (what a tuning trial samples)")
+    t.add_argument("--tag", action="append", metavar="KEY=JSON", help="a field of every results row (study, trial)")
+    t.add_argument("--wandb-group", help="W&B group of the runs (default: the scenario)")
     t.set_defaults(func=_train)
 
     u = sub.add_parser("tune", help="Optuna search over a YAML space, each trial an sfxrep train run (paper 3.3)",

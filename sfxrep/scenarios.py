@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import inspect
 import json
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from jsonargparse import Namespace
 
+from sfxrep.callbacks.best import BestValue
 from sfxrep.callbacks.fdr import FocalDatasetRegularization
 from sfxrep.data.samplers import Mixing
 from sfxrep.evaluate.run import evaluate_checkpoint
@@ -211,7 +213,12 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
     seed = config.data.seed
     tag = plan.name or "-".join(labels.values())
     tag = tag if not seed else f"{tag}-seed{seed}"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # DDP re-runs this command for every rank: the other ranks take the primary's stamp (so its run names) from
+    # the environment it launches them with, and only the primary records runs, evaluates and writes rows
+    primary = all(os.environ.get(var, "0") == "0" for var in ("LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+    stamp = time.strftime("%Y%m%d-%H%M%S") if primary else os.environ.get("SFXREP_RUN_STAMP", "")
+    if primary:
+        os.environ["SFXREP_RUN_STAMP"] = stamp
     runs = Path(plan.runs).resolve()
     wandb = any("WandbLogger" in str(c.get("class_path")) for c in _loggers(config))
     rows: list[ResultRow] = []
@@ -221,10 +228,12 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         if earlier is not None and earlier.get("status") == "done":
             print(f"[train] {earlier['run']}: already trained and evaluated, skipped", flush=True)
             continue
-        run = earlier["run"] if earlier else _unique_run_name(runs, f"{plan.scenario}-{who}-{tag}-{stamp}")
+        name = f"{plan.scenario}-{who}-{tag}-{stamp}"
+        run = earlier["run"] if earlier else _unique_run_name(runs, name) if primary else name
         record = {"run": run, "status": "training", "train_libraries": train_libraries,
                   "wandb_id": (earlier or {}).get("wandb_id") or uuid.uuid4().hex[:8]}
-        atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
+        if primary:
+            atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         last = runs / run / "checkpoints" / "last.ckpt"
         resume_from = last if earlier is not None and last.is_file() else None
         args = [*plan.cli_args(),
@@ -237,10 +246,14 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         if resume_from:
             print(f"[train] {run}: resuming from {resume_from}", flush=True)
         start = time.perf_counter()
+        trackers = {"val_loss": BestValue("val/loss", "minimize"), "val_macro_f1": BestValue("val/macro_f1", "maximize")}
         best, cli = fit(args, wandb_group=plan.wandb_group or plan.scenario, wandb_tags=[*labels.values(), who],
-                        edit=plan.edit, callbacks=plan.callbacks, ckpt_path=resume_from, finish=not wandb,
-                        wandb_config={**run_config(config, labels, plan), "run": run})
+                        edit=plan.edit, callbacks=[*plan.callbacks, *trackers.values()], ckpt_path=resume_from,
+                        finish=not wandb, wandb_config={**run_config(config, labels, plan), "run": run})
         train_seconds = round(time.perf_counter() - start, 1)
+        if not cli.trainer.is_global_zero:
+            continue
+        record["best"] = {key: tracker.best for key, tracker in trackers.items()}
         kept: dict | None = {} if wandb else None
         try:
             new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,

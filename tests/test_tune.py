@@ -156,11 +156,37 @@ def test_a_bad_space_exits_2_with_one_line_before_any_trial(tiny_libraries, tmp_
     assert not (tmp_path / "runs" / "tune").exists() or not list((tmp_path / "runs").glob("cross-*"))
 
 
-def test_several_devices_per_trial_are_refused_before_any_trial(tiny_libraries, tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(tune_args(tmp_path, tiny_libraries, "--study", "x", overrides=("--trainer.accelerator", "cpu",
-                                                                             "--trainer.devices", "2")))
-    assert "start more workers" in capsys.readouterr().err
+@pytest.mark.ddp
+def test_a_trial_on_two_devices_trains_with_real_ddp_and_writes_its_rows_once(tiny_libraries, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    main(tune_args(tmp_path, tiny_libraries, "--trials", "2", "--study", "d",
+                   overrides=("--trainer.accelerator", "cpu", "--trainer.devices", "2")))
+    study = load("d", storage_url(None, "d", tmp_path / "runs"))
+    assert [t.state for t in study.trials] == [COMPLETE, COMPLETE]
+    rows = read_results(tmp_path / "results.jsonl")
+    assert sorted((r.trial, r.library) for r in rows) == [(0, "lib_a"), (0, "lib_b"), (1, "lib_a"), (1, "lib_b")]
+    assert len(list((tmp_path / "runs").glob("cross-*/run.json"))) == 2  # rank 1 made no run folder of its own
+    with pytest.raises(SystemExit):  # pruning reports from inside the trial's process
+        main(tune_args(tmp_path, tiny_libraries, "--study", "e", "--prune",
+                       overrides=("--trainer.accelerator", "cpu", "--trainer.devices", "2")))
+
+
+def test_pruning_reports_every_epoch_to_the_trial(tiny_libraries, tmp_path):
+    main(tune_args(tmp_path, tiny_libraries, "--trials", "3", "--study", "p", "--prune",
+                   overrides=("--trainer.max_epochs", "3")))
+    trials = load("p", storage_url(None, "p", tmp_path / "runs")).trials
+    assert {t.state for t in trials} <= {COMPLETE, optuna.trial.TrialState.PRUNED} and len(trials) == 3
+    assert all(len(t.intermediate_values) >= 1 for t in trials)  # the pruning callback reported val/loss
+
+
+def test_a_journal_file_storage_runs_a_study(tiny_libraries, tmp_path):
+    journal = tmp_path / "shared_fs" / "study.log"
+    main(tune_args(tmp_path, tiny_libraries, "--trials", "2", "--study", "j", "--storage", str(journal),
+                   "--sampler", "tpe"))
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    assert [t.state for t in optuna.load_study(study_name="j", storage=storage).trials] == [COMPLETE, COMPLETE]
 
 
 def test_an_unreachable_storage_is_one_line_without_the_password(tiny_libraries, tmp_path, capsys):

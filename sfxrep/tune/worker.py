@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import math
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -27,9 +29,10 @@ from pathlib import Path
 from typing import Literal
 
 import optuna
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import Callback
 
 from sfxrep.lightning_cli import several_devices
+from sfxrep.results import ResultRow, read_results
 from sfxrep.scenarios import TrainPlan, resolve, run_plan
 from sfxrep.tune.space import SearchSpace
 from sfxrep.tune.storage import count_trials, open_storage, redacted, study_lock
@@ -53,6 +56,7 @@ class TuneSpec:
         objective: ``val_loss`` (paper's checkpoint criterion, minimised) or ``val_f1`` (maximised).
         prune: stop unpromising trials early (MedianPruner on the per-epoch objective).
         heartbeat_interval, grace_period, max_retry: fault handling (see :mod:`sfxrep.tune.storage`).
+        devices: 1, or more when the resolved config trains on several devices (set by :func:`check_spec`).
     """
 
     study: str
@@ -67,30 +71,11 @@ class TuneSpec:
     heartbeat_interval: int = 60
     grace_period: int = 180
     max_retry: int = 3
+    devices: int = 1
 
     @property
     def direction(self) -> str:
         return MONITORS[self.objective][1]
-
-
-class BestValue(Callback):
-    """The best value of ``monitor`` over each fit's validation epochs; ``values`` has one entry per fit."""
-
-    def __init__(self, monitor: str, mode: str) -> None:
-        self.monitor, self.better = monitor, (min if mode == "minimize" else max)
-        self.values: list[float] = []
-        self._best: float | None = None
-
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._best = None
-
-    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is not None and math.isfinite(float(value)) and not trainer.sanity_checking:
-            self._best = float(value) if self._best is None else self.better(self._best, float(value))
-
-    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.values.append(math.nan if self._best is None else self._best)
 
 
 def create_study(spec: TuneSpec, storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
@@ -139,13 +124,43 @@ def heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[N
         thread.join()
 
 
+def train_command(plan: TrainPlan) -> list[str]:
+    """The ``sfxrep train`` command line that runs ``plan`` (a trial in its own process)."""
+    argv = [sys.executable, "-m", "sfxrep.cli", "train", "--scenario", plan.scenario, "--results", str(plan.results),
+            "--runs", str(plan.runs), "--experiments", str(plan.experiments_dir), "--k", str(plan.k)]
+    argv += [a for c in plan.configs for a in ("-c", str(c))]
+    for option, value in (("--mixing", plan.mixing), ("--bn", plan.bn), ("--loss", plan.loss), ("--base", plan.base),
+                          ("--seed", plan.seed), ("--fdr-threshold", plan.fdr_threshold), ("--name", plan.name),
+                          ("--wandb-group", plan.wandb_group)):
+        if value is not None:
+            argv += [option, str(value)]
+    if plan.fdr is not None:
+        argv += ["--fdr", "on" if plan.fdr else "off"]
+    argv += [f"--param={k}={json.dumps(v)}" for k, v in plan.params.items()]
+    argv += [f"--tag={k}={json.dumps(v)}" for k, v in plan.meta.items()]
+    return [*argv, "--", *plan.overrides]
+
+
+def trial_value(rows: list[ResultRow], runs: str | Path, objective: Objective) -> float:
+    """The objective of a trial's runs: the best value each run recorded (``run.json``), mean over runs."""
+    key = {"val_loss": "val_loss", "val_f1": "val_macro_f1"}[objective]
+    values = [json.loads((Path(runs) / run / "run.json").read_text())["best"][key] for run in sorted({r.run for r in rows})]
+    value = sum(values) / len(values) if values else math.nan
+    if not math.isfinite(value):
+        raise FloatingPointError(f"{MONITORS[objective][0]} was never finite (diverged?)")
+    return value
+
+
 def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: SearchSpace) -> None:
-    """Train, evaluate and tell one trial (see module doc)."""
+    """Train, evaluate and tell one trial (see module doc).
+
+    A trial on one device trains in this process; one on several devices runs ``sfxrep train`` as a child
+    process, which Lightning's DDP re-runs for every rank (pruning needs the in-process path).
+    """
     params = space.suggest(trial)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-    monitor, mode = MONITORS[spec.objective]
-    best = BestValue(monitor, mode)
-    callbacks: list[Callback] = [best]
+    monitor, _ = MONITORS[spec.objective]
+    callbacks: list[Callback] = []
     if spec.prune:
         from optuna_integration import PyTorchLightningPruningCallback
 
@@ -156,10 +171,14 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: S
     start = time.perf_counter()
     print(f"[tune] {spec.study} trial {trial.number}: {params}", flush=True)
     try:
-        rows = run_plan(plan)
-        value = sum(best.values) / len(best.values) if best.values else math.nan
-        if not math.isfinite(value):
-            raise FloatingPointError(f"{monitor} was never finite (diverged?)")
+        if spec.devices > 1:
+            done = subprocess.run(train_command(replace(plan, callbacks=[])), check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"the trial's sfxrep train process exited with {done.returncode}")
+            rows = [r for r in read_results(plan.results) if r.study == spec.study and r.trial == trial.number]
+        else:
+            rows = run_plan(plan)
+        value = trial_value(rows, plan.runs, spec.objective)
         runs = sorted({r.run for r in rows})
         trial.set_user_attr("runs", runs)
         trial.set_user_attr("run_dirs", [str((Path(spec.plan.runs) / r).resolve()) for r in runs])
@@ -219,8 +238,8 @@ def check_spec(spec: TuneSpec) -> None:
     space = SearchSpace.load(spec.space)
     config = resolve(spec.plan)
     space.check(config)
-    if several_devices(config.trainer.devices, config.trainer.accelerator):
-        # Lightning's DDP re-runs the command for every rank: in a worker that would start more workers
-        raise ValueError(f"trainer.devices={config.trainer.devices}: a tuning trial trains on one device in its "
-                         "worker; start more workers (one GPU each) instead of several devices per trial")
+    spec.devices = 2 if several_devices(config.trainer.devices, config.trainer.accelerator) else 1
+    if spec.devices > 1 and spec.prune:
+        raise ValueError(f"trainer.devices={config.trainer.devices}: pruning reports from inside the trial's "
+                         "process, which a trial on several devices does not share; drop --prune or use one device")
     open_storage(spec.storage, spec.heartbeat_interval, spec.grace_period, spec.max_retry)
