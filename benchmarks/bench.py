@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--files", type=int, default=60, help="real files of ../shared/data for the embedding "
                                                               "benchmark (0: skip it)")
     parser.add_argument("--shared", default="../shared/data", help="where the real files are")
+    parser.add_argument("--bf16-max-width", type=int, default=1024,
+                        help="time bf16 only up to this width (emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from sfxrep.precision import cpu_capability, resolve_precision
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> None:
         params = sum(p.numel() for p in CNN9(width).parameters())
         base = None
         for mode in MODES:
+            if MODES[mode][0] and width > args.bf16_max_width:
+                print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} skipped (--bf16-max-width {args.bf16_max_width})")
+                continue
             median, spread = train_step_bench(width, mode, args.steps)
             base = base or median
             gflops = 3 * 2 * cnn9_macs(width) * BATCH / median / 1e9

@@ -124,6 +124,16 @@ def decode_calls(monkeypatch):
     return calls
 
 
+def test_cache_and_manifest_files_get_the_usual_mode_not_0600(tmp_path):
+    write_folder_library(tmp_path / "lib", classes=2, per_class=2)
+    result = prepared(libraries_yaml(tmp_path), tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    files = [*(tmp_path / "cache").rglob("*.npy"), *(tmp_path / "cache").rglob("*.json"),
+             result.manifest_path, result.folder / "report.json"]
+    assert files and {oct(f.stat().st_mode & 0o777) for f in files} == {oct(0o666 & ~mask)}
+
+
 def test_an_access_failure_is_never_remembered(tmp_path, monkeypatch):
     path = tone(tmp_path / "a.wav")
     cache = WaveCache(tmp_path / "cache")
