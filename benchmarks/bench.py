@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.embed_bench import aisfx_files_per_s, sample_files, sfxrep_files_per_s
 
         files = sample_files(args.files, shared)
-        print(f"\nfile embedding, released model, {len(files)} real files of {shared}")
+        print(f"\nfile embedding, released model, {len(files)} real files of ≥ 3 s of {shared}")
         summary["embed_files_per_s"] = round(sfxrep_files_per_s(files), 2)
         print(f"  sfxrep (embed_paths)       {summary['embed_files_per_s']:7.2f} files/s")
         try:

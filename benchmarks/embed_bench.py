@@ -15,9 +15,21 @@ from pathlib import Path
 import torch
 
 
-def sample_files(limit: int, shared: Path) -> list[Path]:
-    """Up to ``limit`` real sound files from ``../shared/data`` (sorted, spread over its libraries)."""
-    files = sorted(p for p in shared.rglob("*") if p.suffix.lower() in (".wav", ".ogg"))
+def sample_files(limit: int, shared: Path, min_seconds: float = 3.0) -> list[Path]:
+    """Up to ``limit`` real sound files of at least ``min_seconds`` from ``shared`` (sorted, spread out).
+
+    The length floor is for the authors' pipeline: it fails on files shorter than one 2.3 s block
+    (``max_pool2d``: output size too small), where sfxrep pads them.
+    """
+    import soundfile as sf
+
+    files = []
+    for path in sorted(p for p in shared.rglob("*") if p.suffix.lower() in (".wav", ".ogg")):
+        try:
+            if sf.info(str(path)).duration >= min_seconds:
+                files.append(path)
+        except RuntimeError:  # unreadable: neither pipeline is timed on it
+            continue
     step = max(1, len(files) // limit)
     return files[::step][:limit]
 

@@ -12,7 +12,7 @@ from tests.conftest import tone
 def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, capsys):
     shared = tmp_path / "shared"
     for i in range(3):
-        tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.0)
+        tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.5)
     files = ["--files", "2", "--shared", str(shared)] if _aisfx_installed() else ["--files", "0"]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", *files])
