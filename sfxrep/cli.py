@@ -151,7 +151,7 @@ def _report(ns: argparse.Namespace) -> None:
     from sfxrep.report.build import build_report
     from sfxrep.results import read_results
 
-    page = build_report(ns.results, ns.out)
+    page = build_report(ns.results, ns.out, ns.where)
     print(f"report: {page} (figures beside it)")
     if ns.wandb_project:
         from sfxrep.report.dashboard import build_dashboard
@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="report", help="folder of the figures and index.html")
     r.add_argument("--wandb-project", help="also build a W&B Report over this project's runs")
     r.add_argument("--entity", help="W&B entity (team or user) of the project")
+    r.add_argument("--where", nargs="+", metavar="KEY=VALUE", help="only rows with these values (KEY!=VALUE: without)")
     r.set_defaults(func=_report)
 
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sfxrep.results import FACTORS, ResultRow, format_table, read_results
+from sfxrep.results import FACTORS, ResultRow, format_table, read_results, where
 
 
 @dataclass(frozen=True)
@@ -130,10 +130,7 @@ def compare_command(ns: argparse.Namespace) -> None:
         baseline = tuple(ns.baseline.split(",")) if ns.baseline else comparison.baseline
         match = tuple(ns.match.split(",")) if ns.match else tuple(c for c in FACTORS if c not in by)
         comparison = Comparison(by, baseline, match)
-    rows = read_results(ns.results)
-    for condition in ns.where or []:
-        key, _, value = condition.partition("=")
-        rows = [r for r in rows if str(r.get(key)).lower() == value.lower()]
+    rows = where(read_results(ns.results), ns.where)
     if ns.absolute:
         for metric in ns.metrics:
             table, variants = pivot(rows, comparison, metric)

@@ -129,6 +129,23 @@ def read_results(path: str | Path) -> list[ResultRow]:
     return rows
 
 
+def where(rows: Sequence[ResultRow], conditions: Sequence[str] | None) -> list[ResultRow]:
+    """The rows matching every ``KEY=VALUE`` condition (case-insensitive; ``KEY!=VALUE`` excludes).
+
+    Raises:
+        ValueError: a condition without ``=``.
+    """
+    out = list(rows)
+    for condition in conditions or []:
+        key, sep, value = condition.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--where {condition!r}: expected KEY=VALUE or KEY!=VALUE")
+        negate = key.endswith("!")
+        key = key.removesuffix("!")
+        out = [r for r in out if (str(r.get(key)).lower() == value.lower()) != negate]
+    return out
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:+.3f}" if value < 0 else f"{value:.3f}"

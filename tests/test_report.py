@@ -80,6 +80,9 @@ def test_report_writes_every_figure_and_a_page_that_references_them(tmp_path, ca
     page = (tmp_path / "report" / "index.html").read_text()
     assert all(f'href="{p.name}"' in page for p in pngs) and page.count("data:image/png;base64,") == len(pngs)
     assert "not run: lib_b / ucs_transfer" in page and "d_frame_macro_f1" in page  # the compare tables too
+    main(["report", str(results), "--out", str(tmp_path / "only_a"), "--where", "library=lib_a", "model!=logmel"])
+    page = (tmp_path / "only_a" / "index.html").read_text()
+    assert "where library=lib_a and model!=logmel" in page and "lib_b" not in page.split("<pre>")[0]
 
 
 def test_the_wandb_report_definition_has_a_section_per_rq(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sfxrep.compare import PRESETS, compare, pivot
 from sfxrep.report.panels import Panel, rq_panels
-from sfxrep.results import ResultRow, format_table, read_results
+from sfxrep.results import ResultRow, format_table, read_results, where
 
 
 def draw(panel: Panel, path: Path) -> Path:
@@ -70,11 +70,17 @@ def _tables(rows: list[ResultRow]) -> dict[str, str]:
     return out
 
 
-def build_report(results: str | Path, out: str | Path) -> Path:
-    """Write every RQ figure and ``index.html`` into ``out``; returns the page."""
-    rows = read_results(results)
+def build_report(results: str | Path, out: str | Path, conditions: list[str] | None = None) -> Path:
+    """Write every RQ figure and ``index.html`` into ``out``; returns the page.
+
+    Args:
+        results: the results file.
+        out: the report folder.
+        conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.results.where`).
+    """
+    rows = where(read_results(results), conditions)
     if not rows:
-        raise ValueError(f"{results}: no results rows to report")
+        raise ValueError(f"{results}: no results rows to report" + (f" where {conditions}" if conditions else ""))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     panels = rq_panels(rows)
@@ -95,7 +101,8 @@ def build_report(results: str | Path, out: str | Path) -> Path:
             parts.append(f"<pre>{html.escape(tables[rq])}</pre>")
         sections.append("\n".join(parts))
     page = out / "index.html"
-    page.write_text(_PAGE.format(source=html.escape(str(results)), n=len(rows), body="\n".join(sections)))
+    source = f"{results}" + (f" where {' and '.join(conditions)}" if conditions else "")
+    page.write_text(_PAGE.format(source=html.escape(source), n=len(rows), body="\n".join(sections)))
     return page
 
 
