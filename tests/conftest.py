@@ -16,6 +16,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SFXREP_SHARED", REPO.parent / "shared")) / "data"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real libraries not found at {SHARED}")
 
+
+def _aisfx_missing() -> str | None:
+    from sfxrep.pretrained import aisfx_checkpoint
+
+    try:
+        aisfx_checkpoint()
+    except FileNotFoundError as err:  # make install adds it; a bare pip install -e .[dev] does not
+        return str(err)
+    return None
+
+
+AISFX_MISSING = _aisfx_missing()
+needs_aisfx = pytest.mark.skipif(AISFX_MISSING is not None, reason=AISFX_MISSING or "")
+
 torch.set_num_threads(2)
 
 

@@ -12,7 +12,7 @@ import torch
 from sfxrep.api import embed_file, embed_paths, get_scene_embeddings, get_timestamp_embeddings, load_model
 from sfxrep.cli import main
 from sfxrep.lightning_cli import fit
-from tests.conftest import REPO, tiny_fit_args, tone, write_tiny_libraries
+from tests.conftest import REPO, needs_aisfx, tiny_fit_args, tone, write_tiny_libraries
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +80,8 @@ def test_a_file_that_is_not_an_sfxrep_checkpoint_is_named_for_what_it_is(tmp_pat
         load_checkpoint(good)
 
 
+@needs_aisfx
 def test_embed_accepts_the_released_model(tmp_path, capsys):
-    from sfxrep.pretrained import aisfx_checkpoint
-
-    try:
-        aisfx_checkpoint()
-    except FileNotFoundError as err:
-        pytest.skip(str(err))
     tone(tmp_path / "a.wav", seconds=3.0)
     main(["embed", "aisfx", str(tmp_path / "a.wav"), "--out", str(tmp_path / "e.npz")])
     assert np.load(tmp_path / "e.npz")["embeddings"].shape == (1, 512)

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from sfxrep.cli import main
-from tests.conftest import REPO, tiny_fit_args, tiny_overrides, tone
+from tests.conftest import AISFX_MISSING, REPO, needs_aisfx, tiny_fit_args, tiny_overrides, tone
 
 
 def fit(tmp, libs, *extra):
@@ -92,13 +92,8 @@ CASES = {
 def test_bad_input_is_one_line_with_exit_2(case, tiny_libraries, tmp_path, capsys):
     build, expected = CASES[case]
     argv = build(tmp_path, tiny_libraries)
-    if case.startswith("embed"):
-        from sfxrep.pretrained import aisfx_checkpoint
-
-        try:
-            aisfx_checkpoint()
-        except FileNotFoundError as err:
-            pytest.skip(str(err))
+    if case.startswith("embed") and AISFX_MISSING:
+        pytest.skip(AISFX_MISSING)
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -117,13 +112,8 @@ def test_evaluate_with_an_unknown_library_names_the_known_ones(tiny_libraries, t
     assert "lib_z" in err and "lib_a" in err and "Traceback" not in err
 
 
+@needs_aisfx
 def test_embed_writes_the_file_it_names(tiny_libraries, tmp_path, capsys):
-    from sfxrep.pretrained import aisfx_checkpoint
-
-    try:
-        aisfx_checkpoint()
-    except FileNotFoundError as err:
-        pytest.skip(str(err))
     tone(tmp_path / "a.wav", seconds=2.5)
     main(["embed", "aisfx", str(tmp_path / "a.wav"), "--out", str(tmp_path / "named")])
     assert (tmp_path / "named.npz").is_file() and str(tmp_path / "named.npz") in capsys.readouterr().out

@@ -6,14 +6,14 @@ import json
 import re
 
 from benchmarks.bench import cnn9_macs, main
-from tests.conftest import tone
+from tests.conftest import AISFX_MISSING, tone
 
 
 def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, capsys):
     shared = tmp_path / "shared"
     for i in range(3):
         tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.5)
-    files = ["--files", "2", "--shared", str(shared)] if _aisfx_installed() else ["--files", "0"]
+    files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared)]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", *files])
     out = capsys.readouterr().out
@@ -24,19 +24,10 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     assert summary["cpu_capability"] and summary["precision_auto"] in ("32-true", "bf16-mixed")
     assert set(summary["train_step_s"]) == {"w4 fp32", "w4 fp32 + channels_last", "w4 bf16 + channels_last"}
     assert all(v > 0 for v in summary["gflops_achieved"].values())
-    if _aisfx_installed():
+    if not AISFX_MISSING:
         assert summary["embed_files_per_s"] > 0 and summary["aisfx_files_per_s"] > 0
 
 
 def test_cnn9_macs_match_the_paper():
     assert abs(cnn9_macs(64) / 1e9 - 1.93) < 0.05  # "about 1.93 GMAC per block"
 
-
-def _aisfx_installed() -> bool:
-    from sfxrep.pretrained import aisfx_checkpoint
-
-    try:
-        aisfx_checkpoint()
-        return True
-    except FileNotFoundError:
-        return False
