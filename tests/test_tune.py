@@ -75,8 +75,9 @@ def _worker(tmp_path: Path, libraries: Path, study: str, url: str) -> subprocess
     args = tune_args(tmp_path, libraries, "--trials", "3", "--study", study, "--storage", url,
                      overrides=("--trainer.max_epochs", "3", "--data.batches_per_epoch", "4"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    log = open(tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log", "w")  # noqa: SIM115
     return subprocess.Popen([sys.executable, "-m", "sfxrep.cli", *args], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
 
 
 def test_a_worker_killed_mid_trial_leaves_its_trial_failed_and_another_worker_retries_it(tiny_libraries, tmp_path):
@@ -97,7 +98,8 @@ def test_a_worker_killed_mid_trial_leaves_its_trial_failed_and_another_worker_re
             if mine:
                 victim.send_signal(signal.SIGKILL)  # mid-trial: no goodbye, no final heartbeat
                 killed = mine[0]
-        assert killed is not None, "the victim never started a trial"
+        logs = "\n".join(p.read_text()[-1500:] for p in sorted(tmp_path.glob("worker-*.log")))
+        assert killed is not None, f"the victim never started a trial:\n{logs}"
         assert survivor.wait(timeout=300) == 0
     finally:
         for process in (victim, survivor):
@@ -187,6 +189,17 @@ def test_a_journal_file_storage_runs_a_study(tiny_libraries, tmp_path):
                    "--sampler", "tpe"))
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
     assert [t.state for t in optuna.load_study(study_name="j", storage=storage).trials] == [COMPLETE, COMPLETE]
+
+
+def test_workers_started_together_all_open_a_new_database(tmp_path):
+    # racing to create a new database's tables, one of them used to fail ("table … already exists")
+    code = ("import sys; from sfxrep.tune.storage import open_storage; "
+            f"open_storage('sqlite:///{tmp_path}/new.db'); print('ok')")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    workers = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(6)]
+    outputs = [w.communicate(timeout=120)[0] for w in workers]
+    assert all(w.returncode == 0 and out.strip().endswith("ok") for w, out in zip(workers, outputs, strict=True)), outputs
 
 
 def test_an_unreachable_storage_is_one_line_without_the_password(tiny_libraries, tmp_path, capsys):

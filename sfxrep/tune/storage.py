@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ def redacted(url: str) -> str:
 
 
 def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180,
-                 max_retry: int = 3) -> optuna.storages.BaseStorage:
+                 max_retry: int = 3, attempts: int = 4) -> optuna.storages.BaseStorage:
     """Open (and create if needed) the storage at ``url``.
 
     Args:
@@ -65,6 +66,7 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
         heartbeat_interval: seconds between a running trial's heartbeats (RDB storages).
         grace_period: seconds without a heartbeat after which a trial counts as dead.
         max_retry: how often a dead worker's trial is re-run.
+        attempts: tries to open it (workers started together race to create a new database's tables).
 
     Raises:
         ValueError: the storage cannot be opened or reached (one line, password hidden).
@@ -83,15 +85,22 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
         engine_kwargs["connect_args"] = {"timeout": 60}  # several local workers share one file
     elif url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5.0; they are what we rely on
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
-    except Exception as err:
-        reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
-        raise ValueError(f"cannot reach the study storage {redacted(url)}: {reason[:200]}") from err
+    # workers started together race to create the tables of a new database: the loser tries again
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5.0; they are what we rely on
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+        except Exception as err:  # SQLAlchemy, the driver or a bad URL: one line either way
+            if attempt + 1 < attempts and not isinstance(err, ImportError):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
+            raise ValueError(f"cannot reach the study storage {redacted(url)}: {reason[:200]}") from err
+    raise AssertionError("attempts must be >= 1")
 
 
 @contextlib.contextmanager
