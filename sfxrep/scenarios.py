@@ -31,6 +31,7 @@ from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.fileio import atomic_write_text, check_writable, check_yaml_mapping
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.lightning_cli import SfxLightningCLI, finish_wandb, fit
+from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
 
@@ -125,8 +126,7 @@ class TrainPlan:
         if fdr is not None:
             callbacks = [c for c in (config.trainer.callbacks or []) if c.get("class_path") != FDR_CLASS]
             if fdr:
-                existing = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS),
-                                None)
+                existing = fdr_callback(config)
                 init = {**FDR_DEFAULTS, **(dict(existing.get("init_args") or {}) if existing is not None else {})}
                 if self.fdr_threshold is not None:
                     init["threshold"] = self.fdr_threshold
@@ -166,6 +166,11 @@ def set_config_value(config: Namespace, key: str, value: object) -> None:
         config[key] = value
 
 
+def fdr_callback(config: Namespace) -> Namespace | None:
+    """The FDR entry of a resolved config's ``trainer.callbacks`` (``None`` without FDR)."""
+    return next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+
+
 class _ParseOnlyCLI(SfxLightningCLI):
     """Resolves the layered configs (with the plan's edits) without building data, model or trainer."""
 
@@ -175,7 +180,7 @@ class _ParseOnlyCLI(SfxLightningCLI):
 
 def describe(config: Namespace) -> dict[str, str]:
     """The compared factors of a resolved config as labels: mixing, bn, fdr, loss."""
-    fdr = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+    fdr = fdr_callback(config)
     threshold = (fdr.get("init_args") or {}).get("threshold", 0.9) if fdr is not None else None
     objective = (config.model.get("objective") or {}).get("init_args") or {}
     metric = objective.get("metric")
@@ -256,15 +261,15 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         record["best"] = {key: tracker.best for key, tracker in trackers.items()}
         kept: dict | None = {} if wandb else None
         try:
-            new = evaluate_checkpoint(best, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
+            ckpt = load_checkpoint(best)
+            new = evaluate_checkpoint(ckpt, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
                                       meta=plan.meta, keep=kept)
             for row in new:
                 row.train_seconds = train_seconds
             if wandb:
                 from sfxrep.wandb_log import log_evaluation
 
-                module = kept.pop("__module__")
-                log_evaluation(new, kept, module, {r.name: {"classes": r.classes, "files": r.in_manifest,
+                log_evaluation(new, kept, ckpt.module, {r.name: {"classes": r.classes, "files": r.in_manifest,
                                                             "splits": r.splits} for r in cli.datamodule.prepared.reports})
         finally:
             finish_wandb()
@@ -279,7 +284,7 @@ def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> di
     """What a run's W&B config records: the comparison factors as they resolved, and where the code came from."""
     from sfxrep.wandb_log import git_commit
 
-    fdr = next((c for c in config.trainer.callbacks or [] if c.get("class_path") == FDR_CLASS), None)
+    fdr = fdr_callback(config)
     method = ("FDR" if fdr is not None else "BN per library" if labels["bn"] == "per_library" else
               "X-Joint" if labels["mixing"] == "joint" else "X-Sequential" if labels["mixing"] == "sequential"
               else labels["mixing"])

@@ -8,7 +8,7 @@ from pathlib import Path
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
-from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
 from sfxrep.models.module import SfxModule
 from sfxrep.results import ResultRow, append_results
 
@@ -77,7 +77,7 @@ def evaluate_module(
 
 
 def evaluate_checkpoint(
-    checkpoint: str | Path,
+    checkpoint: str | Path | Checkpoint,
     libraries: list[str] | None = None,
     libraries_yaml: str | None = None,
     k: int = 1,
@@ -91,7 +91,7 @@ def evaluate_checkpoint(
     """Evaluate a checkpoint's frozen embeddings by kNN on each library's test split.
 
     Args:
-        checkpoint: a ``.ckpt`` written by ``sfxrep fit``/``train``.
+        checkpoint: a ``.ckpt`` written by ``sfxrep fit``/``train``, or one already loaded.
         libraries: libraries to evaluate; default every library of the run's YAML.
         libraries_yaml: evaluate on the libraries of another YAML than the one trained with.
         k: neighbours (paper: 1).
@@ -105,7 +105,7 @@ def evaluate_checkpoint(
     Returns:
         one row per library.
     """
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     data_args = {k: v for k, v in ckpt.data.items() if not k.startswith("_")}
     data_args["train_libraries"] = None  # any library of the YAML can be evaluated
     if libraries_yaml is not None:
@@ -116,8 +116,6 @@ def evaluate_checkpoint(
                 "precision": ckpt.run_info.get("precision"), **(meta or {})}
     rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries, k, scenario,
                            run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16, keep)
-    if keep is not None:
-        keep["__module__"] = ckpt.module
     if results is not None:
         append_results(rows, results)
     return rows

@@ -157,9 +157,7 @@ def _rq4(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
         variants["sfxrep best"] = {"model": "sfxrep", "scenario": "cross"}
     for model in ("aisfx", "logmel", "openl3"):
         variants[model] = {"model": model}
-    per_library = _absolute("RQ4", "best model vs reference models, per library", rows,
-                            {k: {**v, "scenario": v.get("scenario")} if k.startswith("sfxrep") else v
-                             for k, v in variants.items()}, libraries)
+    per_library = _absolute("RQ4", "best model vs reference models, per library", rows, variants, libraries)
     esc = [r for r in rows if r.library == "esc50"]
     models = sorted({r.model for r in esc}) or ["sfxrep", "aisfx", "logmel"]
     esc50 = Panel("RQ4", "ESC-50, 5 official folds (mean ± SD over folds)", "macro-F1", ["esc50"], models)
