@@ -11,13 +11,15 @@ model's input blocks, 2.3 s at 50 % overlap, so an embedding is the paper's fram
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sfxrep.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError, load_audio
+from sfxrep.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError
 from sfxrep.blocks import block_samples, block_starts, crop
+from sfxrep.embedding import TAIL_DEFAULT, FileEmbedder
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.module import SfxModule
 
@@ -71,33 +73,42 @@ def get_scene_embeddings(audio: torch.Tensor, model: SfxModule, library: str | N
     return embeddings.mean(dim=1)
 
 
-def embed_file(path: str | Path, model: SfxModule, library: str | None = None) -> np.ndarray:
+def embed_file(path: str | Path, model: SfxModule, library: str | None = None, tail: bool = TAIL_DEFAULT) -> np.ndarray:
     """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels).
 
     Raises:
         AudioDecodeError: the file cannot be decoded.
     """
-    wave = torch.from_numpy(load_audio(path))[None]
-    return get_timestamp_embeddings(wave, model, library)[0][0].numpy()
+    (item,) = FileEmbedder(model, library, tail=tail, decode_workers=0)([path])
+    if isinstance(item, AudioDecodeError):
+        raise item
+    return item.blocks
 
 
-def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None = None,
+def audio_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files and the audio files below folders (searched recursively, sorted), in the order given."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
+    return files
+
+
+def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None = None, tail: bool = TAIL_DEFAULT,
                 ) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
+
+    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.embedding.FileEmbedder`).
 
     Returns:
         the embedded files, their embeddings ``(n_files, D)``, and (file, reason) for every file that could
         not be decoded — those are reported, never silently dropped.
     """
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
     done, vectors, skipped = [], [], []
-    for f in files:
-        try:
-            vectors.append(embed_file(f, model, library).mean(axis=0))
-            done.append(str(f))
-        except AudioDecodeError as err:
-            skipped.append((str(f), err.reason))
+    for item in FileEmbedder(model, library, tail=tail)(audio_files(paths)):
+        if isinstance(item, AudioDecodeError):
+            skipped.append((item.path, item.reason))
+        else:
+            done.append(item.path)
+            vectors.append(item.vector)
     dim = model.encoder.embedding_dim
     return done, np.stack(vectors) if vectors else np.zeros((0, dim), np.float32), skipped

@@ -49,12 +49,14 @@ class DecodedAudio:
         sample_rate: rate of ``samples`` in Hz (44 100 by default).
         source_rate: the file's own sample rate in Hz.
         duration: the file's duration in seconds.
+        channels: the file's channel count (before the down-mix).
     """
 
     samples: np.ndarray
     sample_rate: int
     source_rate: int
     duration: float
+    channels: int = 1
 
 
 def _check_truncation(path: Path, info: sf._SoundFileInfo, frames_read: int) -> None:
@@ -103,7 +105,7 @@ def decode(path: str | Path, sample_rate: int = SAMPLE_RATE, normalize: bool = T
         peak = float(np.abs(mono).max(initial=0.0))
         if peak > 0.0:
             mono = mono / peak
-    return DecodedAudio(mono, sample_rate, int(source_rate), data.shape[0] / float(source_rate))
+    return DecodedAudio(mono, sample_rate, int(source_rate), data.shape[0] / float(source_rate), data.shape[1])
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

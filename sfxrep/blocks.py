@@ -16,10 +16,15 @@ def block_samples(block_frames: int = 100, hop_length: int = 1024) -> int:
     return (block_frames - 1) * hop_length
 
 
-def block_starts(num_samples: int, block_length: int, hop_length: int) -> np.ndarray:
-    """Start sample of every evaluation block of a file: hop ``hop_length``, ≥ 1 block, the last one covering
-    the tail (padded). 2500 samples, blocks of 1000, hop 500 → [0, 500, 1000, 1500]."""
-    count = 1 + max(0, -(-(num_samples - block_length) // hop_length))
+def block_starts(num_samples: int, block_length: int, hop_length: int, tail: bool = True) -> np.ndarray:
+    """Start sample of every evaluation block of a file: hop ``hop_length``, ≥ 1 block.
+
+    With ``tail`` the last block covers the end of the file (zero-padded): 2300 samples, blocks of 1000,
+    hop 500 → [0, 500, 1000, 1500]. Without it only whole blocks count, as in the authors' aiSFX
+    inference (→ [0, 500, 1000]); a file shorter than one block still gets one padded block.
+    """
+    remainder = num_samples - block_length
+    count = 1 + max(0, -(-remainder // hop_length) if tail else remainder // hop_length)
     return np.arange(count) * hop_length
 
 

@@ -39,7 +39,8 @@ def test_files_and_folders_with_broken_files_reported(checkpoint, tmp_path, caps
     tone(tmp_path / "lib" / "a.wav", seconds=3.0)
     tone(tmp_path / "lib" / "sub" / "b.flac", seconds=0.5, format="FLAC")
     (tmp_path / "lib" / "broken.wav").write_bytes(b"nope")
-    assert embed_file(tmp_path / "lib" / "a.wav", model).shape == (2, 32)
+    assert embed_file(tmp_path / "lib" / "a.wav", model).shape == (1, 32)  # 3 s: one whole 2.3 s block
+    assert embed_file(tmp_path / "lib" / "a.wav", model, tail=True).shape == (2, 32)  # + the padded tail
     files, embeddings, skipped = embed_paths([tmp_path / "lib"], model)
     assert [f.rsplit("/", 1)[-1] for f in files] == ["a.wav", "b.flac"] and embeddings.shape == (2, 32)
     assert [s[0].rsplit("/", 1)[-1] for s in skipped] == ["broken.wav"]
