@@ -25,13 +25,11 @@ from sfxrep.models.module import SfxModule
 
 
 def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> SfxModule:
-    """A trained model in eval mode on ``device``: an sfxrep ``.ckpt``, or ``"aisfx"`` for the authors' release."""
-    if str(checkpoint) == "aisfx":
-        from sfxrep.pretrained import load_aisfx
+    """A trained model in eval mode on ``device``: an sfxrep ``.ckpt``, ``"aisfx"`` for the authors' release, or
+    ``"logmel"`` for the untrained log-mel statistics baseline (:mod:`sfxrep.baselines`)."""
+    from sfxrep.baselines import REFERENCES, load_reference
 
-        module = load_aisfx()
-    else:
-        module = load_checkpoint(checkpoint).module
+    module = load_reference(str(checkpoint)) if str(checkpoint) in REFERENCES else load_checkpoint(checkpoint).module
     return module.to(device).eval()
 
 
@@ -110,5 +108,5 @@ def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None =
         else:
             done.append(item.path)
             vectors.append(item.vector)
-    dim = model.encoder.embedding_dim
+    dim = model.encoder.embedding_dim if hasattr(model, "encoder") else 0
     return done, np.stack(vectors) if vectors else np.zeros((0, dim), np.float32), skipped

@@ -4,7 +4,10 @@
     sfxrep fit      -c experiments/base.yaml [...]        LightningCLI (also validate, test)
     sfxrep evaluate CKPT [--libraries NAME ...] [--k 1]   kNN evaluation of a frozen encoder
     sfxrep prepare  LIBRARIES.yaml                        decode, cache, split, write the manifest
-    sfxrep embed    CKPT FILES_OR_FOLDERS --out emb.npz   file-level embeddings for indexing
+    sfxrep embed    CKPT FILES_OR_FOLDERS --out emb.npz   file-level embeddings (CKPT may be aisfx or logmel)
+    sfxrep index    ROOT... --out INDEX [--model aisfx|CKPT]  embed a library into a searchable index (resumable)
+    sfxrep search   INDEX QUERY.wav [--k 10] [--json]     the most similar indexed files
+    sfxrep label    INDEX --reference LIBS.yaml[:library] suggested classes (UCS Category, CatID), top 3
     sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
     sfxrep report   RESULTS.jsonl --out report/ [--wandb-project P]   RQ1–RQ4 figures, index.html, W&B Report
     sfxrep tune     [run|show|best] [train options] --trials 20 --study NAME [--storage URL] [--workers N]
@@ -242,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="embeddings.npz", help="npz with paths, embeddings (n, D), skipped")
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     m.set_defaults(func=_embed)
+
+    from sfxrep.index.command import add_index_commands
+
+    add_index_commands(sub)
 
     r = sub.add_parser("report", help="RQ1–RQ4 figures and index.html from a results file; a W&B Report")
     r.add_argument("results", type=Path)

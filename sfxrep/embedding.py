@@ -85,7 +85,8 @@ class FileEmbedder:
     """Streams files through decode → blocks → frozen frontend + encoder, batching blocks across files.
 
     Args:
-        model: an :class:`SfxModule` (from :func:`sfxrep.api.load_model`); it is put in eval mode.
+        model: an :class:`SfxModule` or a reference embedder (from :func:`sfxrep.api.load_model`), with a
+            ``frontend`` and ``embed(wave, library)``; it is put in eval mode.
         library: BatchNorm set of a per-library-BN model (ignored with shared BN).
         batch_size: blocks per forward pass (64: the training batch; larger buys little on a CPU).
         tail: embed the zero-padded last partial block (default :data:`TAIL_DEFAULT`).
@@ -101,7 +102,7 @@ class FileEmbedder:
                  decode_workers: int | None = None, prefetch: int = 32, channels_last: bool = True, hop_frames: int = 50,
                  block_frames: int = 100) -> None:
         self.model = model.eval()
-        if channels_last and not model.channels_last:
+        if channels_last and isinstance(model, SfxModule) and not model.channels_last:
             model.channels_last = True
             model.encoder.to(memory_format=torch.channels_last)
         self.library, self.batch_size, self.tail = library, batch_size, tail
@@ -109,7 +110,7 @@ class FileEmbedder:
         self.prefetch = max(1, prefetch)
         hop = model.frontend.hop_length
         self.block_length, self.block_hop = block_samples(block_frames, hop), hop_frames * hop
-        self.device = next(model.parameters()).device
+        self.device = torch.device(model.device)
         self.decoded = 0  # files decoded so far (successfully or not): what an incremental index counts
 
     def blocks_of(self, samples: np.ndarray) -> torch.Tensor:

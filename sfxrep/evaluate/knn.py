@@ -35,6 +35,12 @@ class KnnResult:
     n_test_classes: int
 
 
+def macro_f1(truth: np.ndarray, pred: np.ndarray, classes: np.ndarray | None = None) -> float:
+    """Macro-F1 over ``classes`` (default: the classes present in ``truth``), 0 for a class never predicted."""
+    classes = np.unique(truth) if classes is None else classes
+    return float(f1_score(truth, pred, labels=classes, average="macro", zero_division=0))
+
+
 def majority_vote(predictions: np.ndarray, files: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per file, the most frequent frame prediction; ties go to the earliest frame's class among the tied.
 
@@ -68,10 +74,10 @@ def knn_evaluate(train_emb: np.ndarray, train_labels: np.ndarray, test_emb: np.n
     knn = KNeighborsClassifier(n_neighbors=min(k, len(train_z))).fit(train_z, train_labels)
     pred = knn.predict(test_z)
     classes = np.unique(test_labels)
-    frame_f1 = f1_score(test_labels, pred, labels=classes, average="macro", zero_division=0)
+    frame_f1 = macro_f1(test_labels, pred, classes)
     file_ids, file_pred = majority_vote(pred, test_files)
     file_truth = np.array([test_labels[test_files == f][0] for f in file_ids])
-    file_f1 = f1_score(file_truth, file_pred, labels=classes, average="macro", zero_division=0)
+    file_f1 = macro_f1(file_truth, file_pred, classes)
     return KnnResult(float(frame_f1), float(file_f1), float((pred == test_labels).mean()),
                      float((file_pred == file_truth).mean()), _dbi(test_z, test_labels), _dbi(train_z, train_labels),
                      len(train_z), len(test_z), file_ids.size, int(classes.size))

@@ -1,0 +1,142 @@
+"""``sfxrep index``, ``sfxrep search`` and ``sfxrep label``: the command-line face of :class:`sfxrep.index.Index`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from sfxrep.audio import AudioDecodeError
+
+
+def _split_reference(value: str) -> tuple[str, list[str] | None]:
+    """``LIBS.yaml[:lib[,lib]]`` → (yaml, library names or None)."""
+    path, sep, names = value.rpartition(":") if ":" in Path(value).name else (value, "", "")
+    return (path, [n for n in names.split(",") if n]) if sep else (value, None)
+
+
+def add_index_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``index``, ``search`` and ``label`` to the ``sfxrep`` parser."""
+    i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
+                       description="Builds INDEX, or brings it up to date: only new and changed files are embedded, "
+                                   "deleted ones are dropped, files that cannot be decoded are listed. Without "
+                                   "ROOTs or --libraries an existing index re-scans its recorded sources.")
+    i.add_argument("roots", nargs="*", help="folders (searched recursively) and files")
+    i.add_argument("--out", required=True, help="the index folder")
+    i.add_argument("--model", default=None, help="aisfx (the authors' release, default for a new index), logmel, or a "
+                                                 ".ckpt; an existing index keeps its model")
+    i.add_argument("--libraries", help="a libraries YAML[:name,...]: index its files with library, label and split")
+    i.add_argument("--blocks", action="store_true", help="also store every 2.3 s block's embedding")
+    i.add_argument("--tail", action=argparse.BooleanOptionalAction, default=None,
+                   help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
+    i.add_argument("--library", help="BatchNorm set of a per-library-BN model")
+    i.add_argument("--retry-failed", action="store_true", help="decode again files that failed before")
+    i.add_argument("--no-progress", action="store_true", help="no progress bar")
+    i.add_argument("--work-dir", default="runs/prepared", help="where --libraries are prepared (as for training)")
+    i.add_argument("--cache-dir", default="runs/cache")
+    i.set_defaults(func=index_command)
+
+    s = sub.add_parser("search", help="the indexed files most similar to a sound")
+    s.add_argument("index")
+    s.add_argument("query", help="an audio file (in the index or not)")
+    s.add_argument("--path", action="store_true", help="QUERY is an indexed file: use its stored embedding")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--library", help="only files of this library")
+    s.add_argument("--label", help="only files with this label (or UCS CatID)")
+    s.add_argument("--json", action="store_true", help="one JSON object per result")
+    s.set_defaults(func=search_command)
+
+    lab = sub.add_parser("label", help="suggest classes (UCS Category and CatID) for indexed files by kNN")
+    lab.add_argument("index")
+    lab.add_argument("--reference", required=True, metavar="LIBS.yaml[:library]",
+                     help="labelled libraries (all, or the named ones) to vote from")
+    lab.add_argument("--out", default="suggestions.csv", help="CSV with the top-3 classes and scores per file")
+    lab.add_argument("--k", type=int, default=10, help="neighbours that vote")
+    lab.add_argument("--top", type=int, default=3)
+    lab.add_argument("--rename-preview", action="store_true",
+                     help="print UCS names (CatID_FXName_CreatorID_SourceID) for unlabelled files; renames nothing")
+    lab.add_argument("--creator-id", default="SFXREP", help="CreatorID of --rename-preview names")
+    lab.add_argument("--source-id", help="SourceID of --rename-preview names (default: the file's folder)")
+    lab.add_argument("--evaluate", action="store_true",
+                     help="score the suggestions on each reference library's held-back test split instead")
+    lab.add_argument("--no-progress", action="store_true")
+    lab.add_argument("--work-dir", default="runs/prepared")
+    lab.add_argument("--cache-dir", default="runs/cache")
+    lab.set_defaults(func=label_command)
+
+
+def index_command(ns: argparse.Namespace) -> None:
+    from sfxrep.index.store import Index
+
+    libraries, names = _split_reference(ns.libraries) if ns.libraries else (None, None)
+    exists = (Path(ns.out) / "index.json").is_file()
+    model = ns.model or (Index.open(ns.out).meta["model"]["source"] if exists else "aisfx")
+    index, report = Index.build(ns.out, ns.roots, model, libraries=libraries, library_names=names, blocks=ns.blocks,
+                                tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
+                                progress=not ns.no_progress, retry_failed=ns.retry_failed)
+    for path, reason in report.failed:
+        print(f"skipped {path}: {reason}")
+    print(f"{ns.out}: {report.summary()}; the index holds {len(index)} files"
+          + (f" ({report.audio_seconds / report.seconds:.0f} s of audio per second)" if report.embedded else ""))
+    if index.failures:
+        print(f"{len(index.failures)} file(s) could not be decoded; their reasons are in {ns.out}/data.npz "
+              "(sfxrep index --retry-failed tries them again)")
+
+
+def search_command(ns: argparse.Namespace) -> None:
+    from sfxrep.index.store import Index, iter_hits
+
+    if not ns.query.strip():
+        raise ValueError("empty query: give an audio file")
+    index = Index.open(ns.index)
+    try:
+        hits = index.search(ns.query, ns.k, ns.library, ns.label, indexed=ns.path)
+    except AudioDecodeError as err:
+        raise ValueError(f"query {err}") from err
+    if ns.json:
+        for hit in hits:
+            print(json.dumps(asdict(hit)))
+    else:
+        print("\n".join(iter_hits(hits)) if hits else "no matching files")
+
+
+def reference_index(index, reference: str, work_dir: str, cache_dir: str, progress: bool):
+    """The index of the reference libraries, kept in ``INDEX/references/`` and built with the index's model."""
+    from sfxrep.index.store import Index
+
+    yaml, names = _split_reference(reference)
+    folder = index.folder / "references" / f"{Path(yaml).stem}-{'-'.join(names) if names else 'all'}"
+    model = index.meta["model"]
+    built, report = Index.build(folder, model=index.model(), libraries=yaml, library_names=names, tail=model["tail"],
+                                library=model["library"], work_dir=work_dir, cache_dir=cache_dir, progress=progress)
+    if report.embedded or report.failed:
+        print(f"reference {folder}: {report.summary()}", file=sys.stderr)
+    return built
+
+
+def label_command(ns: argparse.Namespace) -> None:
+    from sfxrep.index.label import evaluate_labels, rename_preview, write_suggestions
+    from sfxrep.index.store import Index
+
+    index = Index.open(ns.index)
+    reference = reference_index(index, ns.reference, ns.work_dir, ns.cache_dir, not ns.no_progress)
+    if ns.evaluate:
+        libraries = sorted({r["library"] for r in reference.rows if r.get("library")})
+        print(f"{'library':<16} {'files':>5} {'classes':>7} {'top-1':>6} {'top-3':>6} {'macro-F1':>8} "
+              f"{'chance top-1':>12} {'chance F1':>9}")
+        for library in libraries:
+            s = evaluate_labels(reference, library, k=ns.k)
+            print(f"{library:<16} {s.files:>5} {s.classes:>7} {s.top1:>6.3f} {s.top3:>6.3f} {s.macro_f1:>8.3f} "
+                  f"{s.chance_top1:>12.3f} {s.chance_macro_f1:>9.3f}")
+        return
+    suggestions = index.label(reference, k=ns.k, top=ns.top)
+    out = write_suggestions(suggestions, ns.out, ns.top)
+    print(f"{len(suggestions)} files labelled: {out}")
+    if ns.rename_preview:
+        if not reference.meta.get("ucs_libraries"):
+            raise ValueError(f"{ns.reference}: --rename-preview needs a UCS-named reference library (kind: ucs)")
+        unlabelled = [s for s in suggestions if s.current is None]
+        for old, new in rename_preview(unlabelled, ns.creator_id, ns.source_id):
+            print(f"{old} → {new}")

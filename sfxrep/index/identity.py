@@ -1,0 +1,56 @@
+"""Which model made an index: a name for people and a hash of the weights for the machine.
+
+An index queried with another model would rank by distances between two unrelated spaces, so every index
+records the identity of the model that embedded it and refuses a query embedded by any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from sfxrep.baselines import REFERENCES
+
+
+def weights_sha256(module: nn.Module) -> str:
+    """SHA-256 over the module's class and its parameters and buffers (names, shapes, bytes, in name order).
+
+    Heads are left out: they do not change an embedding, so a fine-tuned head does not invalidate an index.
+    """
+    digest = hashlib.sha256(type(module).__name__.encode())
+    tensors = dict(module.named_parameters()) | dict(module.named_buffers())
+    for name, tensor in sorted(tensors.items()):
+        if name.startswith("heads."):
+            continue
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
+        digest.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def model_source(model: str | Path) -> str:
+    """How an index names its model: a reference name as it is, a checkpoint as its absolute path."""
+    return str(model) if str(model) in REFERENCES else str(Path(model).resolve())
+
+
+def identity(module: nn.Module, source: str, library: str | None, tail: bool) -> dict:
+    """The ``model`` record of ``index.json``: what decides an embedding."""
+    return {"source": source, "sha256": weights_sha256(module), "library": library, "tail": tail}
+
+
+class ModelMismatchError(ValueError):
+    """A query or update uses another model than the one the index was built with."""
+
+
+def check_same_model(recorded: dict, other: dict, index: Path) -> None:
+    """Raise :class:`ModelMismatchError` unless ``other`` embeds exactly as the ``recorded`` model did."""
+    keys = ("sha256", "library", "tail")
+    if any(recorded.get(k) != other.get(k) for k in keys):
+        raise ModelMismatchError(
+            f"{index}: built with model {recorded.get('source')} (weights {str(recorded.get('sha256'))[:12]}, "
+            f"library {recorded.get('library')}, tail {recorded.get('tail')}), not with {other.get('source')} "
+            f"(weights {str(other.get('sha256'))[:12]}, library {other.get('library')}, tail {other.get('tail')}); "
+            "query it with the same model, or build a new index")
