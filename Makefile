@@ -20,6 +20,9 @@ ARGS     ?=
 WANDB    ?=
 BASE     ?=
 RESUME   ?=
+# fine-tuning: INIT=aisfx (the authors' release) or a .ckpt; FREEZE=N epochs of heads only
+INIT     ?=
+FREEZE   ?=
 # make tune: an Optuna study (paper 3.3: 20 trials of random search); every trial is a make-train run
 TRIALS   ?= 20
 STUDY    ?=
@@ -30,6 +33,7 @@ SPACE    ?=
 # the options of sfxrep train shared by train and tune: only those that are set are passed
 TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $(FDR),--fdr $(FDR)) \
 	$(if $(LOSS),--loss $(LOSS)) $(if $(SEED),--seed $(SEED)) $(if $(BASE),--base $(BASE)) \
+	$(if $(INIT),--init $(INIT)) $(if $(FREEZE),--freeze-encoder-epochs $(FREEZE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
 .PHONY: help install train tune tune-show test test-fast study bench clean
@@ -42,6 +46,7 @@ help:  ## list targets and variables
 	@echo "           BASE=<library> (ucs_transfer base; default the first UCS library) ARGS='--trainer.…'"
 	@echo "           WANDB=1 (log to Weights & Biases; WANDB_MODE=offline without an account)"
 	@echo "           RESUME=1 (continue the same command's unfinished runs from their last.ckpt)"
+	@echo "           INIT=aisfx|run.ckpt (fine-tune: warm-start the encoder and known heads) FREEZE=N"
 	@echo "tune:      TRIALS=20 STUDY=name STORAGE=sqlite:///f.db|postgresql://…|journal:f.log WORKERS=N SPACE=ce"
 
 # aisfx: the authors' released model (reference for evaluation and tests), without its ancient pins

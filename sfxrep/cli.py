@@ -37,7 +37,9 @@ def train_plan(ns: argparse.Namespace):
                      loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
                      overrides=ns.overrides, experiments=str(experiments), runs=ns.runs,
                      resume=getattr(ns, "resume", False), params=_pairs(getattr(ns, "param", None), "--param"),
-                     meta=_pairs(getattr(ns, "tag", None), "--tag"), wandb_group=getattr(ns, "wandb_group", None))
+                     meta=_pairs(getattr(ns, "tag", None), "--tag") | ({"init": ns.init} if ns.init else {}),
+                     wandb_group=getattr(ns, "wandb_group", None), init=ns.init,
+                     freeze_encoder_epochs=ns.freeze_encoder_epochs)
 
 
 def _pairs(items: list[str] | None, option: str) -> dict:
@@ -186,6 +188,9 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=int, help="seeds weights, crops and batches; the split keeps its own" + unset)
     t.add_argument("--experiments", help="the experiments folder (default: ./experiments, else the package's)")
     t.add_argument("--runs", default="runs", help="folder of the runs' logs and checkpoints")
+    t.add_argument("--init", help="warm start: aisfx (the authors' release) or a .ckpt — its encoder (width included) "
+                                  "and the heads of the libraries it knows; new libraries get new heads")
+    t.add_argument("--freeze-encoder-epochs", type=int, help="with --init: train only the heads this many epochs")
     t.epilog = "Arguments after -- are LightningCLI overrides, applied last (e.g. -- --trainer.max_epochs 5)."
 
 

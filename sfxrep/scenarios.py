@@ -72,6 +72,9 @@ class TrainPlan:
         wandb_group: W&B group of the runs (default: the scenario; a study groups its trials).
         resume: continue the latest unfinished run of each model of this plan from its ``last.ckpt`` (same run
             folder, W&B run and results tagging); a model whose run finished is skipped, its rows written.
+        init: warm-start every run from ``"aisfx"`` or a ``.ckpt`` (``model.init``); the encoder width becomes
+            the source's.
+        freeze_encoder_epochs: with ``init``, train only the heads for this many first epochs.
     """
 
     scenario: Scenario = "cross"
@@ -94,6 +97,8 @@ class TrainPlan:
     callbacks: list = field(default_factory=list)
     wandb_group: str | None = None
     resume: bool = False
+    init: str | None = None
+    freeze_encoder_epochs: int | None = None
 
     @property
     def experiments_dir(self) -> Path:
@@ -132,6 +137,13 @@ class TrainPlan:
                     init["threshold"] = self.fdr_threshold
                 callbacks.append(Namespace(class_path=FDR_CLASS, init_args=Namespace(**init)))
             config.trainer.callbacks = callbacks
+        if self.init is not None:  # the encoder's shape is the source's, or its weights could not be loaded
+            from sfxrep.models.warmstart import source_width
+
+            config.model.init = self.init if self.init == "aisfx" else str(Path(self.init).resolve())
+            config.model.encoder.init_args.width = source_width(self.init)
+        if self.freeze_encoder_epochs is not None:
+            config.model.freeze_encoder_epochs = self.freeze_encoder_epochs
         for key, value in self.params.items():
             set_config_value(config, key, value)
 
