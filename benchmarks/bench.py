@@ -7,7 +7,9 @@
 * file embedding: sfxrep's path vs the authors' aiSFX pipeline on the same real files (``--files``);
 * frontend: 64 blocks of 2.3 s through the torch.stft and nnAudio backends;
 * data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate);
-* embedding: evaluation blocks per second through the frozen encoder.
+* embedding: evaluation blocks per second through the frozen encoder;
+* index: ``sfxrep index`` files/s and audio-seconds/s on the same real files, MB on disk; search latency
+  p50 / p99 at 10 k and 100 k vectors, exact and HNSW (:mod:`benchmarks.index_bench`).
 
     python -m benchmarks.bench [--widths 16 64] [--steps 5] [--threads 2] [--libraries YAML]
 """
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--files", type=int, default=60, help="real files of ../shared/data for the embedding "
                                                               "benchmark (0: skip it)")
     parser.add_argument("--shared", default="../shared/data", help="where the real files are")
+    parser.add_argument("--index-sizes", type=int, nargs="*", default=[10_000, 100_000],
+                        help="index sizes of the search-latency benchmark (none: skip it)")
     parser.add_argument("--bf16-max-width", type=int, default=1024,
                         help="time bf16 only up to this width (emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
@@ -163,6 +167,26 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError as err:
             summary["aisfx_files_per_s"] = None
             print(f"  aiSFX pipeline: not available ({err})")
+        from benchmarks.index_bench import indexing_rate
+
+        summary["index"] = indexing_rate(files)
+        print(f"\nindexing (sfxrep index, released model, same files)\n  {summary['index']['files_per_s']:.2f} files/s, "
+              f"{summary['index']['audio_s_per_s']:.0f} s of audio per s, "
+              f"{summary['index']['mb_per_1k_files']:.2f} MB on disk per 1000 files")
+    if args.index_sizes:
+        from benchmarks.index_bench import query_latency
+
+        print("\nsearch latency, one 512-d query at a time (synthetic clustered vectors), top 10")
+        print(f"  {'vectors':>8} {'method':<6} {'p50 ms':>8} {'p99 ms':>8} {'build s':>8} {'data MB':>8} {'graph MB':>8}")
+        summary["search"] = []
+        for n in args.index_sizes:
+            figures = query_latency(n)
+            summary["search"].append(figures)
+            for method in ("exact", "hnsw"):
+                if method in figures:
+                    f = figures[method]
+                    print(f"  {n:>8} {method:<6} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {f['build_s']:>8.1f} "
+                          f"{figures['data_mb']:>8.1f} {figures['hnsw_mb'] if method == 'hnsw' else 0:>8.1f}")
     print("\n" + json.dumps(summary))
 
 
