@@ -6,7 +6,8 @@
   bf16 autocast + channels-last, as s/step, input frames/s and achieved GFLOP/s (3 × forward MACs × 2);
 * file embedding: sfxrep's path vs the authors' aiSFX pipeline on the same real files (``--files``);
 * frontend: 64 blocks of 2.3 s through the torch.stft and nnAudio backends;
-* data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate);
+* data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate), and
+  the share of a real training step spent waiting for data with 0, 2 and 4 loader workers;
 * embedding: evaluation blocks per second through the frozen encoder;
 * index: ``sfxrep index`` files/s and audio-seconds/s on the same real files, MB on disk; search latency
   p50 / p99 at 10 k and 100 k vectors, exact and HNSW (:mod:`benchmarks.index_bench`).
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--files", type=int, default=60, help="real files of ../shared/data for the embedding "
                                                               "benchmark (0: skip it)")
     parser.add_argument("--shared", default="../shared/data", help="where the real files are")
+    parser.add_argument("--data-wait-workers", type=int, nargs="*", default=[0, 2, 4],
+                        help="DataLoader worker counts of the data-wait benchmark (none: skip it)")
     parser.add_argument("--index-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="index sizes of the search-latency benchmark (none: skip it)")
     parser.add_argument("--bf16-max-width", type=int, default=1024,
@@ -150,6 +153,15 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\ndata pipeline (demo libraries, class-balanced batches, num_workers=0)")
     print(f"  {data_bench(args.batches, args.libraries, args.work_dir):.1f} batches/s")
+    if args.data_wait_workers:
+        from benchmarks.data_wait import data_wait_fraction
+
+        print("\ndata wait during training (demo config, width 16; share of step time spent waiting for batches)")
+        summary["data_wait_fraction"] = {}
+        for workers in args.data_wait_workers:
+            fraction = data_wait_fraction(workers, args.libraries, args.batches, f"{args.work_dir}")
+            summary["data_wait_fraction"][str(workers)] = round(fraction, 4)
+            print(f"  num_workers {workers}: {100 * fraction:5.1f} %")
 
     shared = Path(args.shared)
     if args.files and shared.is_dir():

@@ -15,7 +15,8 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
         tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.5)
     files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared)]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
-          "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", *files])
+          "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
+          *files])
     out = capsys.readouterr().out
     assert re.search(r"\n\s+4\s+0\.\d\dM\s+fp32\s+[\d.]+", out)
     assert re.search(r"bf16 \+ channels_last\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+x", out)
@@ -27,6 +28,7 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     if not AISFX_MISSING:
         assert summary["embed_files_per_s"] > 0 and summary["aisfx_files_per_s"] > 0
         assert summary["index"]["files"] == 2 and summary["index"]["audio_s_per_s"] > 0
+    assert 0 <= summary["data_wait_fraction"]["0"] < 1
     (search,) = summary["search"]
     assert search["n"] == 300 and search["exact"]["p50_ms"] > 0 and search["hnsw"]["p99_ms"] > 0
     assert re.search(r"\n\s+300 hnsw\s+[\d.]+", out)

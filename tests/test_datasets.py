@@ -66,3 +66,16 @@ def test_collate_keeps_one_library_per_batch(files):
     other = dict(ds[1], library="other")
     with pytest.raises(ValueError, match="mixes libraries"):
         collate_library_batch([ds[0], other])
+
+
+def test_loaders_pin_memory_only_for_a_gpu(tiny_libraries, tmp_path):
+    from types import SimpleNamespace
+
+    from sfxrep.data.datamodule import SfxDataModule
+
+    data = SfxDataModule(libraries=str(tiny_libraries), work_dir=str(tmp_path / "w"), cache_dir=str(tmp_path / "c"),
+                         prepare_workers=1).ready()
+    assert not data.train_dataloader().pin_memory  # CPU training: pinning would only cost
+    data.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("cuda", 0)), global_rank=0,
+                                   world_size=1)
+    assert data.train_dataloader().pin_memory and all(dl.pin_memory for dl in data.val_dataloader().values())

@@ -161,9 +161,12 @@ class SfxDataModule(LightningDataModule):
                                          batches_per_epoch=self.hparams.batches_per_epoch)
 
     def _loader(self, dataset, **kwargs) -> DataLoader:
+        """A loader of ``dataset``; on a GPU its batches are pinned, so Lightning's copies to it are asynchronous."""
         workers = self.hparams.num_workers
+        trainer = self.trainer
+        pin = trainer is not None and getattr(trainer.strategy.root_device, "type", "cpu") == "cuda"
         return DataLoader(dataset, collate_fn=collate_library_batch, num_workers=workers,
-                          persistent_workers=workers > 0, **kwargs)
+                          persistent_workers=workers > 0, pin_memory=pin, **kwargs)
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         train = {lib: self.files(lib, "train") for lib in self.train_libraries}
