@@ -92,7 +92,7 @@ def audio_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None = None, tail: bool = TAIL_DEFAULT,
-                ) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
+                compile: bool = False) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
 
     Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.embedding.FileEmbedder`).
@@ -102,7 +102,7 @@ def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None =
         not be decoded — those are reported, never silently dropped.
     """
     done, vectors, skipped = [], [], []
-    for item in FileEmbedder(model, library, tail=tail)(audio_files(paths)):
+    for item in FileEmbedder(model, library, tail=tail, compile=compile)(audio_files(paths)):
         if isinstance(item, AudioDecodeError):
             skipped.append((item.path, item.reason))
         else:

@@ -143,7 +143,7 @@ def _embed(ns: argparse.Namespace) -> None:
     from sfxrep.fileio import check_writable
 
     out = check_writable(ns.out if str(ns.out).endswith(".npz") else f"{ns.out}.npz")  # numpy adds .npz
-    files, embeddings, skipped = embed_paths(ns.paths, load_model(ns.checkpoint), ns.library)
+    files, embeddings, skipped = embed_paths(ns.paths, load_model(ns.checkpoint), ns.library, ns.tail, ns.compile)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     if not files:
@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("paths", nargs="+", help="files and folders (searched recursively)")
     m.add_argument("--out", default="embeddings.npz", help="npz with paths, embeddings (n, D), skipped")
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
+    m.add_argument("--tail", action=argparse.BooleanOptionalAction, default=False,
+                   help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
+    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (pays off for large jobs)")
     m.set_defaults(func=_embed)
 
     from sfxrep.index.command import add_index_commands

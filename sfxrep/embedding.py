@@ -96,11 +96,16 @@ class FileEmbedder:
         channels_last: run the encoder in channels-last layout (faster on x86 CPUs: ``make bench``).
         hop_frames: block hop in spectrogram frames (paper: 50, i.e. 50 % overlap).
         block_frames: block length in frames (paper: 100 ≈ 2.3 s).
+        compile: run the encoder through ``torch.compile`` (inductor). On 2 AVX2 cores it embeds about 27 %
+            more blocks per second after a one-off compilation of about 30–45 s, so it pays from a few thousand
+            files on; every batch is padded to ``batch_size`` so that one compiled shape serves all.
+            (Measured alternatives: int8 PT2E quantisation through torchao and inductor gave no gain over
+            compiled fp32 on a CPU without VNNI, at cosine 0.9988 to fp32.)
     """
 
     def __init__(self, model: SfxModule, library: str | None = None, batch_size: int = 64, tail: bool = TAIL_DEFAULT,
                  decode_workers: int | None = None, prefetch: int = 32, channels_last: bool = True, hop_frames: int = 50,
-                 block_frames: int = 100) -> None:
+                 block_frames: int = 100, compile: bool = False) -> None:
         self.model = model.eval()
         if channels_last and isinstance(model, SfxModule) and not model.channels_last:
             model.channels_last = True
@@ -111,6 +116,9 @@ class FileEmbedder:
         hop = model.frontend.hop_length
         self.block_length, self.block_hop = block_samples(block_frames, hop), hop_frames * hop
         self.device = torch.device(model.device)
+        if compile and not isinstance(model, SfxModule):
+            raise ValueError(f"compile: only a CNN9 model (a checkpoint or aisfx) is compiled, not {type(model).__name__}")
+        self.compiled = torch.compile(model.encoder, dynamic=False) if compile else None
         self.decoded = 0  # files decoded so far (successfully or not): what an incremental index counts
 
     def blocks_of(self, samples: np.ndarray) -> torch.Tensor:
@@ -124,7 +132,14 @@ class FileEmbedder:
 
     @torch.inference_mode()
     def _forward(self, blocks: torch.Tensor) -> torch.Tensor:
-        return self.model.embed(blocks.to(self.device, non_blocking=True), self.library).cpu()
+        """``(n, block_length)`` → ``(n, D)`` float32 on the CPU."""
+        blocks = blocks.to(self.device, non_blocking=True)
+        if self.compiled is None:
+            return self.model.embed(blocks, self.library).cpu()
+        n = blocks.shape[0]
+        if n < self.batch_size:  # one shape for the compiled graph
+            blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
+        return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
 
     def _decode(self, path: str) -> DecodedAudio | AudioDecodeError:
         try:

@@ -56,3 +56,16 @@ def test_stereo_and_rate_are_reported_and_a_synchronous_embedder_works(tmp_path)
     path = tone(tmp_path / "st.wav", seconds=1.0, sr=22_050, channels=2)
     (item,) = FileEmbedder(tiny_model(), decode_workers=0)([path])
     assert item.channels == 2 and item.sample_rate == 22_050 and item.blocks.shape == (1, 32)
+
+
+def test_the_compiled_path_matches_eager(tmp_path):
+    paths = [tone(tmp_path / f"c{i}.wav", freq=300.0 * (i + 1), seconds=2.0 + i) for i in range(3)]
+    eager = [i.blocks for i in FileEmbedder(tiny_model(), batch_size=4, decode_workers=0)(paths)]
+    compiled = [i.blocks for i in FileEmbedder(tiny_model(), batch_size=4, decode_workers=0, compile=True)(paths)]
+    for a, b in zip(eager, compiled, strict=True):
+        cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert a.shape == b.shape and cosine.min() >= 0.99
+    with pytest.raises(ValueError, match="only a CNN9 model"):
+        from sfxrep.baselines import LogMelStats
+
+        FileEmbedder(LogMelStats(), compile=True)

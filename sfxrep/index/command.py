@@ -32,6 +32,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--tail", action=argparse.BooleanOptionalAction, default=None,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
     i.add_argument("--library", help="BatchNorm set of a per-library-BN model")
+    i.add_argument("--compile", action="store_true",
+                   help="torch.compile the encoder: ~30-45 s once, then ~27%% faster on a 2-core AVX2 CPU")
     i.add_argument("--retry-failed", action="store_true", help="decode again files that failed before")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
     i.add_argument("--work-dir", default="runs/prepared", help="where --libraries are prepared (as for training)")
@@ -75,7 +77,7 @@ def index_command(ns: argparse.Namespace) -> None:
     model = ns.model or (Index.open(ns.out).meta["model"]["source"] if exists else "aisfx")
     index, report = Index.build(ns.out, ns.roots, model, libraries=libraries, library_names=names, blocks=ns.blocks,
                                 tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
-                                progress=not ns.no_progress, retry_failed=ns.retry_failed)
+                                progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile)
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}")
     print(f"{ns.out}: {report.summary()}; the index holds {len(index)} files"

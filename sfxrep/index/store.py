@@ -264,7 +264,7 @@ class Index:
               libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
               blocks: bool = False, tail: bool | None = None, library: str | None = None,
               work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache", progress: bool = True,
-              retry_failed: bool = False, batch_size: int = 64) -> tuple[Index, BuildReport]:
+              retry_failed: bool = False, batch_size: int = 64, compile: bool = False) -> tuple[Index, BuildReport]:
         """Create the index ``out``, or bring an existing one up to date (only new and changed files are embedded).
 
         Args:
@@ -280,6 +280,8 @@ class Index:
             progress: a progress bar (files/s, ETA) on stderr.
             retry_failed: decode again the files that failed before although they did not change.
             batch_size: blocks per forward pass.
+            compile: run the encoder through ``torch.compile`` (faster for large jobs; see
+                :class:`~sfxrep.embedding.FileEmbedder`).
         """
         from sfxrep.embedding import TAIL_DEFAULT
 
@@ -308,7 +310,7 @@ class Index:
             check_same_model(index.meta["model"], ident, out)
             index.meta["sources"] = sources
         index._model = module
-        report = index._refresh(sources, work_dir, cache_dir, progress, retry_failed, batch_size, blocks)
+        report = index._refresh(sources, work_dir, cache_dir, progress, retry_failed, batch_size, blocks, compile)
         return index, report
 
     def update(self, progress: bool = True, retry_failed: bool = False, **paths) -> BuildReport:
@@ -320,7 +322,7 @@ class Index:
         return report
 
     def _refresh(self, sources: dict, work_dir, cache_dir, progress: bool, retry_failed: bool, batch_size: int,
-                 blocks: bool) -> BuildReport:
+                 blocks: bool, compile: bool = False) -> BuildReport:
         from sfxrep.embedding import FileEmbedder
 
         start = time.perf_counter()
@@ -352,7 +354,7 @@ class Index:
                 todo.append(entry)
         if todo:
             embedder = FileEmbedder(self._model, self.meta["model"]["library"], batch_size=batch_size,
-                                    tail=self.meta["model"]["tail"])
+                                    tail=self.meta["model"]["tail"], compile=compile)
             self._embed(embedder, todo, report, progress, blocks)
         report.seconds = time.perf_counter() - start
         self.save()
