@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--files", type=int, default=60, help="real files of ../shared/data for the embedding "
                                                               "benchmark (0: skip it)")
     parser.add_argument("--shared", default="../shared/data", help="where the real files are")
+    parser.add_argument("--embed-modes", choices=("all", "batched"), default="all",
+                        help="all: also one file at a time (the path before batching), tail and compiled")
     parser.add_argument("--data-wait-workers", type=int, nargs="*", default=[0, 2, 4],
                         help="DataLoader worker counts of the data-wait benchmark (none: skip it)")
     parser.add_argument("--index-sizes", type=int, nargs="*", default=[10_000, 100_000],
@@ -165,16 +167,20 @@ def main(argv: list[str] | None = None) -> None:
 
     shared = Path(args.shared)
     if args.files and shared.is_dir():
-        from benchmarks.embed_bench import aisfx_files_per_s, sample_files, sfxrep_files_per_s
+        from benchmarks.embed_bench import SFXREP_MODES, aisfx_files_per_s, sample_files, sfxrep_files_per_s
 
         files = sample_files(args.files, shared)
         print(f"\nfile embedding, released model, {len(files)} real files of ≥ 3 s of {shared}")
-        summary["embed_files_per_s"] = round(sfxrep_files_per_s(files), 2)
-        print(f"  sfxrep (embed_paths)       {summary['embed_files_per_s']:7.2f} files/s")
+        summary["embed_modes_files_per_s"] = {}
+        for mode in SFXREP_MODES if args.embed_modes == "all" else ("batched",):
+            rate = round(sfxrep_files_per_s(files, mode), 2)
+            summary["embed_modes_files_per_s"][mode] = rate
+            print(f"  sfxrep {mode:<34} {rate:7.2f} files/s")
+        summary["embed_files_per_s"] = summary["embed_modes_files_per_s"]["batched"]
         try:
             rate, backend = aisfx_files_per_s(files)
             summary["aisfx_files_per_s"], summary["aisfx_spectrogram"] = round(rate, 2), backend
-            print(f"  aiSFX pipeline ({backend:<8})  {rate:7.2f} files/s  → sfxrep is "
+            print(f"  aiSFX pipeline ({backend:<8}){'':<19} {rate:7.2f} files/s  → sfxrep (batched) is "
                   f"{summary['embed_files_per_s'] / rate:.2f}x")
         except ImportError as err:
             summary["aisfx_files_per_s"] = None

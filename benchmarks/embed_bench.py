@@ -1,6 +1,7 @@
 """File-embedding throughput: sfxrep's path against the authors' own aiSFX pipeline, on the same files.
 
-* sfxrep: :func:`sfxrep.api.embed_paths` with the released model (decode → blocks → LogMel → CNN9);
+* sfxrep: the released model (decode → blocks → LogMel → CNN9), one file at a time as before and batched
+  across files (:class:`sfxrep.embedding.FileEmbedder`), with and without the tail block, eager and compiled;
 * aiSFX: the package's own code, file by file — its ``compute_spectrogram`` (Essentia when installed, the
   paper's path; else its librosa variant), ``spectrogram_normalize``, its ``CrossNet`` and
   ``model_get_embedding`` (its weight loader fails on torch ≥ 2.6, so the weights are loaded here).
@@ -34,14 +35,34 @@ def sample_files(limit: int, shared: Path, min_seconds: float = 3.0) -> list[Pat
     return files[::step][:limit]
 
 
-def sfxrep_files_per_s(files: list[Path]) -> float:
-    from sfxrep.api import embed_paths, load_model
+SFXREP_MODES = ("one file at a time, tail (before)", "batched", "batched + tail", "batched + compile")
+
+
+def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
+    """sfxrep's released-model embedding of ``files`` in one of :data:`SFXREP_MODES`.
+
+    "one file at a time, tail" is the path before batching: decode, then one forward pass per file, padded
+    tail block included (what ``embed_file`` did until the batched :class:`~sfxrep.embedding.FileEmbedder`).
+    """
+    from sfxrep.api import get_timestamp_embeddings, load_model
+    from sfxrep.audio import load_audio
+    from sfxrep.embedding import FileEmbedder
 
     model = load_model("aisfx")
-    embed_paths(files[:2], model)  # warm-up
+    if mode.startswith("one file"):
+        def run(paths: list[Path]) -> int:
+            for path in paths:
+                get_timestamp_embeddings(torch.from_numpy(load_audio(path))[None], model)
+            return len(paths)
+    else:
+        embedder = FileEmbedder(model, tail="tail" in mode, compile="compile" in mode)
+
+        def run(paths: list[Path]) -> int:
+            return sum(1 for _ in embedder(paths))
+    run(files[:2])  # warm-up (and, compiled, the compilation)
     start = time.perf_counter()
-    done, _, _ = embed_paths(files, model)
-    return len(done) / (time.perf_counter() - start)
+    done = run(files)
+    return done / (time.perf_counter() - start)
 
 
 def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:

@@ -13,7 +13,7 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     shared = tmp_path / "shared"
     for i in range(3):
         tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.5)
-    files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared)]
+    files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared), "--embed-modes", "batched"]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
           *files])
