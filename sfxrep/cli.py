@@ -37,7 +37,7 @@ def train_plan(ns: argparse.Namespace):
                      loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
                      overrides=ns.overrides, experiments=str(experiments), runs=ns.runs,
                      resume=getattr(ns, "resume", False), params=_pairs(getattr(ns, "param", None), "--param"),
-                     meta=_pairs(getattr(ns, "tag", None), "--tag") | ({"init": ns.init} if ns.init else {}),
+                     meta=_pairs(getattr(ns, "tag", None), "--tag"),
                      wandb_group=getattr(ns, "wandb_group", None), init=ns.init,
                      freeze_encoder_epochs=ns.freeze_encoder_epochs)
 

@@ -31,6 +31,7 @@ class ResultRow:
         model: what produced the embeddings: ``sfxrep``, ``aisfx``, ``logmel`` … (RQ4).
         mixing, bn, fdr, fdr_threshold, loss, seed: the compared factors, as they ran.
         study, trial: the Optuna study and trial number of a tuning run.
+        init: the warm start of a fine-tuned model (``aisfx`` or a checkpoint path); ``None`` from scratch.
         train_libraries: the libraries the model was trained on; ``seen_in_training`` says if this one was.
         width, k, precision: encoder width, kNN neighbours, training precision.
         n_classes: classes of the library; the ``n_*`` counts describe the evaluation.
@@ -53,6 +54,7 @@ class ResultRow:
     seed: int | None = None
     study: str | None = None
     trial: int | None = None
+    init: str | None = None
     train_libraries: list[str] = field(default_factory=list)
     seen_in_training: bool = True
     width: int | None = None

@@ -303,7 +303,7 @@ def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> di
     return {"scenario": plan.scenario, "model": "sfxrep", "mixing": labels["mixing"], "bn": labels["bn"],
             "fdr": fdr is not None, "fdr_threshold": (fdr.get("init_args") or {}).get("threshold") if fdr else None,
             "loss": labels["loss"], "seed": config.data.seed, "method": method, "precision": str(
-                config.trainer.precision), **plan.meta, **plan.params,
+                config.trainer.precision), "init": config.model.get("init"), **plan.meta, **plan.params,
             "git_commit": git_commit(Path(__file__).resolve().parent)}
 
 

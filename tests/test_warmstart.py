@@ -84,3 +84,17 @@ def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
     libraries, _, source = tiny
     with pytest.raises(ValueError, match=r"--model.init .*encoder does not fit this model's \(width 4 vs 8"):
         fit(tiny_fit_args(libraries, tmp_path, "--model.init", str(source), "--model.encoder.init_args.width", "8"))
+
+
+def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
+    from sfxrep.results import read_results
+    from sfxrep.scenarios import TrainPlan, run_plan
+    from tests.conftest import REPO, tiny_overrides
+
+    libraries, _, source = tiny
+    plan = TrainPlan(scenario="cross", configs=[], results=str(tmp_path / "results.jsonl"),
+                     experiments=str(REPO / "experiments"), runs=str(tmp_path / "runs"),
+                     overrides=tiny_overrides(libraries, tmp_path), init=str(source), freeze_encoder_epochs=1)
+    rows = run_plan(plan)
+    assert {r.init for r in rows} == {str(source.resolve())} and {r.width for r in rows} == {4}
+    assert [r.init for r in read_results(tmp_path / "results.jsonl")] == [str(source.resolve())] * len(rows)

@@ -71,7 +71,7 @@ def evaluate_module(
             loss=objective.name if objective is not None else "none", width=getattr(encoder, "width", None), k=k,
             n_classes=len(data.classes[library]),
             **vars(score), bn_adapted_blocks=adapted, eval_seconds=round(time.perf_counter() - start, 2),
-            **(meta or {}),
+            **({"init": getattr(module, "init", None)} | (meta or {})),
         ))
     return rows
 
