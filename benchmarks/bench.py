@@ -110,11 +110,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="DataLoader worker counts of the data-wait benchmark (none: skip it)")
     parser.add_argument("--index-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="index sizes of the search-latency benchmark (none: skip it)")
-    parser.add_argument("--bf16-max-width", type=int, default=1024,
-                        help="time bf16 only up to this width (emulated bf16 at width 64 takes minutes a step)")
+    parser.add_argument("--bf16-max-width", type=int, default=None,
+                        help="time bf16 only up to this width (default: every width where bf16 is native, else 16: "
+                             "emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from sfxrep.precision import cpu_capability, resolve_precision
+
+    if args.bf16_max_width is None:
+        args.bf16_max_width = 1 << 30 if resolve_precision("auto", "cpu") == "bf16-mixed" else 16
 
     summary: dict = {"cpu_capability": cpu_capability(), "threads": args.threads, "torch": torch.__version__,
                      "precision_auto": resolve_precision("auto", "cpu")}
