@@ -83,7 +83,7 @@ test-fast: $(STAMP)  ## lint, then the tests without the slow ones
 study: $(STAMP)  ## RQ1-RQ4 on ../shared/data, one fixed budget, 3 seeds, references, then the tables and report
 	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SFXREP=$(BIN)/sfxrep bash experiments/study.sh
 
-bench: $(STAMP)  ## throughput figures: train step fp32 vs bf16, frontends, data pipeline
+bench: $(STAMP)  ## throughput: train step per precision, data wait, embedding vs aiSFX, indexing, search
 	$(BIN)/python -m benchmarks.bench
 
 clean:  ## remove runs/ and the demo audio (keeps .venv)
