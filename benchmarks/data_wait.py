@@ -53,6 +53,6 @@ def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: st
              "--config", str(repo / "experiments" / "demo.yaml"), "--data.libraries", libraries,
              "--data.work_dir", str(work / "prepared"), "--data.cache_dir", str(work / "cache"),
              "--data.num_workers", str(workers), "--data.batches_per_epoch", str(batches),
-             "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
+             "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
              "--trainer.logger", "false", "--checkpoint.dirpath", str(Path(tmp) / "ckpt")], callbacks=[callback])
     return callback.fraction

@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     m.add_argument("--tail", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
-    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (pays off for large jobs)")
+    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.embedding)")
     m.set_defaults(func=_embed)
 
     from sfxrep.index.command import add_index_commands

@@ -96,11 +96,11 @@ class FileEmbedder:
         channels_last: run the encoder in channels-last layout (faster on x86 CPUs: ``make bench``).
         hop_frames: block hop in spectrogram frames (paper: 50, i.e. 50 % overlap).
         block_frames: block length in frames (paper: 100 ≈ 2.3 s).
-        compile: run the encoder through ``torch.compile`` (inductor). On 2 AVX2 cores it embeds about 27 %
-            more blocks per second after a one-off compilation of about 30–45 s, so it pays from a few thousand
-            files on; every batch is padded to ``batch_size`` so that one compiled shape serves all.
-            (Measured alternatives: int8 PT2E quantisation through torchao and inductor gave no gain over
-            compiled fp32 on a CPU without VNNI, at cosine 0.9988 to fp32.)
+        compile: run the encoder through ``torch.compile`` (inductor); every batch is padded to
+            ``batch_size`` so that one compiled shape serves all. Not the default: on 2 AVX2 cores the compiled
+            encoder alone does 31 blocks/s against 23–24 eager, yet whole-file embedding measured 8.9–9.9 files/s
+            compiled against 10.0–11.1 eager (``make bench``), so measure on your machine. (int8 PT2E
+            quantisation through torchao and inductor gave no gain either: 17.7 blocks/s at cosine 0.9988, no VNNI.)
     """
 
     def __init__(self, model: SfxModule, library: str | None = None, batch_size: int = 64, tail: bool = TAIL_DEFAULT,

@@ -33,7 +33,7 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
     i.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     i.add_argument("--compile", action="store_true",
-                   help="torch.compile the encoder: ~30-45 s once, then ~27%% faster on a 2-core AVX2 CPU")
+                   help="torch.compile the encoder (measure first: no faster end to end on a 2-core AVX2 CPU)")
     i.add_argument("--retry-failed", action="store_true", help="decode again files that failed before")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
     i.add_argument("--work-dir", default="runs/prepared", help="where --libraries are prepared (as for training)")
