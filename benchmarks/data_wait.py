@@ -54,5 +54,6 @@ def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: st
              "--data.work_dir", str(work / "prepared"), "--data.cache_dir", str(work / "cache"),
              "--data.num_workers", str(workers), "--data.batches_per_epoch", str(batches),
              "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
-             "--trainer.logger", "false", "--checkpoint.dirpath", str(Path(tmp) / "ckpt")], callbacks=[callback])
+             "--trainer.logger", "false", "--trainer.default_root_dir", tmp,  # the saved config.yaml goes there
+             "--checkpoint.dirpath", str(Path(tmp) / "ckpt")], callbacks=[callback])
     return callback.fraction

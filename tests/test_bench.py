@@ -9,7 +9,8 @@ from benchmarks.bench import cnn9_macs, main
 from tests.conftest import AISFX_MISSING, tone
 
 
-def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, capsys):
+def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path / "lib_a")  # the benchmark leaves nothing in the folder it runs from
     shared = tmp_path / "shared"
     for i in range(3):
         tone(shared / f"t{i}.wav", freq=300 + 100 * i, seconds=3.5)
@@ -29,6 +30,7 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
         assert summary["embed_files_per_s"] > 0 and summary["aisfx_files_per_s"] > 0
         assert summary["index"]["files"] == 2 and summary["index"]["audio_s_per_s"] > 0
     assert 0 <= summary["data_wait_fraction"]["0"] < 1
+    assert not list((tmp_path / "lib_a").glob("*.yaml"))
     (search,) = summary["search"]
     assert search["n"] == 300 and search["exact"]["p50_ms"] > 0 and search["hnsw"]["p99_ms"] > 0
     assert re.search(r"\n\s+300 hnsw\s+[\d.]+", out)

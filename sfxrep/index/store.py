@@ -181,27 +181,36 @@ class Index:
             self.failures = [f for f in self.failures if f["path"] not in done] + failures
         self.stats = fit_stats(self.vectors) if len(self.vectors) else None
 
+    def _select(self, order: list[int]) -> None:
+        """Keep the rows ``order`` (in that order) with their vectors and block vectors."""
+        if self.block_vectors is not None:
+            self.block_vectors = self._blocks_of(order)  # before the rows change: it reads their block counts
+        self.rows, self.vectors = [self.rows[i] for i in order], self.vectors[order]
+        self._by_path = {r["path"]: i for i, r in enumerate(self.rows)}
+        self._search = None
+
     def _replace(self, rows: list[dict], vectors: np.ndarray, blocks: np.ndarray | None) -> None:
         """Add rows with their ``(n, D)`` vectors (and block vectors), replacing rows of the same path."""
         if not rows:
             return
         new = {r["path"] for r in rows}
-        keep = [i for i, r in enumerate(self.rows) if r["path"] not in new]
-        dim = vectors.shape[1]
-        self.vectors = np.concatenate([self.vectors[keep] if keep else np.zeros((0, dim), np.float32), vectors])
+        self._select([i for i, r in enumerate(self.rows) if r["path"] not in new])
+        empty = np.zeros((0, vectors.shape[1]), np.float32)
+        self.vectors = np.concatenate([self.vectors if self.vectors.size else empty, vectors])
         if self.block_vectors is not None:
-            pieces = [a for a in (self._blocks_of(keep), blocks) if a is not None and len(a)]
-            self.block_vectors = np.concatenate(pieces) if pieces else np.zeros((0, dim), np.float32)
-        self.rows = [self.rows[i] for i in keep] + rows
+            pieces = [a for a in (self.block_vectors, blocks) if a is not None and len(a)]
+            self.block_vectors = np.concatenate(pieces) if pieces else empty
+        self.rows = self.rows + rows
         self._by_path = {r["path"]: i for i, r in enumerate(self.rows)}
-        self._search = None
 
-    def _blocks_of(self, keep: list[int]) -> np.ndarray:
-        if self.block_vectors is None or not keep:
-            return None if self.block_vectors is None else np.zeros((0, self.vectors.shape[-1]), np.float32)
+    def _blocks_of(self, keep: list[int]) -> np.ndarray | None:
+        """The block vectors of rows ``keep``, in that order (``None`` for an index without them)."""
+        if self.block_vectors is None:
+            return None
+        if not keep:
+            return np.zeros((0, self.vectors.shape[-1]), np.float32)
         offsets = np.concatenate([[0], np.cumsum([r["blocks"] for r in self.rows])])
-        pieces = [self.block_vectors[offsets[i]:offsets[i + 1]] for i in keep]
-        return np.concatenate(pieces) if pieces else self.block_vectors[:0]
+        return np.concatenate([self.block_vectors[offsets[i]:offsets[i + 1]] for i in keep])
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -226,10 +235,8 @@ class Index:
 
     def save(self) -> None:
         """Write ``data.npz`` and ``index.json`` atomically, then drop the merged parts and a stale HNSW graph."""
-        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i]["path"])
-        blocks = self._blocks_of(order) if self.block_vectors is not None else None
-        self.rows, self.vectors = [self.rows[i] for i in order], self.vectors[order]
-        self.block_vectors, self._by_path = blocks, {r["path"]: i for i, r in enumerate(self.rows)}
+        self._select(sorted(range(len(self.rows)), key=lambda i: self.rows[i]["path"]))
+        blocks = self.block_vectors
         self.stats = fit_stats(self.vectors) if len(self.vectors) else None
         dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
         mean, std = self.stats if self.stats else (np.zeros(dim, np.float32), np.ones(dim, np.float32))
@@ -245,7 +252,6 @@ class Index:
         for part in self._part_files():
             part.unlink()
         (self.folder / "hnsw.faiss").unlink(missing_ok=True)
-        self._search = None
 
     def _write_part(self, rows: list[dict], vectors: list[np.ndarray], blocks: list[np.ndarray] | None,
                     failures: list[dict]) -> None:
@@ -334,10 +340,9 @@ class Index:
             found = labelled + [r for r in found if r["path"] not in seen]
         report = BuildReport(found=len(found))
         found_paths = {r["path"] for r in found}
-        removed = [i for i, r in enumerate(self.rows) if r["path"] not in found_paths]
-        report.removed = len(removed)
-        if removed:
-            self._drop(removed)
+        present = [i for i, r in enumerate(self.rows) if r["path"] in found_paths]
+        report.removed = len(self.rows) - len(present)
+        self._select(present)
         failed_before = {f["path"]: f for f in self.failures if f["path"] in found_paths}
         self.failures = list(failed_before.values())
         todo: list[dict] = []
@@ -359,14 +364,6 @@ class Index:
         report.seconds = time.perf_counter() - start
         self.save()
         return report
-
-    def _drop(self, indices: list[int]) -> None:
-        gone = set(indices)
-        keep = [i for i in range(len(self.rows)) if i not in gone]
-        if self.block_vectors is not None:
-            self.block_vectors = self._blocks_of(keep)
-        self.rows, self.vectors = [self.rows[i] for i in keep], self.vectors[keep]
-        self._by_path = {r["path"]: i for i, r in enumerate(self.rows)}
 
     def _embed(self, embedder, todo: list[dict], report: BuildReport, progress: bool, blocks: bool) -> None:
         from tqdm import tqdm
