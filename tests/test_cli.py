@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,16 @@ def test_bad_input_is_one_line_naming_it(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["prepare", str(tmp_path / "libs.yaml")])
     assert "kind must be one of" in capsys.readouterr().err
+
+
+def test_prepare_logs_to_the_stderr_of_the_call_not_of_the_import(tiny_libraries, tmp_path, monkeypatch):
+    import io
+
+    from sfxrep.cache import WaveCache
+    from sfxrep.libraries.prepare import prepare
+    from sfxrep.libraries.spec import load_libraries
+
+    stream = io.StringIO()  # what a test harness or a redirect puts in place after sfxrep was imported
+    monkeypatch.setattr(sys, "stderr", stream)
+    prepare(load_libraries(tiny_libraries), tmp_path / "w", WaveCache(tmp_path / "c"))
+    assert "[prepare] lib_a:" in stream.getvalue()

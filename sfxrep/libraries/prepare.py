@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Literal, TextIO
 
 from sfxrep.audio import AudioDecodeError
 from sfxrep.cache import WaveCache, WaveInfo
@@ -172,7 +173,7 @@ def load_prepared(spec: LibrariesSpec, work_dir: str | Path) -> Prepared | None:
 
 
 def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers: int = 1,
-            force: bool = False, log=sys.stderr) -> Prepared:
+            force: bool = False, log: TextIO | Literal["stderr"] | None = "stderr") -> Prepared:
     """Prepare every library of ``spec``: re-scan, decode what is new or changed, update the manifest.
 
     Args:
@@ -182,8 +183,10 @@ def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers
         workers: decoding threads.
         force: retry files whose decoding failed before. Splits of files already in the manifest are kept
             either way (delete the prepared folder to split anew).
-        log: where progress and the summary are printed (``None`` for silence).
+        log: where progress and the summary are printed: ``"stderr"`` (the ``sys.stderr`` of the call, not of
+            the import, which a test harness may have closed since), a text stream, or ``None`` for silence.
     """
+    log = sys.stderr if log == "stderr" else log
     folder = prepared_folder(spec, work_dir)
     last = load_prepared(spec, work_dir)
     cache.clean_orphans()
