@@ -96,17 +96,17 @@ def _evaluate(ns: argparse.Namespace) -> None:
 
 
 def _esc50(ns: argparse.Namespace, name: str) -> None:
-    from sfxrep.baselines import REFERENCES, OpenL3Unavailable, load_reference
+    from sfxrep.api import load_model
+    from sfxrep.baselines import REFERENCES, OpenL3Unavailable
     from sfxrep.evaluate.esc50 import esc50_protocol, summary
     from sfxrep.fileio import check_writable
-    from sfxrep.models.checkpoint import load_checkpoint
     from sfxrep.results import append_results
 
     if not ns.root:
         raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
     check_writable(ns.results)
     try:
-        module = load_reference(name) if name in REFERENCES else load_checkpoint(ns.checkpoint).module
+        module = load_model(name if name in REFERENCES else ns.checkpoint)
     except OpenL3Unavailable as err:
         print(f"sfxrep evaluate: {err}")
         return

@@ -73,9 +73,7 @@ def index_command(ns: argparse.Namespace) -> None:
     from sfxrep.index.store import Index
 
     libraries, names = _split_reference(ns.libraries) if ns.libraries else (None, None)
-    exists = (Path(ns.out) / "index.json").is_file()
-    model = ns.model or (Index.open(ns.out).meta["model"]["source"] if exists else "aisfx")
-    index, report = Index.build(ns.out, ns.roots, model, libraries=libraries, library_names=names, blocks=ns.blocks,
+    index, report = Index.build(ns.out, ns.roots, ns.model, libraries=libraries, library_names=names, blocks=ns.blocks,
                                 tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
                                 progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile)
     for path, reason in report.failed:

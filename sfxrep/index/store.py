@@ -266,7 +266,7 @@ class Index:
     # ---- building ------------------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module = "aisfx",
+    def build(cls, out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
               libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
               blocks: bool = False, tail: bool | None = None, library: str | None = None,
               work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache", progress: bool = True,
@@ -276,7 +276,8 @@ class Index:
         Args:
             out: the index folder.
             roots: folders (searched recursively) and files to index, unlabelled.
-            model: ``"aisfx"``, ``"logmel"``, an sfxrep ``.ckpt`` path, or a loaded module with ``source``.
+            model: ``"aisfx"``, ``"logmel"``, an sfxrep ``.ckpt`` path, or a loaded module with ``source``;
+                ``None``: the existing index's model, else ``"aisfx"``.
             libraries: a libraries YAML whose files are indexed with their library, label and split.
             library_names: only these libraries of ``libraries``.
             blocks: also store every block's embedding.
@@ -301,6 +302,8 @@ class Index:
             sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
         if index is not None and not roots and libraries is None:
             sources = index.meta["sources"]  # an update: the recorded sources
+        if model is None:
+            model = index.meta["model"]["source"] if index is not None else "aisfx"
         source = getattr(model, "source", None) if isinstance(model, nn.Module) else model_source(model)
         if index is not None and tail is None:
             tail = index.meta["model"]["tail"]
