@@ -19,7 +19,7 @@ import collections
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +64,12 @@ class _Pending:
     """A file whose blocks are (partly) in flight; ``rows`` fills as batches come back."""
 
     path: str
-    audio: DecodedAudio | None
-    error: AudioDecodeError | None
-    rows: list[torch.Tensor]
-    missing: int
+    error: AudioDecodeError | None = None
+    missing: int = 0  # blocks not yet embedded
+    rows: list[torch.Tensor] = field(default_factory=list)
+    duration: float = 0.0
+    sample_rate: int = 0
+    channels: int = 0
 
 
 def default_decode_workers() -> int:
@@ -168,42 +170,36 @@ class FileEmbedder:
         """Embed ``paths`` in order; yields a :class:`FileEmbedding` or the file's ``AudioDecodeError``."""
         queue: collections.deque[_Pending] = collections.deque()  # files not yet yielded, in order
         batch: list[torch.Tensor] = []                              # blocks waiting for a forward pass
-        owners: list[_Pending] = []                                  # the file of each block run of `batch`
-        sizes: list[int] = []
+        owners: list[_Pending] = []                                  # the file of each piece of `batch`
 
         def run_batch() -> None:
             out = self._forward(torch.cat(batch))
-            for owner, part in zip(owners, out.split(sizes), strict=True):
+            for owner, part in zip(owners, out.split([b.shape[0] for b in batch]), strict=True):
                 owner.rows.append(part)
                 owner.missing -= part.shape[0]
-            batch.clear(), owners.clear(), sizes.clear()
+            batch.clear(), owners.clear()
 
         def ready() -> Iterator[FileEmbedding | AudioDecodeError]:
             while queue and queue[0].missing == 0:
                 item = queue.popleft()
-                if item.error is not None:
-                    yield item.error
-                else:
-                    audio = item.audio
-                    yield FileEmbedding(item.path, torch.cat(item.rows).numpy(), audio.duration, audio.source_rate,
-                                        audio.channels)
+                yield item.error or FileEmbedding(item.path, torch.cat(item.rows).numpy(), item.duration,
+                                                  item.sample_rate, item.channels)
 
         for path, audio in self._decoded(paths):
             self.decoded += 1
             if isinstance(audio, AudioDecodeError):
-                queue.append(_Pending(path, None, audio, [], 0))
+                queue.append(_Pending(path, error=audio))
             else:
                 blocks = self.blocks_of(audio.samples)
-                item = _Pending(path, audio, None, [], blocks.shape[0])
+                item = _Pending(path, missing=blocks.shape[0], duration=audio.duration,
+                                sample_rate=audio.source_rate, channels=audio.channels)
                 queue.append(item)
                 while blocks.shape[0]:
-                    take = blocks[: self.batch_size - sum(sizes)]
-                    batch.append(take), owners.append(item), sizes.append(take.shape[0])
+                    take = blocks[: self.batch_size - sum(b.shape[0] for b in batch)]
+                    batch.append(take), owners.append(item)
                     blocks = blocks[take.shape[0]:]
-                    if sum(sizes) == self.batch_size:
+                    if sum(b.shape[0] for b in batch) == self.batch_size:
                         run_batch()
-                item.audio = DecodedAudio(np.empty(0, np.float32), audio.sample_rate, audio.source_rate,
-                                          audio.duration, audio.channels)  # the samples are no longer needed
             yield from ready()
         if batch:
             run_batch()
