@@ -76,7 +76,7 @@ test: $(STAMP)  ## lint, then the whole test suite (incl. slow real-data and DDP
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)  ## lint, then the tests without the slow ones
+test-fast: $(STAMP)  ## lint, then the unit tests: every end-to-end test (marked slow) deselected; < 3 min on 2 cores
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from benchmarks.bench import cnn9_macs, main
 from tests.conftest import AISFX_MISSING, tone
 
 
+@pytest.mark.slow  # end to end: the whole make bench, small
 def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path / "lib_a")  # the benchmark leaves nothing in the folder it runs from
     shared = tmp_path / "shared"

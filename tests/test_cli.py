@@ -23,6 +23,7 @@ def test_prepare_prints_each_library_and_where_the_manifest_is(tiny_libraries, t
                                                  "split", "key"}
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_fit_subcommand_then_evaluate_and_compare(tiny_libraries, tmp_path, capsys):
     main(["fit", *tiny_fit_args(tiny_libraries, tmp_path)])
     assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.ckpt")) == ["best.ckpt", "last.ckpt"]
@@ -37,6 +38,7 @@ def test_fit_subcommand_then_evaluate_and_compare(tiny_libraries, tmp_path, caps
     assert "no group" in capsys.readouterr().out  # one loss only: nothing to compare yet
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_train_passes_overrides_after_the_double_dash(tiny_libraries, tmp_path, capsys):
     results = tmp_path / "r.jsonl"
     main(["train", "--scenario", "cross", "--experiments", str(REPO / "experiments"), "-c",

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import REPO, write_tiny_libraries
 
+pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
+
 
 @pytest.mark.ddp
 @pytest.mark.parametrize(("mixing", "bn"), [("joint", "per_library"), ("sequential", "shared")])

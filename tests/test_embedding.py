@@ -58,6 +58,7 @@ def test_stereo_and_rate_are_reported_and_a_synchronous_embedder_works(tmp_path)
     assert item.channels == 2 and item.sample_rate == 22_050 and item.blocks.shape == (1, 32)
 
 
+@pytest.mark.slow  # end to end: torch.compile builds the encoder (about 20 s)
 def test_the_compiled_path_matches_eager(tmp_path):
     paths = [tone(tmp_path / f"c{i}.wav", freq=300.0 * (i + 1), seconds=2.0 + i) for i in range(3)]
     eager = [i.blocks for i in FileEmbedder(tiny_model(), batch_size=4, decode_workers=0)(paths)]

@@ -67,6 +67,7 @@ def _train_f1_per_epoch(log_dir) -> list[dict[str, float]]:
             if r.get("train/lib_a/macro_f1")]
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_an_attainable_threshold_moves_the_weights_as_the_logged_f1_says(tiny_libraries, tmp_path):
     save_to = tmp_path / "fdr_epochs.json"
     fdr = FocalDatasetRegularization(threshold=0.3, save_to=str(save_to))  # lib_b (3 classes) crosses, lib_a not
@@ -92,6 +93,7 @@ def test_an_attainable_threshold_moves_the_weights_as_the_logged_f1_says(tiny_li
     assert set(ckpt["library_weights"]) == {"lib_a", "lib_b"}
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_a_missing_train_f1_is_an_error_not_a_zero(tiny_libraries, tmp_path):
     fdr = FocalDatasetRegularization(metric="train/{library}/renamed_f1")
     cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
@@ -100,6 +102,7 @@ def test_a_missing_train_f1_is_an_error_not_a_zero(tiny_libraries, tmp_path):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_resuming_restores_the_crossing_epochs_and_weights(tiny_libraries, tmp_path):
     args = tiny_fit_args(tiny_libraries, tmp_path, "--model.lr", "0.01")
     first = FocalDatasetRegularization(threshold=0.3)
@@ -132,6 +135,7 @@ def test_library_weight_scales_that_librarys_loss(tiny_libraries, tmp_path):
     assert module.training_step(batch, 0).item() == pytest.approx(2.5 * base.item(), rel=1e-4)
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_epochs_file_from_an_earlier_run_and_default_save_location(tiny_libraries, tmp_path):
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"lib_a": 4, "lib_b": 2}))

@@ -38,14 +38,16 @@ def test_yaml_configs_compose_cosine_pml_parts():
 
 
 def test_cosine_contrastive_value_by_hand():
-    emb = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+    # every similarity is chosen well away from the margins, where pml's reducer counts a term as non-zero or not
+    # (a cosine of exactly 0 comes out as ±1e-8 in some CPU kernels)
+    emb = torch.tensor([[1.0, 0.0], [0.8, 0.6], [-0.8, 0.6], [0.28, 0.96]])
     labels = torch.tensor([0, 0, 1, 1])
     metric_only = Objective(metric=objective_from_yaml("contrastive").metric)  # no miner: all pairs
     terms = metric_only(torch.zeros(4, 2), labels, emb, torch.zeros(2, 3))
-    # positives: sim(0,1) = sim(2,3) = 0.8 → relu(1 − s) = 0.2 each
-    # negatives: sim(0,2) = 0, sim(0,3) = −0.6, sim(1,2) = 0.6, sim(1,3) = 0 → relu(s − 0): only 0.6
-    # pml averages each side over its non-zero terms: 0.2 + 0.6
-    assert terms["metric"].item() == pytest.approx(0.2 + 0.6, abs=1e-6)
+    # positives: sim(0,1) = 0.8, sim(2,3) = 0.352 → relu(1 − s) = 0.2, 0.648
+    # negatives: sim(0,2) = −0.8, sim(0,3) = 0.28, sim(1,2) = −0.28, sim(1,3) = 0.8 → relu(s − 0) = 0, 0.28, 0, 0.8
+    # pml averages each side over its non-zero terms: (0.2 + 0.648) / 2 + (0.28 + 0.8) / 2
+    assert terms["metric"].item() == pytest.approx(0.424 + 0.54, abs=1e-5)
 
 
 @pytest.mark.parametrize("name", LOSSES[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from sfxrep import precision
@@ -23,6 +24,27 @@ def test_auto_is_bf16_only_on_native_hardware(monkeypatch):
     assert resolve_precision("auto", "gpu") == "bf16-mixed"
     for explicit in ("32-true", "bf16-mixed", 16):  # an explicit choice is never changed
         assert resolve_precision(explicit, "cpu") == explicit
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "bf16-mixed"),
+    ({"ATEN_CPU_CAPABILITY": "avx2"}, "32-true"),  # torch's own kernels held to AVX2
+    ({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "32-true"),  # oneDNN's convolutions held to AVX2
+    ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, "32-true"),  # AVX512 without its bf16 instructions
+    ({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}, "bf16-mixed"),
+    ({"ONEDNN_MAX_CPU_ISA": "ALL"}, "bf16-mixed"),
+])
+def test_a_cpu_told_to_act_as_avx2_gets_fp32(monkeypatch, env, expected):
+    """On a CPU with AMX (pretended here, so this runs anywhere) the kernel limits decide."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(precision, "_hardware_bf16", lambda: ["AVX512-BF16", "AMX"])
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: env.get("ATEN_CPU_CAPABILITY", "AVX512").upper())
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert resolve_precision("auto", "cpu") == expected
+    assert ("limited" in cpu_capability()) == (expected == "32-true")
 
 
 def test_the_run_records_what_auto_chose(tiny_libraries, tmp_path):

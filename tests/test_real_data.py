@@ -15,6 +15,8 @@ from sfxrep.lightning_cli import fit
 from sfxrep.models.checkpoint import load_checkpoint
 from tests.conftest import REPO, needs_shared
 
+pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
+
 SPEC = REPO / "experiments" / "libraries" / "shared.yaml"
 
 
@@ -41,7 +43,6 @@ def test_manifests_of_the_three_libraries(tmp_path):
 
 
 @needs_shared
-@pytest.mark.slow
 def test_short_cross_training_is_far_above_chance(tmp_path):
     best, _ = fit([
         "--config", str(REPO / "experiments" / "base.yaml"), "--config", str(REPO / "experiments" / "fast.yaml"),

@@ -18,6 +18,8 @@ from sfxrep.results import read_results
 from tests.conftest import REPO, tiny_fit_args, tiny_overrides
 from tests.test_training import RecordBatches
 
+pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
+
 
 def train_args(tmp_path, libraries, *extra):
     return ["train", "--experiments", str(REPO / "experiments"), "-c", str(REPO / "experiments" / "base.yaml"),

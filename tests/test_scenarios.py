@@ -7,10 +7,13 @@ import json
 import pytest
 import yaml
 
+from sfxrep.precision import resolve_precision
 from sfxrep.results import read_results
 from sfxrep.scenarios import TrainPlan, run_plan
 from tests.conftest import REPO, tiny_overrides
 from tests.wandb_records import read_run
+
+pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
 
 
 def plan(tmp_path, libraries, **kwargs) -> TrainPlan:
@@ -43,7 +46,7 @@ def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_pa
     assert {r.seed for r in rows} == {3}
     for r in rows:
         assert (r.scenario, r.mixing, r.bn, r.fdr) == ("cross", "joint", "per_library", True)
-        assert r.fdr_threshold == 0.5 and r.precision == "32-true"
+        assert r.fdr_threshold == 0.5 and r.precision == resolve_precision("auto", "auto")
         assert r.loss == "ce+tripletmargin+regularface" and r.train_libraries == ["lib_a", "lib_b"]
         assert r.train_seconds > 0 and r.checkpoint.endswith("best.ckpt") and 0 <= r.frame_macro_f1 <= 1
 

@@ -11,9 +11,11 @@ from lightning.pytorch import Callback
 from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.lightning_cli import SfxLightningCLI, fit
 from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.precision import resolve_precision
 from tests.conftest import tiny_fit_args
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_fit_logs_per_library_metrics_and_checkpoints_on_mean_val_loss(tiny_libraries, tmp_path):
     best, cli = fit(tiny_fit_args(tiny_libraries, tmp_path))
     metrics = cli.trainer.callback_metrics
@@ -32,7 +34,7 @@ def test_fit_logs_per_library_metrics_and_checkpoints_on_mean_val_loss(tiny_libr
     cli.model.eval()
     torch.testing.assert_close(module.embed(wave), cli.model.embed(wave))
     assert ckpt.data["libraries"] == str(tiny_libraries.resolve())  # absolute: evaluates from any folder
-    assert ckpt.run_info == {"run": "sfxrep", "precision": "32-true"}
+    assert ckpt.run_info == {"run": "sfxrep", "precision": resolve_precision("auto", "auto")}  # base.yaml: auto
     assert (tmp_path / "ckpt" / "last.ckpt").is_file()
 
 
@@ -48,6 +50,7 @@ class RecordBatches(Callback):
         self.epochs[-1].append(tuple((b["library"], tuple(b["index"].tolist())) for b in parts))
 
 
+@pytest.mark.slow  # end to end: a real fit
 @pytest.mark.parametrize(
     ("mixing", "extra"),
     [
@@ -74,6 +77,7 @@ def test_every_mixing_trains_and_lightning_advances_the_sampler_epoch(tiny_libra
     assert torch.isfinite(cli.trainer.callback_metrics["val/loss"])
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_unseen_library_gets_adapted_batchnorm_at_evaluation(tiny_libraries, tmp_path):
     best, _ = fit(tiny_fit_args(tiny_libraries, tmp_path, "--data.train_libraries", '["lib_a"]',
                                 "--model.encoder.init_args.bn", "per_library"))
@@ -94,6 +98,7 @@ def test_the_frontend_hop_length_decides_the_block_length(tiny_libraries, tmp_pa
         SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--data.hop_length", "512"), run=False)
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_optimizer_and_scheduler_are_configurable_and_model_lr_still_wins(tiny_libraries, tmp_path):
     cli = SfxLightningCLI(args=tiny_fit_args(
         tiny_libraries, tmp_path, "--optimizer", "torch.optim.SGD", "--optimizer.lr", "0.5", "--optimizer.momentum",
@@ -111,6 +116,7 @@ def test_optimizer_and_scheduler_are_configurable_and_model_lr_still_wins(tiny_l
     assert type(adam).__name__ == "Adam" and adam.param_groups[0]["lr"] == 0.02
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_a_library_without_validation_files_is_reported_not_silently_dropped(tmp_path):
     from tests.conftest import write_tiny_libraries
 

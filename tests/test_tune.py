@@ -16,9 +16,11 @@ import yaml
 from sfxrep.cli import main
 from sfxrep.results import read_results
 from sfxrep.tune.launch import SlurmOptions, launch_slurm, slurm_executor
-from sfxrep.tune.storage import storage_url
+from sfxrep.tune.storage import load_study, storage_url
 from sfxrep.tune.worker import TuneSpec
 from tests.conftest import REPO, tiny_overrides
+
+pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
 
 COMPLETE, FAIL = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL
 
@@ -30,7 +32,7 @@ def tune_args(tmp_path: Path, libraries: Path, *extra: str, overrides: tuple[str
 
 
 def load(study: str, url: str) -> optuna.Study:
-    return optuna.load_study(study_name=study, storage=url)
+    return load_study(url, study)  # the project's helper: it waits out workers creating a new database's tables
 
 
 def check_search(study: optuna.Study, results: Path, trials: int = 3) -> None:

@@ -41,6 +41,7 @@ def tiny(tmp_path_factory):
 
 
 @needs_aisfx
+@pytest.mark.slow  # end to end: a real fit
 def test_an_embedding_before_any_step_equals_the_released_models(tiny, tmp_path):
     from sfxrep.pretrained import load_aisfx
 
@@ -66,6 +67,7 @@ def test_a_train_plan_with_init_takes_the_sources_width():
         ("aisfx", 64, 2)
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
     libraries, _, source = tiny
     src = load_checkpoint(source).module
@@ -86,6 +88,7 @@ def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
         fit(tiny_fit_args(libraries, tmp_path, "--model.init", str(source), "--model.encoder.init_args.width", "8"))
 
 
+@pytest.mark.slow  # end to end: a real fit
 def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
     from sfxrep.results import read_results
     from sfxrep.scenarios import TrainPlan, run_plan

@@ -44,7 +44,7 @@ def resolve_space(space: str | None, loss: str | None, experiments: Path) -> Pat
 def tune_command(ns: argparse.Namespace, plan=None) -> None:
     """Run ``sfxrep tune`` (see :func:`add_tune_options`); ``plan`` is the trials' base plan (action run)."""
     from sfxrep.scenarios import default_experiments
-    from sfxrep.tune.storage import redacted, storage_url
+    from sfxrep.tune.storage import storage_url
 
     experiments = Path(ns.experiments) if ns.experiments else default_experiments()
     space = resolve_space(ns.space, ns.loss, experiments)
@@ -55,15 +55,10 @@ def tune_command(ns: argparse.Namespace, plan=None) -> None:
         return
     import optuna
 
-    from sfxrep.tune.storage import open_storage
+    from sfxrep.tune.storage import load_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(url, ns.heartbeat, ns.grace, ns.max_retry)
-    try:
-        loaded = optuna.load_study(study_name=study, storage=storage)
-    except KeyError as err:
-        known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise ValueError(f"no study {study!r} in {redacted(url)} (studies there: {known})") from err
+    loaded = load_study(url, study, ns.heartbeat, ns.grace, ns.max_retry)
     if ns.action == "show":
         _show(loaded)
     else:
@@ -76,7 +71,7 @@ def tune_command(ns: argparse.Namespace, plan=None) -> None:
 
 def _run(ns: argparse.Namespace, plan, study: str, url: str, space: Path) -> None:
     from sfxrep.tune.launch import SlurmOptions, launch_local, launch_slurm
-    from sfxrep.tune.storage import open_storage, redacted
+    from sfxrep.tune.storage import load_study, open_storage, redacted
     from sfxrep.tune.worker import TuneSpec, check_spec, create_study
 
     if ns.trials < 1 or ns.workers < 1:
@@ -100,9 +95,7 @@ def _run(ns: argparse.Namespace, plan, study: str, url: str, space: Path) -> Non
         print(f"[tune] follow: sfxrep tune show --study {study} --storage '{ns.storage or url}'")
         return
     codes = launch_local(spec, ns.workers)
-    import optuna
-
-    _show(optuna.load_study(study_name=study, storage=open_storage(url, ns.heartbeat, ns.grace, ns.max_retry)))
+    _show(load_study(url, study, ns.heartbeat, ns.grace, ns.max_retry))
     if any(codes):
         raise ValueError(f"{sum(1 for c in codes if c)} of {len(codes)} worker(s) exited with an error: {codes}")
 

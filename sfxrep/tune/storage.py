@@ -103,6 +103,22 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
     raise AssertionError("attempts must be >= 1")
 
 
+def load_study(url: str, study: str, heartbeat_interval: int = 60, grace_period: int = 180,
+               max_retry: int = 3) -> optuna.Study:
+    """Join the existing study ``study`` at ``url`` through :func:`open_storage` (which waits out workers that are
+    creating a new database's tables; a plain ``optuna.load_study(url)`` fails then).
+
+    Raises:
+        ValueError: the storage cannot be reached, or has no such study (naming the studies it has).
+    """
+    storage = open_storage(url, heartbeat_interval, grace_period, max_retry)
+    try:
+        return optuna.load_study(study_name=study, storage=storage)
+    except KeyError as err:
+        known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        raise ValueError(f"no study {study!r} in {redacted(url)} (studies there: {known})") from err
+
+
 @contextlib.contextmanager
 def study_lock(url: str, storage: optuna.storages.BaseStorage, study: str) -> Iterator[None]:
     """Hold the per-study lock that serialises asking for trials (see module doc)."""
