@@ -26,10 +26,10 @@ from pathlib import Path
 
 import torch
 
-from sfxrep.blocks import block_samples
-from sfxrep.losses import Objective
+from sfxrep.audio.blocks import block_samples
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
+from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule
 
 BATCH, FRAMES = 64, 100
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                              "emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from sfxrep.precision import cpu_capability, resolve_precision
+    from sfxrep.training.precision import cpu_capability, resolve_precision
 
     if args.bf16_max_width is None:
         args.bf16_max_width = 1 << 30 if resolve_precision("auto", "cpu") == "bf16-mixed" else 16

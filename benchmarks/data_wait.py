@@ -43,7 +43,7 @@ class DataWait(Callback):
 
 def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: str | None = None) -> float:
     """Fraction of step time spent waiting for data in a short demo fit with ``workers`` loader workers."""
-    from sfxrep.lightning_cli import fit
+    from sfxrep.training.lightning_cli import fit
 
     repo = Path(__file__).resolve().parents[1]
     callback = DataWait()

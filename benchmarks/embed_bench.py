@@ -1,7 +1,7 @@
 """File-embedding throughput: sfxrep's path against the authors' own aiSFX pipeline, on the same files.
 
 * sfxrep: the released model (decode → blocks → LogMel → CNN9), one file at a time as before and batched
-  across files (:class:`sfxrep.embedding.FileEmbedder`), with and without the tail block, eager and compiled;
+  across files (:class:`sfxrep.models.embedding.FileEmbedder`), with and without the tail block, eager and compiled;
 * aiSFX: the package's own code, file by file — its ``compute_spectrogram`` (Essentia when installed, the
   paper's path; else its librosa variant), ``spectrogram_normalize``, its ``CrossNet`` and
   ``model_get_embedding`` (its weight loader fails on torch ≥ 2.6, so the weights are loaded here).
@@ -42,11 +42,11 @@ def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
     """sfxrep's released-model embedding of ``files`` in one of :data:`SFXREP_MODES`.
 
     "one file at a time, tail" is the path before batching: decode, then one forward pass per file, padded
-    tail block included (what ``embed_file`` did until the batched :class:`~sfxrep.embedding.FileEmbedder`).
+    tail block included (what ``embed_file`` did until the batched :class:`~sfxrep.models.embedding.FileEmbedder`).
     """
     from sfxrep.api import get_timestamp_embeddings, load_model
-    from sfxrep.audio import load_audio
-    from sfxrep.embedding import FileEmbedder
+    from sfxrep.audio.decode import load_audio
+    from sfxrep.models.embedding import FileEmbedder
 
     model = load_model("aisfx")
     if mode.startswith("one file"):

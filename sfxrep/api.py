@@ -5,7 +5,7 @@
     scene = get_scene_embeddings(audio, model)            # (n_sounds, D)
     file_emb = embed_file("door.wav", model)              # (n_blocks, D)
 
-Audio is 44.1 kHz mono float (``sfxrep.audio.load_audio`` gives that from any file). Blocks are the
+Audio is 44.1 kHz mono float (``sfxrep.audio.decode.load_audio`` gives that from any file). Blocks are the
 model's input blocks, 2.3 s at 50 % overlap, so an embedding is the paper's frame-level representation.
 """
 
@@ -17,17 +17,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sfxrep.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError
-from sfxrep.blocks import block_samples, block_starts, crop
-from sfxrep.embedding import TAIL_DEFAULT, FileEmbedder
+from sfxrep.audio.blocks import block_samples, block_starts, crop
+from sfxrep.audio.decode import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError
 from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.models.embedding import TAIL_DEFAULT, FileEmbedder
 from sfxrep.models.module import SfxModule
 
 
 def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> SfxModule:
     """A trained model in eval mode on ``device``: an sfxrep ``.ckpt``, ``"aisfx"`` for the authors' release, or
-    ``"logmel"`` for the untrained log-mel statistics baseline (:mod:`sfxrep.baselines`)."""
-    from sfxrep.baselines import REFERENCES, load_reference
+    ``"logmel"`` for the untrained log-mel statistics baseline (:mod:`sfxrep.models.baselines`)."""
+    from sfxrep.models.baselines import REFERENCES, load_reference
 
     module = load_reference(str(checkpoint)) if str(checkpoint) in REFERENCES else load_checkpoint(checkpoint).module
     return module.to(device).eval()
@@ -95,7 +95,7 @@ def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None =
                 compile: bool = False) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
 
-    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.embedding.FileEmbedder`).
+    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.models.embedding.FileEmbedder`).
 
     Returns:
         the embedded files, their embeddings ``(n_files, D)``, and (file, reason) for every file that could

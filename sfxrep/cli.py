@@ -24,12 +24,12 @@ from typing import get_args
 
 from sfxrep.data.samplers import Mixing
 from sfxrep.models.cnn9 import BatchNormMode
-from sfxrep.results import Scenario
+from sfxrep.results.rows import Scenario
 
 
 def train_plan(ns: argparse.Namespace):
-    """The :class:`~sfxrep.scenarios.TrainPlan` of ``sfxrep train`` / ``tune`` options."""
-    from sfxrep.scenarios import TrainPlan, default_experiments
+    """The :class:`~sfxrep.training.scenarios.TrainPlan` of ``sfxrep train`` / ``tune`` options."""
+    from sfxrep.training.scenarios import TrainPlan, default_experiments
 
     experiments = Path(ns.experiments) if ns.experiments else default_experiments()
     return TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
@@ -59,7 +59,7 @@ def _pairs(items: list[str] | None, option: str) -> dict:
 
 
 def _train(ns: argparse.Namespace) -> None:
-    from sfxrep.scenarios import run_plan
+    from sfxrep.training.scenarios import run_plan
 
     plan = train_plan(ns)
     run_plan(plan)
@@ -73,9 +73,9 @@ def _tune(ns: argparse.Namespace) -> None:
 
 
 def _evaluate(ns: argparse.Namespace) -> None:
-    from sfxrep.baselines import REFERENCES, OpenL3Unavailable
     from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
-    from sfxrep.results import RESULT_COLUMNS, format_table
+    from sfxrep.models.baselines import REFERENCES, OpenL3Unavailable
+    from sfxrep.results.rows import RESULT_COLUMNS, format_table
 
     name = ns.checkpoint.removeprefix("baseline:")
     if ns.protocol == "esc50":
@@ -97,10 +97,10 @@ def _evaluate(ns: argparse.Namespace) -> None:
 
 def _esc50(ns: argparse.Namespace, name: str) -> None:
     from sfxrep.api import load_model
-    from sfxrep.baselines import REFERENCES, OpenL3Unavailable
     from sfxrep.evaluate.esc50 import esc50_protocol, summary
     from sfxrep.fileio import check_writable
-    from sfxrep.results import append_results
+    from sfxrep.models.baselines import REFERENCES, OpenL3Unavailable
+    from sfxrep.results.rows import append_results
 
     if not ns.root:
         raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
@@ -121,7 +121,7 @@ def _esc50(ns: argparse.Namespace, name: str) -> None:
 
 
 def _prepare(ns: argparse.Namespace) -> None:
-    from sfxrep.cache import WaveCache
+    from sfxrep.audio.cache import WaveCache
     from sfxrep.libraries.prepare import prepare
     from sfxrep.libraries.spec import load_libraries
 
@@ -153,20 +153,20 @@ def _embed(ns: argparse.Namespace) -> None:
 
 
 def _report(ns: argparse.Namespace) -> None:
-    from sfxrep.report.build import build_report
-    from sfxrep.results import read_results
+    from sfxrep.results.report.build import build_report
+    from sfxrep.results.rows import read_results
 
     page = build_report(ns.results, ns.out, ns.where)
     print(f"report: {page} (figures beside it)")
     if ns.wandb_project:
-        from sfxrep.report.dashboard import build_dashboard
+        from sfxrep.results.report.dashboard import build_dashboard
 
         libraries = sorted({r.library for r in read_results(ns.results) if r.library != "esc50"})
         print(build_dashboard(ns.wandb_project, ns.entity, libraries, Path(ns.out) / "wandb_report.json"))
 
 
 def _compare(ns: argparse.Namespace) -> None:
-    from sfxrep.compare import compare_command
+    from sfxrep.results.compare import compare_command
 
     compare_command(ns)
 
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     m.add_argument("--tail", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
-    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.embedding)")
+    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.models.embedding)")
     m.set_defaults(func=_embed)
 
     from sfxrep.index.command import add_index_commands
@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _lightning(argv: list[str]) -> None:
     from sfxrep.fileio import check_yaml_mapping
-    from sfxrep.lightning_cli import SfxLightningCLI
+    from sfxrep.training.lightning_cli import SfxLightningCLI
 
     for flag, value in itertools.pairwise(argv):  # name a broken config file (jsonargparse does not)
         if flag in ("-c", "--config"):

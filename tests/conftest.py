@@ -18,7 +18,7 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real libraries n
 
 
 def _aisfx_missing() -> str | None:
-    from sfxrep.pretrained import aisfx_checkpoint
+    from sfxrep.models.pretrained import aisfx_checkpoint
 
     try:
         aisfx_checkpoint()

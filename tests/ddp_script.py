@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback
 
-import sfxrep.cache
-from sfxrep.lightning_cli import SfxLightningCLI
+import sfxrep.audio.cache
+from sfxrep.training.lightning_cli import SfxLightningCLI
 
 DECODED: list[str] = []
-_decode = sfxrep.cache.decode
+_decode = sfxrep.audio.cache.decode
 
 
 def counting_decode(path, *args, **kwargs):
@@ -25,7 +25,7 @@ def counting_decode(path, *args, **kwargs):
     return _decode(path, *args, **kwargs)
 
 
-sfxrep.cache.decode = counting_decode
+sfxrep.audio.cache.decode = counting_decode
 
 
 class Record(Callback):

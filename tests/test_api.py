@@ -11,7 +11,7 @@ import torch
 
 from sfxrep.api import embed_file, embed_paths, get_scene_embeddings, get_timestamp_embeddings, load_model
 from sfxrep.cli import main
-from sfxrep.lightning_cli import fit
+from sfxrep.training.lightning_cli import fit
 from tests.conftest import REPO, needs_aisfx, tiny_fit_args, tone, write_tiny_libraries
 
 
@@ -56,7 +56,7 @@ def test_the_api_imports_no_data_or_training_code():
     loaded = set(done.stdout.split())
     assert "sfxrep.models.checkpoint" in loaded
     assert not {m for m in loaded if m.startswith(("sfxrep.data", "sfxrep.libraries", "sfxrep.evaluate",
-                                                   "sfxrep.lightning_cli", "sfxrep.scenarios", "sfxrep.demo"))}
+                                                   "sfxrep.training.lightning_cli", "sfxrep.training.scenarios", "sfxrep.demo"))}
 
 
 def test_a_file_that_is_not_an_sfxrep_checkpoint_is_named_for_what_it_is(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sfxrep.audio import SAMPLE_RATE, AudioDecodeError, decode, load_audio
+from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, decode, load_audio
 from tests.conftest import tone
 
 

@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-import sfxrep.cache as cache_module
-from sfxrep.audio import AudioDecodeError
-from sfxrep.cache import WaveCache
+import sfxrep.audio.cache as cache_module
+from sfxrep.audio.cache import WaveCache
+from sfxrep.audio.decode import AudioDecodeError
 from tests.conftest import tone
 
 

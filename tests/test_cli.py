@@ -70,7 +70,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path, capsys):
 def test_prepare_logs_to_the_stderr_of_the_call_not_of_the_import(tiny_libraries, tmp_path, monkeypatch):
     import io
 
-    from sfxrep.cache import WaveCache
+    from sfxrep.audio.cache import WaveCache
     from sfxrep.libraries.prepare import prepare
     from sfxrep.libraries.spec import load_libraries
 

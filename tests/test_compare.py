@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from sfxrep.compare import PRESETS, compare, compare_command, pivot
-from sfxrep.results import ResultRow, append_results, format_table, read_results
+from sfxrep.results.compare import PRESETS, compare, compare_command, pivot
+from sfxrep.results.rows import ResultRow, append_results, format_table, read_results
 
 
 def row(**kw) -> ResultRow:

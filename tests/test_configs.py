@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfxrep.lightning_cli import SfxLightningCLI
+from sfxrep.training.lightning_cli import SfxLightningCLI
 from tests.conftest import REPO, tiny_fit_args
 
 OVERLAYS = sorted(p for p in (REPO / "experiments").rglob("*.yaml")  # search/: spaces, tested in test_tune

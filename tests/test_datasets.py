@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sfxrep.blocks import block_samples
+from sfxrep.audio.blocks import block_samples
 from sfxrep.data.datasets import (
     EvalBlockDataset,
     LibraryFiles,

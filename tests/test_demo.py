@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from sfxrep.audio import load_audio
+from sfxrep.audio.decode import load_audio
 from sfxrep.demo.generate import TAXONOMIES, generate_library
 from sfxrep.libraries.demo import DemoLibrary
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from sfxrep.api import get_timestamp_embeddings
-from sfxrep.audio import AudioDecodeError, load_audio
-from sfxrep.blocks import block_starts
-from sfxrep.embedding import FileEmbedder
-from sfxrep.losses import Objective
+from sfxrep.audio.blocks import block_starts
+from sfxrep.audio.decode import AudioDecodeError, load_audio
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.embedding import FileEmbedder
 from sfxrep.models.frontend import LogMel
+from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule
 from tests.conftest import tone
 
@@ -67,6 +67,6 @@ def test_the_compiled_path_matches_eager(tmp_path):
         cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         assert a.shape == b.shape and cosine.min() >= 0.99
     with pytest.raises(ValueError, match="only a CNN9 model"):
-        from sfxrep.baselines import LogMelStats
+        from sfxrep.models.baselines import LogMelStats
 
         FileEmbedder(LogMelStats(), compile=True)

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from sfxrep.callbacks.fdr import FocalDatasetRegularization, fdr_weights
-from sfxrep.lightning_cli import SfxLightningCLI
+from sfxrep.training.callbacks.fdr import FocalDatasetRegularization, fdr_weights
+from sfxrep.training.lightning_cli import SfxLightningCLI
 from tests.conftest import tiny_fit_args
 
 

@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-import sfxrep.embedding
 import sfxrep.index.store
+import sfxrep.models.embedding
 from sfxrep.cli import main
 from sfxrep.index import Index, ModelMismatchError
 from sfxrep.index.label import evaluate_labels, ucs_name
@@ -47,13 +47,13 @@ def library(tmp_path):
 def decodes(monkeypatch):
     """Count the files the embedder decodes."""
     calls: list[str] = []
-    real = sfxrep.embedding.decode
+    real = sfxrep.models.embedding.decode
 
     def counting(path, *args, **kwargs):
         calls.append(str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(sfxrep.embedding, "decode", counting)
+    monkeypatch.setattr(sfxrep.models.embedding, "decode", counting)
     return calls
 
 
@@ -128,19 +128,19 @@ def test_undecodable_files_are_reported_remembered_and_retried_on_request(librar
 
 def test_a_killed_build_resumes_from_its_parts(library, tmp_path, monkeypatch, decodes):
     monkeypatch.setattr(sfxrep.index.store, "FLUSH_EVERY", 4)
-    counting = sfxrep.embedding.decode
+    counting = sfxrep.models.embedding.decode
 
     def dies(path, *a, **kw):
         if len(decodes) == 11:
             raise KeyboardInterrupt  # the 11th file never finishes
         return counting(path, *a, **kw)
 
-    monkeypatch.setattr(sfxrep.embedding, "decode", dies)
+    monkeypatch.setattr(sfxrep.models.embedding, "decode", dies)
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path / "idx", [library], batch_size=2)
     parts = sorted((tmp_path / "idx" / "parts").glob("part-*.npz"))
     assert len(parts) == 2  # 8 files flushed in parts of 4 before the kill
-    monkeypatch.setattr(sfxrep.embedding, "decode", counting)
+    monkeypatch.setattr(sfxrep.models.embedding, "decode", counting)
     decodes.clear()
     index, report = build(tmp_path / "idx", [library])
     assert report.kept == 8 and report.embedded == 12 == len(decodes)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from sfxrep.cache import WaveCache
+from sfxrep.audio.cache import WaveCache
 from sfxrep.libraries.csvlist import CsvLibrary
 from sfxrep.libraries.esc50 import Esc50Library
 from sfxrep.libraries.folder import FolderLibrary

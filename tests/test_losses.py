@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from jsonargparse import ArgumentParser
 from pytorch_metric_learning import distances, losses, miners, regularizers
 
-from sfxrep.lightning_cli import SfxLightningCLI
-from sfxrep.losses import Objective
+from sfxrep.models.losses import Objective
+from sfxrep.training.lightning_cli import SfxLightningCLI
 from tests.conftest import REPO, tiny_fit_args, write_tiny_libraries
 
 LOSSES = ("ce", "contrastive", "triplet", "circle")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sfxrep import precision
-from sfxrep.lightning_cli import SfxLightningCLI
-from sfxrep.precision import cpu_capability, resolve_precision
+from sfxrep.training import precision
+from sfxrep.training.lightning_cli import SfxLightningCLI
+from sfxrep.training.precision import cpu_capability, resolve_precision
 from tests.conftest import tiny_fit_args
 
 

@@ -7,8 +7,8 @@ import importlib.util
 import pytest
 import torch
 
-from sfxrep import pretrained as aisfx
 from sfxrep.cli import main
+from sfxrep.models import pretrained as aisfx
 
 try:
     CHECKPOINT = aisfx.aisfx_checkpoint()

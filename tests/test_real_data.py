@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sfxrep.cache import WaveCache
+from sfxrep.audio.cache import WaveCache
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries
-from sfxrep.lightning_cli import fit
 from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.training.lightning_cli import fit
 from tests.conftest import REPO, needs_shared
 
 pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 import yaml
 
-import sfxrep.cache as cache_module
-from sfxrep.audio import AudioDecodeError
-from sfxrep.cache import WaveCache
+import sfxrep.audio.cache as cache_module
+from sfxrep.audio.cache import WaveCache
+from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.cli import main
 from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 
 from sfxrep.cli import main
-from sfxrep.report.panels import rq_panels
-from sfxrep.results import ResultRow, append_results, read_results
+from sfxrep.results.report.panels import rq_panels
+from sfxrep.results.rows import ResultRow, append_results, read_results
 from tests.conftest import class_sound
 
 LIBS = ("lib_a", "lib_b")

@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from sfxrep.precision import resolve_precision
-from sfxrep.results import read_results
-from sfxrep.scenarios import TrainPlan, run_plan
+from sfxrep.results.rows import read_results
+from sfxrep.training.precision import resolve_precision
+from sfxrep.training.scenarios import TrainPlan, run_plan
 from tests.conftest import REPO, tiny_overrides
 from tests.wandb_records import read_run
 
@@ -57,7 +57,7 @@ def test_the_yaml_decides_what_the_options_do_not_say(tiny_libraries, tmp_path):
     mine.write_text(yaml.safe_dump({
         "seed_everything": 4, "data": {"mixing": "joint", "seed": 4},
         "model": {"encoder": {"init_args": {"bn": "per_library"}}},
-        "trainer": {"callbacks": [{"class_path": "sfxrep.callbacks.fdr.FocalDatasetRegularization",
+        "trainer": {"callbacks": [{"class_path": "sfxrep.training.callbacks.fdr.FocalDatasetRegularization",
                                    "init_args": {"threshold": 0.7}}]}}))
     (row, _) = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", configs=[str(mine)]))
     assert (row.mixing, row.bn, row.fdr, row.fdr_threshold, row.seed) == ("joint", "per_library", True, 0.7, 4)

@@ -9,9 +9,9 @@ import torch
 from lightning.pytorch import Callback
 
 from sfxrep.evaluate.run import evaluate_checkpoint
-from sfxrep.lightning_cli import SfxLightningCLI, fit
 from sfxrep.models.checkpoint import load_checkpoint
-from sfxrep.precision import resolve_precision
+from sfxrep.training.lightning_cli import SfxLightningCLI, fit
+from sfxrep.training.precision import resolve_precision
 from tests.conftest import tiny_fit_args
 
 
@@ -128,7 +128,7 @@ def test_a_library_without_validation_files_is_reported_not_silently_dropped(tmp
 
 
 def test_several_devices_get_ddp_that_tolerates_idle_heads(tiny_libraries, tmp_path):
-    from sfxrep.lightning_cli import SfxLightningCLI
+    from sfxrep.training.lightning_cli import SfxLightningCLI
 
     cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.accelerator", "cpu",
                                              "--trainer.devices", "2"), run=False)

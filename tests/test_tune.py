@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sfxrep.cli import main
-from sfxrep.results import read_results
+from sfxrep.results.rows import read_results
 from sfxrep.tune.launch import SlurmOptions, launch_slurm, slurm_executor
 from sfxrep.tune.storage import load_study, storage_url
 from sfxrep.tune.worker import TuneSpec
@@ -213,7 +213,7 @@ def test_an_unreachable_storage_is_one_line_without_the_password(tiny_libraries,
 
 
 def test_every_shipped_space_matches_its_loss(tiny_libraries, tmp_path):
-    from sfxrep.scenarios import TrainPlan, resolve
+    from sfxrep.training.scenarios import TrainPlan, resolve
     from sfxrep.tune.space import SearchSpace
 
     for path in sorted((REPO / "experiments" / "search").glob("*.yaml")):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
-from sfxrep.lightning_cli import fit
 from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.training.lightning_cli import fit
 from tests.conftest import needs_aisfx, tiny_fit_args, write_tiny_libraries
 
 WAVE = torch.randn(2, 101_376, generator=torch.Generator().manual_seed(0)) * 0.1
@@ -43,7 +43,7 @@ def tiny(tmp_path_factory):
 @needs_aisfx
 @pytest.mark.slow  # end to end: a real fit
 def test_an_embedding_before_any_step_equals_the_released_models(tiny, tmp_path):
-    from sfxrep.pretrained import load_aisfx
+    from sfxrep.models.pretrained import load_aisfx
 
     libraries, _, _ = tiny
     snap = Snapshot()
@@ -59,7 +59,7 @@ def test_an_embedding_before_any_step_equals_the_released_models(tiny, tmp_path)
 def test_a_train_plan_with_init_takes_the_sources_width():
     from jsonargparse import Namespace
 
-    from sfxrep.scenarios import TrainPlan
+    from sfxrep.training.scenarios import TrainPlan
 
     config = Namespace(model=Namespace(encoder=Namespace(init_args=Namespace(width=16))))
     TrainPlan(init="aisfx", freeze_encoder_epochs=2).edit(config)
@@ -90,8 +90,8 @@ def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
 
 @pytest.mark.slow  # end to end: a real fit
 def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
-    from sfxrep.results import read_results
-    from sfxrep.scenarios import TrainPlan, run_plan
+    from sfxrep.results.rows import read_results
+    from sfxrep.training.scenarios import TrainPlan, run_plan
     from tests.conftest import REPO, tiny_overrides
 
     libraries, _, source = tiny

@@ -23,8 +23,8 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import CombinedLoader, rank_zero_warn
 from torch.utils.data import ConcatDataset, DataLoader
 
-from sfxrep.blocks import block_samples
-from sfxrep.cache import WaveCache
+from sfxrep.audio.blocks import block_samples
+from sfxrep.audio.cache import WaveCache
 from sfxrep.data.datasets import (
     EvalBlockDataset,
     LibraryFiles,

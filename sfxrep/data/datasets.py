@@ -1,6 +1,6 @@
 """Waveform blocks of one library: random blocks for training, every block for evaluation (paper §3.3).
 
-Block geometry is in :mod:`sfxrep.blocks`. Items are dicts so that a batch carries its library.
+Block geometry is in :mod:`sfxrep.audio.blocks`. Items are dicts so that a batch carries its library.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sfxrep.blocks import block_starts, crop
-from sfxrep.cache import WaveCache
+from sfxrep.audio.blocks import block_starts, crop
+from sfxrep.audio.cache import WaveCache
 
 
 @dataclass(frozen=True)

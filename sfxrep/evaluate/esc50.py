@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sfxrep.audio import AudioDecodeError
-from sfxrep.blocks import block_samples
-from sfxrep.cache import WaveCache
+from sfxrep.audio.blocks import block_samples
+from sfxrep.audio.cache import WaveCache
+from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.data.datasets import EvalBlockDataset, LibraryFiles
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
-from sfxrep.results import ResultRow
+from sfxrep.results.rows import ResultRow
 
 FOLDS = (1, 2, 3, 4, 5)
 

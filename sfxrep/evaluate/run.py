@@ -10,7 +10,7 @@ from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
 from sfxrep.models.module import SfxModule
-from sfxrep.results import ResultRow, append_results
+from sfxrep.results.rows import ResultRow, append_results
 
 
 def infer_scenario(train_libraries: list[str], library: str) -> str:
@@ -128,13 +128,13 @@ def evaluate_reference(name: str, libraries_yaml: str, libraries: list[str] | No
 
     The rows have ``model`` = ``name`` and scenario ``reference`` (``released`` for aisfx, as before).
     """
-    from sfxrep.baselines import load_reference
+    from sfxrep.models.baselines import load_reference
 
     module = load_reference(name)
     meta: dict = {"model": name, "fdr": False}
     run = name
     if name == "aisfx":
-        from sfxrep.pretrained import AISFX_VERSION, aisfx_checkpoint
+        from sfxrep.models.pretrained import AISFX_VERSION, aisfx_checkpoint
 
         meta.update(mixing="sequential", checkpoint=str(aisfx_checkpoint()))
         run = f"aisfx-{AISFX_VERSION}"

@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from sfxrep.audio import AudioDecodeError
+from sfxrep.audio.decode import AudioDecodeError
 
 
 def _split_reference(value: str) -> tuple[str, list[str] | None]:

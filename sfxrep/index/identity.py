@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sfxrep.baselines import REFERENCES
+from sfxrep.models.baselines import REFERENCES
 
 
 def weights_sha256(module: nn.Module) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from sfxrep.audio import AudioDecodeError
+from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.fileio import atomic_write, atomic_write_text
 from sfxrep.index.identity import check_same_model, identity, model_source
 from sfxrep.index.vectors import VectorSearch, fit_stats, normalise
@@ -92,7 +92,7 @@ def scan_libraries(libraries: str | Path, names: Sequence[str] | None, work_dir:
                    cache_dir: str | Path) -> tuple[list[dict], list[str]]:
     """Labelled rows (path, library, label, group, split) of a libraries YAML, as training prepares them (same
     splits), and the names of its UCS-named libraries."""
-    from sfxrep.cache import WaveCache
+    from sfxrep.audio.cache import WaveCache
     from sfxrep.libraries.prepare import prepare
     from sfxrep.libraries.spec import LibrariesSpec, load_libraries
 
@@ -281,16 +281,16 @@ class Index:
             libraries: a libraries YAML whose files are indexed with their library, label and split.
             library_names: only these libraries of ``libraries``.
             blocks: also store every block's embedding.
-            tail: embed the padded last partial block (default :data:`sfxrep.embedding.TAIL_DEFAULT`).
+            tail: embed the padded last partial block (default :data:`sfxrep.models.embedding.TAIL_DEFAULT`).
             library: BatchNorm set of a per-library-BN model.
             work_dir, cache_dir: where ``libraries`` are prepared (as for training).
             progress: a progress bar (files/s, ETA) on stderr.
             retry_failed: decode again the files that failed before although they did not change.
             batch_size: blocks per forward pass.
             compile: run the encoder through ``torch.compile`` (faster for large jobs; see
-                :class:`~sfxrep.embedding.FileEmbedder`).
+                :class:`~sfxrep.models.embedding.FileEmbedder`).
         """
-        from sfxrep.embedding import TAIL_DEFAULT
+        from sfxrep.models.embedding import TAIL_DEFAULT
 
         out = Path(out)
         existing = (out / "index.json").is_file()
@@ -332,7 +332,7 @@ class Index:
 
     def _refresh(self, sources: dict, work_dir, cache_dir, progress: bool, retry_failed: bool, batch_size: int,
                  blocks: bool, compile: bool = False) -> BuildReport:
-        from sfxrep.embedding import FileEmbedder
+        from sfxrep.models.embedding import FileEmbedder
 
         start = time.perf_counter()
         found = scan_roots(sources["roots"]) if sources["roots"] else []
@@ -436,7 +436,7 @@ class Index:
         Raises:
             AudioDecodeError: the file is missing, empty or not audio.
         """
-        from sfxrep.embedding import FileEmbedder
+        from sfxrep.models.embedding import FileEmbedder
 
         meta = self.meta["model"]
         (item,) = FileEmbedder(self.model(), meta["library"], tail=meta["tail"], decode_workers=0)([path])

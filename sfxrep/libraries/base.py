@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sfxrep.audio import AUDIO_EXTENSIONS
+from sfxrep.audio.decode import AUDIO_EXTENSIONS
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 

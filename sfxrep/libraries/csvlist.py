@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sfxrep.audio import AUDIO_EXTENSIONS
+from sfxrep.audio.decode import AUDIO_EXTENSIONS
 from sfxrep.libraries.base import Candidate, Library, Scan, Skipped, register
 
 

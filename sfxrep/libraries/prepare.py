@@ -25,8 +25,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, TextIO
 
-from sfxrep.audio import AudioDecodeError
-from sfxrep.cache import WaveCache, WaveInfo
+from sfxrep.audio.cache import WaveCache, WaveInfo
+from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.fileio import atomic_write_text
 from sfxrep.libraries.base import Candidate, Skipped
 from sfxrep.libraries.manifest import SPLITS, ManifestRow, read_manifest, write_manifest

@@ -19,10 +19,10 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
-from sfxrep.losses import Objective
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.heads import build_heads
+from sfxrep.models.losses import Objective
 
 
 def _f1(num_classes: dict[str, int]) -> nn.ModuleDict:

@@ -30,7 +30,7 @@ class WarmStart:
 def load_source(source: str) -> SfxModule:
     """The module to start from: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt`` path."""
     if source == "aisfx":
-        from sfxrep.pretrained import load_aisfx
+        from sfxrep.models.pretrained import load_aisfx
 
         return load_aisfx()
     from sfxrep.models.checkpoint import load_checkpoint

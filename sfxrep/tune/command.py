@@ -43,7 +43,7 @@ def resolve_space(space: str | None, loss: str | None, experiments: Path) -> Pat
 
 def tune_command(ns: argparse.Namespace, plan=None) -> None:
     """Run ``sfxrep tune`` (see :func:`add_tune_options`); ``plan`` is the trials' base plan (action run)."""
-    from sfxrep.scenarios import default_experiments
+    from sfxrep.training.scenarios import default_experiments
     from sfxrep.tune.storage import storage_url
 
     experiments = Path(ns.experiments) if ns.experiments else default_experiments()

@@ -1,6 +1,6 @@
 """A tuning worker: joins a study, runs trials until the study has its number of trials, and leaves.
 
-Each trial is one ``sfxrep train`` run through :func:`sfxrep.scenarios.run_plan` — the same scenario plan,
+Each trial is one ``sfxrep train`` run through :func:`sfxrep.training.scenarios.run_plan` — the same scenario plan,
 training, kNN evaluation and results rows — with the sampled settings applied to the resolved config. Its
 results rows carry ``study`` and ``trial``; the trial's user attributes name its run folder and checkpoint.
 
@@ -31,9 +31,9 @@ from typing import Literal
 import optuna
 from lightning.pytorch import Callback
 
-from sfxrep.lightning_cli import several_devices
-from sfxrep.results import ResultRow, read_results
-from sfxrep.scenarios import TrainPlan, resolve, run_plan
+from sfxrep.results.rows import ResultRow, read_results
+from sfxrep.training.lightning_cli import several_devices
+from sfxrep.training.scenarios import TrainPlan, resolve, run_plan
 from sfxrep.tune.space import SearchSpace
 from sfxrep.tune.storage import count_trials, open_storage, redacted, study_lock
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sfxrep.results import ResultRow
+from sfxrep.results.rows import ResultRow
 
 LOSSES = ("ce+contrastive+regularface", "ce+tripletmargin+regularface", "ce+circle+regularface")
 X_SEQ = {"mixing": "sequential", "bn": "shared", "fdr_threshold": None}

@@ -12,9 +12,9 @@ import html
 import math
 from pathlib import Path
 
-from sfxrep.compare import PRESETS, compare, pivot
-from sfxrep.report.panels import Panel, rq_panels
-from sfxrep.results import ResultRow, format_table, read_results, where
+from sfxrep.results.compare import PRESETS, compare, pivot
+from sfxrep.results.report.panels import Panel, rq_panels
+from sfxrep.results.rows import ResultRow, format_table, read_results, where
 
 
 def draw(panel: Panel, path: Path) -> Path:
@@ -76,7 +76,7 @@ def build_report(results: str | Path, out: str | Path, conditions: list[str] | N
     Args:
         results: the results file.
         out: the report folder.
-        conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.results.where`).
+        conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.results.rows.where`).
     """
     rows = where(read_results(results), conditions)
     if not rows:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfxrep.audio import SAMPLE_RATE, AudioDecodeError, decode
+from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, decode
 from sfxrep.fileio import atomic_write
 
 CACHE_VERSION = 2

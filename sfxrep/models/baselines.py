@@ -2,7 +2,7 @@
 
 * ``logmel`` — no training: a block's embedding is the mean and standard deviation over time of each of its
   96 log-mel bands (192-d), computed by sfxrep's own frontend;
-* ``aisfx`` — the authors' released X-Sequential-CE model (:mod:`sfxrep.pretrained`);
+* ``aisfx`` — the authors' released X-Sequential-CE model (:mod:`sfxrep.models.pretrained`);
 * ``openl3`` — used when the optional ``openl3`` package and its weights are installed, else skipped with the
   reason (nothing is ever downloaded).
 
@@ -54,7 +54,7 @@ def load_reference(name: str) -> nn.Module:
     if name == "logmel":
         return LogMelStats().eval()
     if name == "aisfx":
-        from sfxrep.pretrained import load_aisfx
+        from sfxrep.models.pretrained import load_aisfx
 
         return load_aisfx()
     if name == "openl3":

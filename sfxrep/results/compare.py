@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sfxrep.results import FACTORS, ResultRow, format_table, read_results, where
+from sfxrep.results.rows import FACTORS, ResultRow, format_table, read_results, where
 
 
 @dataclass(frozen=True)

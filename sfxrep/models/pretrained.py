@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from sfxrep.losses import Objective
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
+from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule
 
 AISFX_VERSION = "0.1.2"

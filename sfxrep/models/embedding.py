@@ -5,7 +5,7 @@ the cores idle while the next file decodes. :class:`FileEmbedder` keeps a pool o
 the model (libsndfile and soxr release the GIL), cuts each decoded file into its blocks, and runs the
 frozen model on full batches of ``batch_size`` blocks that may span many files, in channels-last layout
 under ``torch.inference_mode``. Files come back in input order; a file that cannot be decoded comes back
-as its :class:`~sfxrep.audio.AudioDecodeError`, in place, so a caller reports it and goes on.
+as its :class:`~sfxrep.audio.decode.AudioDecodeError`, in place, so a caller reports it and goes on.
 
     embedder = FileEmbedder(load_model("aisfx"))
     for item in embedder(paths):
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sfxrep.audio import AudioDecodeError, DecodedAudio, decode
-from sfxrep.blocks import block_samples, block_starts
+from sfxrep.audio.blocks import block_samples, block_starts
+from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
 from sfxrep.models.module import SfxModule
 
 TAIL_DEFAULT = False

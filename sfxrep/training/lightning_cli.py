@@ -13,7 +13,7 @@ Besides Lightning's own arguments it adds
   stored absolute, so a run and its checkpoint work from any folder.
 
 ``trainer.precision`` also takes ``auto`` (bf16 where the hardware has it natively, else fp32; see
-:mod:`sfxrep.precision`). It always trains with ``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves) and,
+:mod:`sfxrep.training.precision`). It always trains with ``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves) and,
 with several devices, with DDP that tolerates idle per-library heads.
 """
 
@@ -33,7 +33,7 @@ from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
-from sfxrep.precision import SfxTrainer, resolve_precision
+from sfxrep.training.precision import SfxTrainer, resolve_precision
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 # (config section, key) of every path setting resolved against ``root``

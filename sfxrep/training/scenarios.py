@@ -24,16 +24,16 @@ from pathlib import Path
 
 from jsonargparse import Namespace
 
-from sfxrep.callbacks.best import BestValue
-from sfxrep.callbacks.fdr import FocalDatasetRegularization
 from sfxrep.data.samplers import Mixing
 from sfxrep.evaluate.run import evaluate_checkpoint
 from sfxrep.fileio import atomic_write_text, check_writable, check_yaml_mapping
 from sfxrep.libraries.spec import load_libraries
-from sfxrep.lightning_cli import SfxLightningCLI, finish_wandb, fit
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.cnn9 import BatchNormMode
-from sfxrep.results import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
+from sfxrep.results.rows import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
+from sfxrep.training.callbacks.best import BestValue
+from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
+from sfxrep.training.lightning_cli import SfxLightningCLI, finish_wandb, fit
 
 FDR_CLASS = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
 FDR_DEFAULTS = {name: p.default for name, p in inspect.signature(FocalDatasetRegularization).parameters.items()}
@@ -42,7 +42,7 @@ FDR_DEFAULTS = {name: p.default for name, p in inspect.signature(FocalDatasetReg
 def default_experiments() -> Path:
     """``./experiments`` if there is one, else the one beside the installed package (a source checkout)."""
     here = Path("experiments")
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "experiments"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "experiments"
 
 
 @dataclass
@@ -279,7 +279,7 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
             for row in new:
                 row.train_seconds = train_seconds
             if wandb:
-                from sfxrep.wandb_log import log_evaluation
+                from sfxrep.training.wandb_log import log_evaluation
 
                 log_evaluation(new, kept, ckpt.module, {r.name: {"classes": r.classes, "files": r.in_manifest,
                                                             "splits": r.splits} for r in cli.datamodule.prepared.reports})
@@ -294,7 +294,7 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
 
 def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> dict:
     """What a run's W&B config records: the comparison factors as they resolved, and where the code came from."""
-    from sfxrep.wandb_log import git_commit
+    from sfxrep.training.wandb_log import git_commit
 
     fdr = fdr_callback(config)
     method = ("FDR" if fdr is not None else "BN per library" if labels["bn"] == "per_library" else

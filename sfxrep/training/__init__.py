@@ -1,0 +1,1 @@
+"""Training: the scenarios of ``sfxrep train``, LightningCLI, precision, callbacks and W&B logging."""
