@@ -11,35 +11,31 @@ model's input blocks, 2.3 s at 50 % overlap, so an embedding is the paper's fram
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts, crop
-from sfxrep.audio.decode import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioDecodeError
-from sfxrep.models.checkpoint import load_checkpoint
+from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, audio_files
+from sfxrep.models import registry
 from sfxrep.models.embedding import TAIL_DEFAULT, FileEmbedder
-from sfxrep.models.module import SfxModule
+from sfxrep.models.registry import Embedder
 
 
-def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> SfxModule:
-    """A trained model in eval mode on ``device``: an sfxrep ``.ckpt``, ``"aisfx"`` for the authors' release, or
-    ``"logmel"`` for the untrained log-mel statistics baseline (:mod:`sfxrep.models.baselines`)."""
-    from sfxrep.models.baselines import REFERENCES, load_reference
-
-    module = load_reference(str(checkpoint)) if str(checkpoint) in REFERENCES else load_checkpoint(checkpoint).module
-    return module.to(device).eval()
+def load_model(model: str | Path, device: str | torch.device = "cpu") -> Embedder:
+    """A model in eval mode on ``device``: an sfxrep ``.ckpt``, ``"aisfx"`` for the authors' release, or
+    ``"logmel"`` for the untrained log-mel statistics baseline (every name: :mod:`sfxrep.models.registry`)."""
+    return registry.load_model(model, device)
 
 
-def _geometry(model: SfxModule, hop_frames: int, block_frames: int) -> tuple[int, int]:
+def _geometry(model: Embedder, hop_frames: int, block_frames: int) -> tuple[int, int]:
     hop = model.frontend.hop_length
     return block_samples(block_frames, hop), hop_frames * hop
 
 
 @torch.no_grad()
-def get_timestamp_embeddings(audio: torch.Tensor, model: SfxModule, library: str | None = None,
+def get_timestamp_embeddings(audio: torch.Tensor, model: Embedder, library: str | None = None,
                              hop_frames: int = 50, block_frames: int = 100, batch_size: int = 64,
                              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Embed every block of every sound.
@@ -65,13 +61,13 @@ def get_timestamp_embeddings(audio: torch.Tensor, model: SfxModule, library: str
     return embeddings, centres.expand(audio.shape[0], -1)
 
 
-def get_scene_embeddings(audio: torch.Tensor, model: SfxModule, library: str | None = None) -> torch.Tensor:
+def get_scene_embeddings(audio: torch.Tensor, model: Embedder, library: str | None = None) -> torch.Tensor:
     """One embedding per sound, the mean of its block embeddings: ``(n_sounds, n_samples)`` → ``(n_sounds, D)``."""
     embeddings, _ = get_timestamp_embeddings(audio, model, library)
     return embeddings.mean(dim=1)
 
 
-def embed_file(path: str | Path, model: SfxModule, library: str | None = None, tail: bool = TAIL_DEFAULT) -> np.ndarray:
+def embed_file(path: str | Path, model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT) -> np.ndarray:
     """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels).
 
     Raises:
@@ -83,15 +79,7 @@ def embed_file(path: str | Path, model: SfxModule, library: str | None = None, t
     return item.blocks
 
 
-def audio_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files and the audio files below folders (searched recursively, sorted), in the order given."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
-    return files
-
-
-def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None = None, tail: bool = TAIL_DEFAULT,
+def embed_paths(paths: list[str | Path], model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT,
                 compile: bool = False) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
 
@@ -108,5 +96,5 @@ def embed_paths(paths: list[str | Path], model: SfxModule, library: str | None =
         else:
             done.append(item.path)
             vectors.append(item.vector)
-    dim = model.encoder.embedding_dim if hasattr(model, "encoder") else 0
+    dim = model.scene_embedding_size
     return done, np.stack(vectors) if vectors else np.zeros((0, dim), np.float32), skipped

@@ -74,14 +74,15 @@ def _tune(ns: argparse.Namespace) -> None:
 
 def _evaluate(ns: argparse.Namespace) -> None:
     from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
-    from sfxrep.models.baselines import REFERENCES, OpenL3Unavailable
+    from sfxrep.models.baselines import OpenL3Unavailable
+    from sfxrep.models.registry import is_named
     from sfxrep.results.rows import RESULT_COLUMNS, format_table
 
     name = ns.checkpoint.removeprefix("baseline:")
     if ns.protocol == "esc50":
         _esc50(ns, name)
         return
-    if name in REFERENCES:
+    if is_named(name):
         if not ns.libraries_yaml:
             raise SystemExit(f"sfxrep evaluate {ns.checkpoint} needs --libraries-yaml (the libraries to evaluate on)")
         try:
@@ -96,22 +97,22 @@ def _evaluate(ns: argparse.Namespace) -> None:
 
 
 def _esc50(ns: argparse.Namespace, name: str) -> None:
-    from sfxrep.api import load_model
     from sfxrep.evaluate.esc50 import esc50_protocol, summary
     from sfxrep.fileio import check_writable
-    from sfxrep.models.baselines import REFERENCES, OpenL3Unavailable
+    from sfxrep.models.baselines import OpenL3Unavailable
+    from sfxrep.models.registry import is_named, load_model
     from sfxrep.results.rows import append_results
 
     if not ns.root:
         raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
     check_writable(ns.results)
     try:
-        module = load_model(name if name in REFERENCES else ns.checkpoint)
+        module = load_model(name if is_named(name) else ns.checkpoint)
     except OpenL3Unavailable as err:
         print(f"sfxrep evaluate: {err}")
         return
-    model = name if name in REFERENCES else "sfxrep"
-    run = name if name in REFERENCES else Path(ns.checkpoint).resolve().parent.parent.name
+    model = name if is_named(name) else "sfxrep"
+    run = name if is_named(name) else Path(ns.checkpoint).resolve().parent.parent.name
     rows, skipped = esc50_protocol(module, ns.root, ns.cache_dir, ns.k, run,
                                    {"model": model, "checkpoint": None if model != "sfxrep" else ns.checkpoint})
     for path, reason in skipped:

@@ -1,4 +1,4 @@
-"""Fine-tuning: --model.init loads the released model's (or a checkpoint's) encoder and known heads."""
+"""Fine-tuning: --warm_start.source loads the released model's (or a checkpoint's) encoder and known heads."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_an_embedding_before_any_step_equals_the_released_models(tiny, tmp_path)
 
     libraries, _, _ = tiny
     snap = Snapshot()
-    fit(tiny_fit_args(libraries, tmp_path, "--model.encoder.init_args.width", "64", "--model.init", "aisfx",
+    fit(tiny_fit_args(libraries, tmp_path, "--model.encoder.init_args.width", "64", "--warm_start.source", "aisfx",
                       "--data.batches_per_epoch", "1"), callbacks=[snap])
     with torch.no_grad():
         released = load_aisfx().embed(WAVE)
@@ -61,9 +61,10 @@ def test_a_train_plan_with_init_takes_the_sources_width():
 
     from sfxrep.training.scenarios import TrainPlan
 
-    config = Namespace(model=Namespace(encoder=Namespace(init_args=Namespace(width=16))))
+    config = Namespace(model=Namespace(encoder=Namespace(init_args=Namespace(width=16))),
+                       warm_start=Namespace(source=None, freeze_encoder_epochs=0))
     TrainPlan(init="aisfx", freeze_encoder_epochs=2).edit(config)
-    assert (config.model.init, config.model.encoder.init_args.width, config.model.freeze_encoder_epochs) == \
+    assert (config.warm_start.source, config.model.encoder.init_args.width, config.warm_start.freeze_encoder_epochs) == \
         ("aisfx", 64, 2)
 
 
@@ -72,7 +73,7 @@ def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
     libraries, _, source = tiny
     src = load_checkpoint(source).module
     snap = Snapshot()
-    fit(tiny_fit_args(libraries, tmp_path, "--model.init", str(source), "--model.freeze_encoder_epochs", "1"),
+    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--warm_start.freeze_encoder_epochs", "1"),
         callbacks=[snap])
     for key, value in src.encoder.state_dict().items():  # weights and BatchNorm statistics: the source's,
         torch.testing.assert_close(snap.start["encoder"][key], value)  # before and after the frozen epoch
@@ -84,8 +85,8 @@ def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
 
 def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
     libraries, _, source = tiny
-    with pytest.raises(ValueError, match=r"--model.init .*encoder does not fit this model's \(width 4 vs 8"):
-        fit(tiny_fit_args(libraries, tmp_path, "--model.init", str(source), "--model.encoder.init_args.width", "8"))
+    with pytest.raises(ValueError, match=r"--warm_start.source .*encoder does not fit this model's \(width 4 vs 8"):
+        fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--model.encoder.init_args.width", "8"))
 
 
 @pytest.mark.slow  # end to end: a real fit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +112,11 @@ def decode(path: str | Path, sample_rate: int = SAMPLE_RATE, normalize: bool = T
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``(n,)`` float32 samples of ``path``: mono, ``sample_rate`` Hz, peak-normalised. See :func:`decode`."""
     return decode(path, sample_rate).samples
+
+
+def audio_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files and the audio files below folders (searched recursively, sorted), in the order given."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
+    return files

@@ -71,7 +71,7 @@ def evaluate_module(
             loss=objective.name if objective is not None else "none", width=getattr(encoder, "width", None), k=k,
             n_classes=len(data.classes[library]),
             **vars(score), bn_adapted_blocks=adapted, eval_seconds=round(time.perf_counter() - start, 2),
-            **({"init": getattr(module, "init", None)} | (meta or {})),
+            **(meta or {}),
         ))
     return rows
 
@@ -113,7 +113,7 @@ def evaluate_checkpoint(
     fdr = ckpt.fdr
     row_meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"), "checkpoint": str(ckpt.path),
                 "fdr": fdr is not None, "fdr_threshold": fdr.get("threshold") if fdr else None,
-                "precision": ckpt.run_info.get("precision"), **(meta or {})}
+                "precision": ckpt.run_info.get("precision"), "init": ckpt.init, **(meta or {})}
     rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries, k, scenario,
                            run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16, keep)
     if results is not None:
@@ -128,9 +128,9 @@ def evaluate_reference(name: str, libraries_yaml: str, libraries: list[str] | No
 
     The rows have ``model`` = ``name`` and scenario ``reference`` (``released`` for aisfx, as before).
     """
-    from sfxrep.models.baselines import load_reference
+    from sfxrep.models.registry import load_model
 
-    module = load_reference(name)
+    module = load_model(name)
     meta: dict = {"model": name, "fdr": False}
     run = name
     if name == "aisfx":

@@ -12,8 +12,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sfxrep.models.baselines import REFERENCES
-
 
 def weights_sha256(module: nn.Module) -> str:
     """SHA-256 over the module's class and its parameters and buffers (names, shapes, bytes, in name order).
@@ -29,11 +27,6 @@ def weights_sha256(module: nn.Module) -> str:
         digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
         digest.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
     return digest.hexdigest()
-
-
-def model_source(model: str | Path) -> str:
-    """How an index names its model: a reference name as it is, a checkpoint as its absolute path."""
-    return str(model) if str(model) in REFERENCES else str(Path(model).resolve())
 
 
 def identity(module: nn.Module, source: str, library: str | None, tail: bool) -> dict:

@@ -32,8 +32,9 @@ from torch import nn
 
 from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.fileio import atomic_write, atomic_write_text
-from sfxrep.index.identity import check_same_model, identity, model_source
+from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.vectors import VectorSearch, fit_stats, normalise
+from sfxrep.models.registry import load_model, model_source
 
 FORMAT = 1
 FLUSH_EVERY = 256  # files per part of a running build: what a killed build loses at most
@@ -80,7 +81,7 @@ def _signature(path: str) -> tuple[int, int] | None:
 
 def scan_roots(roots: Sequence[str | Path]) -> list[dict]:
     """An unlabelled row (``{"path"}``) for every audio file below ``roots`` (files are taken as given)."""
-    from sfxrep.api import audio_files
+    from sfxrep.audio.decode import audio_files
 
     missing = [str(r) for r in roots if not Path(r).exists()]
     if missing:
@@ -497,8 +498,6 @@ class Index:
 
 
 def _load(source: str | Path) -> nn.Module:
-    from sfxrep.api import load_model
-
     module = load_model(source)
     module.source = model_source(source)
     return module

@@ -45,6 +45,11 @@ class Checkpoint:
         """The FDR callback's state (``threshold``, ``crossed``, ``weights`` …), or ``None`` without FDR."""
         return next((s for k, s in self.callbacks.items() if "FocalDatasetRegularization" in k), None)
 
+    @property
+    def init(self) -> str | None:
+        """The warm-start source the run started from (``aisfx``, a checkpoint path), or ``None``."""
+        return next((s.get("source") for k, s in self.callbacks.items() if k.startswith("WarmStart")), None)
+
 
 def _what_it_is(raw: object) -> str:
     if isinstance(raw, tuple):

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 import torch
 from lightning.pytorch import LightningModule
-from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
+from sfxrep.audio.decode import SAMPLE_RATE
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.heads import build_heads
@@ -46,11 +46,14 @@ class SfxModule(LightningModule):
             the optimizer's own (Adam: 1e-3).
         weight_decay: likewise for weight decay (``None`` = the optimizer's own, Adam: 0).
         channels_last: run the encoder in channels-last memory format (speed: see ``make bench``).
-        init: warm-start source: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt``; its encoder and the
-            heads of libraries it knows are loaded when fitting starts (:mod:`sfxrep.models.warmstart`).
-        freeze_encoder_epochs: train only the heads for this many first epochs (encoder weights and
-            BatchNorm statistics fixed), then everything.
+
+    Where its first weights come from (a warm start) and which parts train when is the business of callbacks
+    (:class:`~sfxrep.training.callbacks.warmstart.WarmStart`), not of the module.
+    It meets :class:`~sfxrep.models.registry.Embedder` (``sample_rate``, ``scene_embedding_size``,
+    ``timestamp_embedding_size``, ``embed``).
     """
+
+    sample_rate = SAMPLE_RATE
 
     def __init__(
         self,
@@ -63,8 +66,6 @@ class SfxModule(LightningModule):
         lr: float | None = None,
         weight_decay: float | None = None,
         channels_last: bool = False,
-        init: str | None = None,
-        freeze_encoder_epochs: int = 0,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
@@ -75,7 +76,6 @@ class SfxModule(LightningModule):
         self.objective = objective if objective is not None else Objective()
         self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
         self.lr, self.weight_decay, self.channels_last = lr, weight_decay, channels_last
-        self.init, self.freeze_encoder_epochs = init, freeze_encoder_epochs
         self.heads: nn.ModuleDict | None = None
         self.library_weights: dict[str, float] = {}
         if num_classes is not None:
@@ -104,17 +104,13 @@ class SfxModule(LightningModule):
             if datamodule is None or not hasattr(datamodule, "num_classes"):
                 raise ValueError("SfxModule without num_classes needs a DataModule that has them (SfxDataModule)")
             self.build_heads(datamodule.num_classes)
-        trainer = self._trainer
-        if self.init and trainer is not None and trainer.state.fn == "fit" and not trainer.ckpt_path:
-            from sfxrep.models.warmstart import warm_start
 
-            rank_zero_info(warm_start(self, self.init).summary())  # a resumed run restores its own weights instead
+    @property
+    def scene_embedding_size(self) -> int:
+        """D of an embedding: 8 × the encoder width (paper: 512)."""
+        return self.encoder.embedding_dim
 
-    def on_train_epoch_start(self) -> None:
-        frozen = self.current_epoch < self.freeze_encoder_epochs
-        self.encoder.requires_grad_(not frozen)
-        if frozen:
-            self.encoder.eval()  # BatchNorm statistics stay the source's too
+    timestamp_embedding_size = scene_embedding_size
 
     @property
     def libraries(self) -> list[str]:

@@ -6,6 +6,7 @@ Besides Lightning's own arguments it adds
   (``model.optimizer`` / ``model.lr_scheduler``), which builds them in ``configure_optimizers`` once its heads
   exist; the default is the paper's Adam, and ``model.lr`` keeps overriding the rate;
 * the link ``model.frontend.init_args.hop_length`` → ``data.hop_length`` (blocks and frontend always agree);
+* ``warm_start.*`` (start from ``aisfx`` or a checkpoint, heads-only first epochs: :mod:`sfxrep.training.callbacks.warmstart`);
 * ``checkpoint.*`` (``best.ckpt``: best mean validation loss over libraries, paper §3.3),
   ``last_checkpoint.*`` (``last.ckpt`` after every epoch, to resume from) and ``early_stopping.*``;
 * ``root:`` — the folder relative paths of ``data.libraries``, ``data.work_dir``, ``data.cache_dir``, the
@@ -33,6 +34,7 @@ from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
+from sfxrep.training.callbacks.warmstart import WarmStart
 from sfxrep.training.precision import SfxTrainer, resolve_precision
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
@@ -86,6 +88,7 @@ class SfxLightningCLI(LightningCLI):
                              "last_checkpoint.save_on_train_epoch_end": True,
                              "last_checkpoint.enable_version_counter": False})
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath", apply_on="parse")
+        parser.add_lightning_class_args(WarmStart, "warm_start")  # no source: random weights (the paper)
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
                              "early_stopping.patience": 10})

@@ -30,9 +30,11 @@ from sfxrep.fileio import atomic_write_text, check_writable, check_yaml_mapping
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.cnn9 import BatchNormMode
+from sfxrep.models.registry import model_source
 from sfxrep.results.rows import RESULT_COLUMNS, ResultRow, Scenario, append_results, format_table
 from sfxrep.training.callbacks.best import BestValue
 from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
+from sfxrep.training.callbacks.warmstart import source_width
 from sfxrep.training.lightning_cli import SfxLightningCLI, finish_wandb, fit
 
 FDR_CLASS = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
@@ -72,7 +74,7 @@ class TrainPlan:
         wandb_group: W&B group of the runs (default: the scenario; a study groups its trials).
         resume: continue the latest unfinished run of each model of this plan from its ``last.ckpt`` (same run
             folder, W&B run and results tagging); a model whose run finished is skipped, its rows written.
-        init: warm-start every run from ``"aisfx"`` or a ``.ckpt`` (``model.init``); the encoder width becomes
+        init: warm-start every run from ``"aisfx"`` or a ``.ckpt`` (``warm_start.source``); the encoder width becomes
             the source's.
         freeze_encoder_epochs: with ``init``, train only the heads for this many first epochs.
     """
@@ -138,12 +140,10 @@ class TrainPlan:
                 callbacks.append(Namespace(class_path=FDR_CLASS, init_args=Namespace(**init)))
             config.trainer.callbacks = callbacks
         if self.init is not None:  # the encoder's shape is the source's, or its weights could not be loaded
-            from sfxrep.models.warmstart import source_width
-
-            config.model.init = self.init if self.init == "aisfx" else str(Path(self.init).resolve())
+            config.warm_start.source = model_source(self.init)
             config.model.encoder.init_args.width = source_width(self.init)
         if self.freeze_encoder_epochs is not None:
-            config.model.freeze_encoder_epochs = self.freeze_encoder_epochs
+            config.warm_start.freeze_encoder_epochs = self.freeze_encoder_epochs
         for key, value in self.params.items():
             set_config_value(config, key, value)
 
@@ -303,7 +303,7 @@ def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> di
     return {"scenario": plan.scenario, "model": "sfxrep", "mixing": labels["mixing"], "bn": labels["bn"],
             "fdr": fdr is not None, "fdr_threshold": (fdr.get("init_args") or {}).get("threshold") if fdr else None,
             "loss": labels["loss"], "seed": config.data.seed, "method": method, "precision": str(
-                config.trainer.precision), "init": config.model.get("init"), **plan.meta, **plan.params,
+                config.trainer.precision), "init": config.warm_start.get("source"), **plan.meta, **plan.params,
             "git_commit": git_commit(Path(__file__).resolve().parent)}
 
 

@@ -1,0 +1,129 @@
+"""Warm start and encoder freezing: begin training from the released model (or any sfxrep checkpoint) instead of
+random weights, optionally training only the heads for the first epochs.
+
+The encoder is copied whole; a library's head is copied when the source has a head of that name with the same
+number of classes, and every other library gets a new head. The frontend is not copied but must be the
+source's (same mel filters and scaling): an encoder is only as good as the spectrograms it learned on.
+
+A callback (Lightning's :class:`~lightning.pytorch.callbacks.BaseFinetuning`, built for this), so the
+LightningModule knows nothing of where its first weights came from. It acts when fitting starts from scratch,
+never when a run resumes (the checkpoint restores its own weights) or in validate/test. LightningCLI adds it as
+``warm_start.*`` (``--warm_start.source aisfx``; ``sfxrep train --init``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import BaseFinetuning
+from lightning.pytorch.utilities import rank_zero_info
+from torch.optim import Optimizer
+
+
+@dataclass
+class WarmStartReport:
+    """What a warm start did: the source, the heads copied and the heads that start new."""
+
+    source: str
+    copied_heads: list[str] = field(default_factory=list)
+    new_heads: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"warm start from {self.source}: encoder loaded; heads loaded for {self.copied_heads or 'none'}, "
+                f"new for {self.new_heads or 'none'}")
+
+
+def source_width(source: str) -> int:
+    """The encoder width of a warm-start source (what a config must use to receive its weights)."""
+    from sfxrep.models.registry import load_trainable
+
+    return load_trainable(source).encoder.width
+
+
+def _frontend(frontend) -> dict:
+    return {"n_fft": frontend.n_fft, "hop_length": frontend.hop_length, "n_mels": frontend.mel_basis.shape[0],
+            "log_multiplier": frontend.log_multiplier, "value_range": frontend.value_range}
+
+
+def _mismatch(target: dict, source: dict) -> list[str]:
+    return [f"{k}: {tuple(source[k].shape) if k in source else 'missing'} in the source, {tuple(v.shape)} here"
+            for k, v in target.items() if k not in source or source[k].shape != v.shape]
+
+
+@torch.no_grad()
+def warm_start(module: LightningModule, source: str | LightningModule) -> WarmStartReport:
+    """Copy ``source``'s encoder and matching heads into ``module`` (an SfxModule, in place; heads built).
+
+    Raises:
+        ValueError: the encoders differ in shape (width, BatchNorm mode) or the frontends differ — named.
+    """
+    from sfxrep.models.registry import load_trainable
+
+    name = source if isinstance(source, str) else "module"
+    src = load_trainable(source) if isinstance(source, str) else source
+    target, given = module.encoder.state_dict(), src.encoder.state_dict()
+    if problems := _mismatch(target, given):
+        raise ValueError(f"--warm_start.source {name}: its encoder does not fit this model's (width "
+                         f"{src.encoder.width} vs {module.encoder.width}, BatchNorm {src.encoder.bn} vs "
+                         f"{module.encoder.bn}): {problems[0]}" + (f" and {len(problems) - 1} more" if len(problems) > 1
+                                                                   else ""))
+    if (theirs := _frontend(src.frontend)) != (ours := _frontend(module.frontend)) or not torch.allclose(
+            src.frontend.mel_basis.cpu(), module.frontend.mel_basis.cpu(), atol=1e-6):
+        raise ValueError(f"--warm_start.source {name}: its frontend ({theirs}) differs from this model's ({ours}) "
+                         "or in its mel filters")
+    module.encoder.load_state_dict({k: given[k] for k in target}, strict=True)
+    report = WarmStartReport(name)
+    for library, head in (module.heads or {}).items():
+        theirs = src.heads[library] if src.heads is not None and library in src.heads else None
+        if theirs is not None and not _mismatch(head.state_dict(), theirs.state_dict()):
+            head.load_state_dict(theirs.state_dict())
+            report.copied_heads.append(library)
+        else:
+            report.new_heads.append(library)
+    return report
+
+
+class WarmStart(BaseFinetuning):
+    """Start fitting from ``source``'s weights; train only the heads for ``freeze_encoder_epochs`` epochs.
+
+    Args:
+        source: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt`` (:mod:`sfxrep.models.registry`);
+            ``None``: random initialisation, as in the paper.
+        freeze_encoder_epochs: epochs of heads-only training first (encoder weights and BatchNorm statistics
+            fixed: the encoder runs in eval mode), then everything trains.
+    """
+
+    def __init__(self, source: str | None = None, freeze_encoder_epochs: int = 0) -> None:
+        super().__init__()
+        if freeze_encoder_epochs < 0:
+            raise ValueError(f"freeze_encoder_epochs must be >= 0, not {freeze_encoder_epochs}")
+        self.source, self.freeze_encoder_epochs = source, freeze_encoder_epochs
+
+    def freeze_before_training(self, pl_module: LightningModule) -> None:
+        if self.freeze_encoder_epochs > 0:
+            pl_module.encoder.requires_grad_(False)
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # the optimizer holds every parameter from the start (a frozen one gets no gradient, so no step), so
+        # there are no param groups to restore as BaseFinetuning would
+        if self.source and not trainer.ckpt_path:  # a resumed run restores its own weights instead
+            rank_zero_info(warm_start(pl_module, self.source).summary())
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        for optimizer in trainer.optimizers:
+            self.finetune_function(pl_module, trainer.current_epoch, optimizer)
+
+    def finetune_function(self, pl_module: LightningModule, epoch: int, optimizer: Optimizer) -> None:
+        frozen = epoch < self.freeze_encoder_epochs
+        pl_module.encoder.requires_grad_(not frozen)
+        if frozen:
+            pl_module.encoder.eval()  # after Lightning's train(): BatchNorm statistics stay the source's too
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "freeze_encoder_epochs": self.freeze_encoder_epochs}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass  # the configuration decides; the state only records it in the checkpoint (results rows read it)
