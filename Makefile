@@ -81,7 +81,7 @@ test-fast: $(STAMP)  ## lint, then the unit tests: every end-to-end test (marked
 	$(BIN)/python -m pytest -q -m "not slow"
 
 study: $(STAMP)  ## RQ1-RQ4 on ../shared/data, one fixed budget, 3 seeds, references, then the tables and report
-	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SFXREP=$(BIN)/sfxrep bash experiments/study.sh
+	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl $(BIN)/python experiments/study.py
 
 bench: $(STAMP)  ## throughput: train step per precision, data wait, embedding vs aiSFX, indexing, search
 	$(BIN)/python -m benchmarks.bench

@@ -19,43 +19,19 @@ import argparse
 import itertools
 import os
 import sys
+import traceback
 from pathlib import Path
-from typing import get_args
-
-from sfxrep.data.samplers import Mixing
-from sfxrep.models.cnn9 import BatchNormMode
-from sfxrep.results.rows import Scenario
 
 
 def train_plan(ns: argparse.Namespace):
-    """The :class:`~sfxrep.training.scenarios.TrainPlan` of ``sfxrep train`` / ``tune`` options."""
-    from sfxrep.training.scenarios import TrainPlan, default_experiments
+    """The :class:`~sfxrep.training.plan.TrainPlan` of ``sfxrep train`` / ``tune`` options (or of ``--plan``)."""
+    from sfxrep.training.plan import TrainPlan
 
-    experiments = Path(ns.experiments) if ns.experiments else default_experiments()
-    return TrainPlan(scenario=ns.scenario, configs=ns.config or [str(experiments / "demo.yaml")], mixing=ns.mixing,
-                     bn=ns.bn, fdr=None if ns.fdr is None else ns.fdr == "on", fdr_threshold=ns.fdr_threshold,
-                     loss=ns.loss, base=ns.base, results=ns.results, k=ns.k, name=ns.name, seed=ns.seed,
-                     overrides=ns.overrides, experiments=str(experiments), runs=ns.runs,
-                     resume=getattr(ns, "resume", False), params=_pairs(getattr(ns, "param", None), "--param"),
-                     meta=_pairs(getattr(ns, "tag", None), "--tag"),
-                     wandb_group=getattr(ns, "wandb_group", None), init=ns.init,
-                     freeze_encoder_epochs=ns.freeze_encoder_epochs)
-
-
-def _pairs(items: list[str] | None, option: str) -> dict:
-    """``KEY=JSON`` strings → dict (a value that is not JSON stays a string)."""
-    import json
-
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"{option} {item!r}: expected KEY=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    if getattr(ns, "plan", None):
+        return TrainPlan.from_json(Path(ns.plan).read_text())
+    plan = TrainPlan.from_namespace(ns)
+    plan.overrides = ns.overrides
+    return plan
 
 
 def _train(ns: argparse.Namespace) -> None:
@@ -86,7 +62,8 @@ def _evaluate(ns: argparse.Namespace) -> None:
         if not ns.libraries_yaml:
             raise SystemExit(f"sfxrep evaluate {ns.checkpoint} needs --libraries-yaml (the libraries to evaluate on)")
         try:
-            rows = evaluate_reference(name, ns.libraries_yaml, ns.libraries, ns.k, ns.results, bf16=ns.bf16)
+            rows = evaluate_reference(name, ns.libraries_yaml, libraries=ns.libraries, k=ns.k,
+                                      results=ns.results, bf16=ns.bf16)
         except OpenL3Unavailable as err:
             print(f"sfxrep evaluate: {err}")
             return
@@ -172,48 +149,24 @@ def _compare(ns: argparse.Namespace) -> None:
     compare_command(ns)
 
 
-def add_train_options(t: argparse.ArgumentParser) -> None:
-    """The options of ``sfxrep train`` (shared by ``sfxrep tune``, whose trials are train runs)."""
-    unset = " (default: as the YAML says)"
-    t.add_argument("--scenario", choices=get_args(Scenario), default="cross")
-    t.add_argument("-c", "--config", action="append", help="YAML over experiments/base.yaml (default: demo)")
-    t.add_argument("--mixing", choices=get_args(Mixing), help="cross-dataset mixing" + unset)
-    t.add_argument("--bn", choices=get_args(BatchNormMode), help="BatchNorm" + unset)
-    t.add_argument("--fdr", choices=("off", "on"), help="'Focal' Dataset Regularization" + unset)
-    t.add_argument("--fdr-threshold", type=float, help="FDR convergence threshold, implies --fdr on (paper: 0.9)")
-    t.add_argument("--loss", help="a file of experiments/losses/ (ce, contrastive, triplet, circle)" + unset)
-    t.add_argument("--base", help="UCS-transfer base library (default: the first UCS library)")
-    t.add_argument("--results", default="runs/results.jsonl")
-    t.add_argument("--k", type=int, default=1, help="neighbours of the kNN evaluation (paper: 1)")
-    t.add_argument("--name", help="run name tag")
-    t.add_argument("--seed", type=int, help="seeds weights, crops and batches; the split keeps its own" + unset)
-    t.add_argument("--experiments", help="the experiments folder (default: ./experiments, else the package's)")
-    t.add_argument("--runs", default="runs", help="folder of the runs' logs and checkpoints")
-    t.add_argument("--init", help="warm start: aisfx (the authors' release) or a .ckpt — its encoder (width included) "
-                                  "and the heads of the libraries it knows; new libraries get new heads")
-    t.add_argument("--freeze-encoder-epochs", type=int, help="with --init: train only the heads this many epochs")
-    t.epilog = "Arguments after -- are LightningCLI overrides, applied last (e.g. -- --trainer.max_epochs 5)."
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sfxrep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from sfxrep.training.plan import add_plan_options
+
     t = sub.add_parser("train", help="train and evaluate a scenario (paper 5.2)")
-    add_train_options(t)
-    t.add_argument("--resume", action="store_true", help="continue this plan's unfinished runs from last.ckpt")
-    t.add_argument("--param", action="append", metavar="KEY=JSON",
-                   help="set a resolved config key after the options (what a tuning trial samples)")
-    t.add_argument("--tag", action="append", metavar="KEY=JSON", help="a field of every results row (study, trial)")
-    t.add_argument("--wandb-group", help="W&B group of the runs (default: the scenario)")
+    add_plan_options(t, "train")
+    t.add_argument("--plan", help="a TrainPlan as JSON (what a tuning trial on several devices runs); "
+                                  "the options above are then ignored")
     t.set_defaults(func=_train)
 
     u = sub.add_parser("tune", help="Optuna search over a YAML space, each trial an sfxrep train run (paper 3.3)",
                        description="Actions: run (default) starts workers of a study; show prints its trials and "
                                    "parameter importances; best writes the best trial's settings as a config overlay.")
     u.add_argument("action", nargs="?", choices=("run", "show", "best"), default="run")
-    add_train_options(u)
+    add_plan_options(u, "tune")
     from sfxrep.tune.command import add_tune_options
 
     add_tune_options(u)
@@ -269,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
     c.add_argument("results", type=Path)
-    c.add_argument("--rq", choices=("rq1", "rq2", "rq3"), default="rq1",
-                   help="rq1: losses vs CE; rq2: scenarios/methods vs within; rq3: cross methods vs X-Sequential")
+    from sfxrep.results.comparisons import QUESTIONS, TABLES
+
+    c.add_argument("--rq", choices=TABLES, default=TABLES[0],
+                   help="; ".join(f"{key}: {QUESTIONS[key].title}" for key in TABLES))
     c.add_argument("--by", help="comma-separated variant columns (overrides the preset)")
     c.add_argument("--baseline", help="comma-separated baseline values of --by")
     c.add_argument("--match", help="comma-separated columns that must be equal within a comparison")
@@ -291,9 +246,14 @@ def _lightning(argv: list[str]) -> None:
     SfxLightningCLI(args=argv)
 
 
+BAD_INPUT = 2  # exit status of a user's mistake: a missing or invalid file, a bad setting or value
+BUG = 70  # exit status of an unexpected exception (EX_SOFTWARE): a bug of sfxrep, never the user's fault
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``sfxrep …``. Bad input (a missing or invalid file, a bad setting or value) is one line naming it, exit 2;
-    ``SFXREP_DEBUG=1`` shows the traceback instead."""
+    """``sfxrep …``. Bad input (a missing or invalid file, a bad setting or value: ``OSError``, ``ValueError``) is
+    one line naming it, exit 2; any other exception is a bug: its traceback, one line saying so, exit 70.
+    ``SFXREP_DEBUG=1`` shows the traceback of bad input too."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("fit", "validate", "test"):
         command, run = argv[0], lambda: _lightning(argv)
@@ -304,14 +264,21 @@ def main(argv: list[str] | None = None) -> None:
         command, run = ns.command, lambda: ns.func(ns)
     try:
         run()
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError) as err:
         if os.environ.get("SFXREP_DEBUG"):
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        message = err
         if isinstance(err, OSError) and err.filename and str(err.filename) not in str(message):
             message = f"{err.filename}: {err.strerror or message}"
         print(f"sfxrep {command}: error: {' '.join(str(message).split())}", file=sys.stderr)
-        raise SystemExit(2) from err
+        raise SystemExit(BAD_INPUT) from err
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:
+        traceback.print_exc()
+        print(f"sfxrep {command}: internal error ({type(err).__name__}): this is a bug in sfxrep, not in your "
+              "input; please report it with the traceback above", file=sys.stderr)
+        raise SystemExit(BUG) from err
 
 
 if __name__ == "__main__":

@@ -40,13 +40,19 @@ def test_fit_subcommand_then_evaluate_and_compare(tiny_libraries, tmp_path, caps
 
 @pytest.mark.slow  # end to end: a real fit
 def test_train_passes_overrides_after_the_double_dash(tiny_libraries, tmp_path, capsys):
+    """One ordering rule end to end: a -c file < the options of sfxrep train < the arguments after --."""
     results = tmp_path / "r.jsonl"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("data: {mixing: round_robin}\nmodel: {encoder: {init_args: {bn: per_library}}}\n")
     main(["train", "--scenario", "cross", "--experiments", str(REPO / "experiments"), "-c",
-          str(REPO / "experiments" / "base.yaml"), "--results", str(results), "--runs", str(tmp_path / "runs"), "--",
-          *tiny_overrides(tiny_libraries, tmp_path)])
+          str(REPO / "experiments" / "base.yaml"), "-c", str(mine), "--mixing", "joint", "--seed", "3",
+          "--results", str(results), "--runs", str(tmp_path / "runs"), "--",
+          *tiny_overrides(tiny_libraries, tmp_path), "--data.mixing", "sequential", "--seed_everything", "5",
+          "--data.seed", "5"])
     assert f"results appended to {results}" in capsys.readouterr().out
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(rows) == 2 and rows[0]["width"] == 4  # the override reached the model
+    assert {(r["mixing"], r["seed"], r["bn"]) for r in rows} == {("sequential", 5, "per_library")}
     assert rows[0]["checkpoint"].startswith(str(tmp_path / "runs"))
 
 
@@ -78,3 +84,18 @@ def test_prepare_logs_to_the_stderr_of_the_call_not_of_the_import(tiny_libraries
     monkeypatch.setattr(sys, "stderr", stream)
     prepare(load_libraries(tiny_libraries), tmp_path / "w", WaveCache(tmp_path / "c"))
     assert "[prepare] lib_a:" in stream.getvalue()
+
+
+@pytest.mark.parametrize("bug", [KeyError("lib_a"), ZeroDivisionError("division by zero"), AttributeError("x")])
+def test_a_bug_is_a_traceback_and_exit_70_never_a_bad_input_line(monkeypatch, tmp_path, capsys, bug):
+    import sfxrep.results.compare
+
+    def broken(ns):
+        raise bug
+
+    monkeypatch.setattr(sfxrep.results.compare, "compare_command", broken)
+    with pytest.raises(SystemExit) as info:
+        main(["compare", str(tmp_path / "results.jsonl")])
+    err = capsys.readouterr().err
+    assert info.value.code == 70 and "Traceback" in err and "error:" not in err
+    assert f"internal error ({type(bug).__name__}): this is a bug in sfxrep" in err.splitlines()[-1]

@@ -41,7 +41,7 @@ def test_per_library_batchnorm_keeps_separate_statistics():
     enc.eval()
     x = torch.randn(2, 1, 20, 16)
     assert not torch.allclose(enc(x, "a"), enc(x, "b"))
-    with pytest.raises(KeyError, match="adapt_library"):
+    with pytest.raises(ValueError, match="adapt_library"):
         enc(x, "c")
     with pytest.raises(ValueError):
         CNN9(bn="grouped")

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from sfxrep.results.compare import PRESETS, compare, compare_command, pivot
+from sfxrep.results.compare import compare, compare_command, pivot
+from sfxrep.results.comparisons import QUESTIONS
 from sfxrep.results.rows import ResultRow, append_results, format_table, read_results
 
 
@@ -19,24 +20,24 @@ def row(**kw) -> ResultRow:
 
 def test_rq1_deltas_against_ce_latest_run_wins_and_means():
     rows = [
-        row(), row(loss="ce+tripletmargin", frame_macro_f1=0.6, dbi=1.5),
-        row(loss="ce+tripletmargin", frame_macro_f1=0.7, dbi=1.0, created="2026-02-01T00:00:00"),  # latest
-        row(library="b", frame_macro_f1=0.8), row(library="b", loss="ce+tripletmargin", frame_macro_f1=0.7),
-        row(library="c", loss="ce+circle"),  # no CE baseline for c: not compared
+        row(), row(loss="triplet", frame_macro_f1=0.6, dbi=1.5),
+        row(loss="triplet", frame_macro_f1=0.7, dbi=1.0, created="2026-02-01T00:00:00"),  # latest
+        row(library="b", frame_macro_f1=0.8), row(library="b", loss="triplet", frame_macro_f1=0.7),
+        row(library="c", loss="circle"),  # no CE baseline for c: not compared
     ]
-    table = compare(rows, PRESETS["rq1"], ["frame_macro_f1", "dbi"])
+    table = compare(rows, QUESTIONS["rq1"].table, ["frame_macro_f1", "dbi"])
     by = {(t["library"], t["variant"]): t for t in table}
-    assert by[("a", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(0.2)
-    assert by[("a", "ce+tripletmargin")]["d_dbi"] == pytest.approx(-1.0)
-    assert by[("b", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(-0.1)
-    assert by[("MEAN", "ce+tripletmargin")]["d_frame_macro_f1"] == pytest.approx(0.05)
-    assert ("c", "ce+circle") not in by
+    assert by[("a", "triplet")]["d_frame_macro_f1"] == pytest.approx(0.2)
+    assert by[("a", "triplet")]["d_dbi"] == pytest.approx(-1.0)
+    assert by[("b", "triplet")]["d_frame_macro_f1"] == pytest.approx(-0.1)
+    assert by[("MEAN", "triplet")]["d_frame_macro_f1"] == pytest.approx(0.05)
+    assert ("c", "circle") not in by
 
 
 def test_rq2_compares_every_cross_variant_with_within():
     rows = [row(), row(scenario="cross", frame_macro_f1=0.55), row(scenario="cross", mixing="joint", frame_macro_f1=0.4),
             row(scenario="cross", bn="per_library", frame_macro_f1=0.65)]
-    table = compare(rows, PRESETS["rq2"], ["frame_macro_f1"])
+    table = compare(rows, QUESTIONS["rq2"].table, ["frame_macro_f1"])
     got = {t["variant"]: round(t["d_frame_macro_f1"], 3) for t in table if t["library"] == "a"}
     assert got == {"cross/sequential/shared/none": 0.05, "cross/joint/shared/none": -0.1,
                    "cross/sequential/per_library/none": 0.15}
@@ -45,22 +46,22 @@ def test_rq2_compares_every_cross_variant_with_within():
 def test_fdr_variants_are_told_apart_by_threshold_and_means_stay_per_loss():
     rows = [row(scenario="cross"), row(scenario="cross", fdr=True, fdr_threshold=0.9, frame_macro_f1=0.5),
             row(scenario="cross", fdr=True, fdr_threshold=0.5, frame_macro_f1=0.6),
-            row(scenario="cross", loss="ce+circle", frame_macro_f1=0.1),
-            row(scenario="cross", loss="ce+circle", fdr=True, fdr_threshold=0.5, frame_macro_f1=0.4)]
-    table = compare(rows, PRESETS["rq3"], ["frame_macro_f1"])
+            row(scenario="cross", loss="circle", frame_macro_f1=0.1),
+            row(scenario="cross", loss="circle", fdr=True, fdr_threshold=0.5, frame_macro_f1=0.4)]
+    table = compare(rows, QUESTIONS["rq3"].table, ["frame_macro_f1"])
     got = {(t["library"], t["loss"], t["variant"]): round(t["d_frame_macro_f1"], 3) for t in table}
     assert got[("a", "ce", "sequential/shared/0.9")] == 0.0 and got[("a", "ce", "sequential/shared/0.5")] == 0.1
-    assert got[("MEAN", "ce+circle", "sequential/shared/0.5")] == 0.3  # the mean of its own loss only
+    assert got[("MEAN", "circle", "sequential/shared/0.5")] == 0.3  # the mean of its own loss only
 
 
 def test_command_prints_a_table(tmp_path, capsys):
     path = tmp_path / "r.jsonl"
-    append_results([row(), row(loss="ce+contrastive", frame_macro_f1=0.9)], path)
-    assert read_results(path)[1].loss == "ce+contrastive"
+    append_results([row(), row(loss="contrastive", frame_macro_f1=0.9)], path)
+    assert read_results(path)[1].loss == "contrastive"
     compare_command(argparse.Namespace(results=path, rq="rq1", by=None, baseline=None, match=None,
                                        metrics=["frame_macro_f1"], absolute=False, where=["library=a"]))
     out = capsys.readouterr().out
-    assert "ce+contrastive" in out and "0.400" in out
+    assert "contrastive" in out and "0.400" in out
 
 
 
@@ -95,7 +96,7 @@ def test_format_table_aligns_columns():
 def test_absolute_values_side_by_side_with_the_baseline_first():
     rows = [row(), row(scenario="cross", frame_macro_f1=0.7), row(scenario="cross", mixing="joint", frame_macro_f1=0.4),
             row(library="b", frame_macro_f1=0.2), row(library="b", scenario="cross", frame_macro_f1=0.3)]
-    table, variants = pivot(rows, PRESETS["rq2"], "frame_macro_f1")
+    table, variants = pivot(rows, QUESTIONS["rq2"].table, "frame_macro_f1")
     assert variants == ["within/sequential/shared/none", "cross/joint/shared/none",
                         "cross/sequential/shared/none"]
     by_lib = {t["library"]: t for t in table}
@@ -107,22 +108,22 @@ def test_absolute_values_side_by_side_with_the_baseline_first():
 
 def test_seeds_are_averaged_and_a_rerun_of_a_seed_replaces_it():
     rows = [row(seed=0), row(seed=1, frame_macro_f1=0.7),
-            row(loss="ce+contrastive", seed=0, frame_macro_f1=0.9),
-            row(loss="ce+contrastive", seed=1, frame_macro_f1=0.1),
-            row(loss="ce+contrastive", seed=1, frame_macro_f1=0.5, created="2026-03-01T00:00:00")]  # re-run
-    (entry, _) = compare(rows, PRESETS["rq1"], ["frame_macro_f1"])
+            row(loss="contrastive", seed=0, frame_macro_f1=0.9),
+            row(loss="contrastive", seed=1, frame_macro_f1=0.1),
+            row(loss="contrastive", seed=1, frame_macro_f1=0.5, created="2026-03-01T00:00:00")]  # re-run
+    (entry, _) = compare(rows, QUESTIONS["rq1"].table, ["frame_macro_f1"])
     assert entry["n"] == 2 and entry["d_frame_macro_f1"] == pytest.approx((0.9 + 0.5) / 2 - (0.5 + 0.7) / 2)
-    table, _ = pivot(rows, PRESETS["rq1"], "frame_macro_f1")
+    table, _ = pivot(rows, QUESTIONS["rq1"].table, "frame_macro_f1")
     assert table[0]["ce"] == pytest.approx(0.6)
 
 
 def test_a_custom_by_keeps_fdr_thresholds_apart(tmp_path, capsys):
     path = tmp_path / "r.jsonl"
-    append_results([row(fdr=True, fdr_threshold=0.9), row(fdr=True, fdr_threshold=0.9, loss="ce+circle",
+    append_results([row(fdr=True, fdr_threshold=0.9), row(fdr=True, fdr_threshold=0.9, loss="circle",
                                                             frame_macro_f1=0.6),
                     row(fdr=True, fdr_threshold=0.5, frame_macro_f1=0.1),
-                    row(fdr=True, fdr_threshold=0.5, loss="ce+circle", frame_macro_f1=0.4)], path)
+                    row(fdr=True, fdr_threshold=0.5, loss="circle", frame_macro_f1=0.4)], path)
     compare_command(argparse.Namespace(results=path, rq="rq1", by="loss", baseline="ce", match=None,
                                        metrics=["frame_macro_f1"], absolute=False, where=None))
-    lines = [line for line in capsys.readouterr().out.splitlines() if "ce+circle" in line and "MEAN" not in line]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "circle" in line and "MEAN" not in line]
     assert sorted(line.split()[-1] for line in lines) == ["0.100", "0.300"]  # 0.6 − 0.5 and 0.4 − 0.1

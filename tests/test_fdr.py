@@ -98,7 +98,7 @@ def test_a_missing_train_f1_is_an_error_not_a_zero(tiny_libraries, tmp_path):
     fdr = FocalDatasetRegularization(metric="train/{library}/renamed_f1")
     cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path), run=False)
     cli.trainer.callbacks.append(fdr)
-    with pytest.raises(KeyError, match="renamed_f1"):
+    with pytest.raises(ValueError, match="renamed_f1"):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
 
 

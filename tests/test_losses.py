@@ -34,7 +34,7 @@ def test_yaml_configs_compose_cosine_pml_parts():
     triplet = objective_from_yaml("triplet")
     assert isinstance(triplet.miner, miners.TripletMarginMiner) and triplet.miner.type_of_triplets == "semihard"
     assert isinstance(triplet.regularizer, regularizers.RegularFaceRegularizer)
-    assert objective_from_yaml("circle").name == "ce+circle+regularface"
+    assert objective_from_yaml("circle").name == "circle"
 
 
 def test_cosine_contrastive_value_by_hand():

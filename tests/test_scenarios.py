@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from sfxrep.results.rows import read_results
+from sfxrep.training.plan import TrainPlan
 from sfxrep.training.precision import resolve_precision
-from sfxrep.training.scenarios import TrainPlan, run_plan
+from sfxrep.training.scenarios import run_plan
 from tests.conftest import REPO, tiny_overrides
 from tests.wandb_records import read_run
 
@@ -42,12 +43,12 @@ def test_ucs_transfer_trains_on_the_base_and_evaluates_everything(tiny_libraries
 def test_cross_rows_carry_every_factor_of_the_comparisons(tiny_libraries, tmp_path):
     rows = run_plan(plan(tmp_path, tiny_libraries, scenario="cross", mixing="joint", bn="per_library", fdr=True,
                          fdr_threshold=0.5, loss="triplet", seed=3))
-    assert len(rows) == 2 and len({r.run for r in rows}) == 1 and "fdr0.5-tripletmargin-seed3" in rows[0].run
+    assert len(rows) == 2 and len({r.run for r in rows}) == 1 and "fdr0.5-triplet-seed3" in rows[0].run
     assert {r.seed for r in rows} == {3}
     for r in rows:
         assert (r.scenario, r.mixing, r.bn, r.fdr) == ("cross", "joint", "per_library", True)
         assert r.fdr_threshold == 0.5 and r.precision == resolve_precision("auto", "auto")
-        assert r.loss == "ce+tripletmargin+regularface" and r.train_libraries == ["lib_a", "lib_b"]
+        assert r.loss == "triplet" and r.train_libraries == ["lib_a", "lib_b"]
         assert r.train_seconds > 0 and r.checkpoint.endswith("best.ckpt") and 0 <= r.frame_macro_f1 <= 1
 
 

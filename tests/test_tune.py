@@ -16,7 +16,7 @@ import yaml
 from sfxrep.cli import main
 from sfxrep.results.rows import read_results
 from sfxrep.tune.launch import SlurmOptions, launch_slurm, slurm_executor
-from sfxrep.tune.storage import load_study, storage_url
+from sfxrep.tune.storage import NoSuchStudy, load_study, storage_url
 from sfxrep.tune.worker import TuneSpec
 from tests.conftest import REPO, tiny_overrides
 
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_trial_leaves_its_trial_failed_and_another_worker_re
                 continue
             try:
                 running = load("k", url).get_trials(states=(optuna.trial.TrialState.RUNNING,))
-            except KeyError:  # the study is not created yet
+            except NoSuchStudy:  # the study is not created yet
                 continue
             mine = [t for t in running if t.user_attrs.get("worker", "").endswith(f":{victim.pid}")]
             if mine:
@@ -213,7 +213,8 @@ def test_an_unreachable_storage_is_one_line_without_the_password(tiny_libraries,
 
 
 def test_every_shipped_space_matches_its_loss(tiny_libraries, tmp_path):
-    from sfxrep.training.scenarios import TrainPlan, resolve
+    from sfxrep.training.plan import TrainPlan
+    from sfxrep.training.scenarios import resolve
     from sfxrep.tune.space import SearchSpace
 
     for path in sorted((REPO / "experiments" / "search").glob("*.yaml")):

@@ -59,13 +59,11 @@ def test_an_embedding_before_any_step_equals_the_released_models(tiny, tmp_path)
 def test_a_train_plan_with_init_takes_the_sources_width():
     from jsonargparse import Namespace
 
-    from sfxrep.training.scenarios import TrainPlan
+    from sfxrep.training.plan import TrainPlan
 
-    config = Namespace(model=Namespace(encoder=Namespace(init_args=Namespace(width=16))),
-                       warm_start=Namespace(source=None, freeze_encoder_epochs=0))
-    TrainPlan(init="aisfx", freeze_encoder_epochs=2).edit(config)
-    assert (config.warm_start.source, config.model.encoder.init_args.width, config.warm_start.freeze_encoder_epochs) == \
-        ("aisfx", 64, 2)
+    layer = TrainPlan(init="aisfx", freeze_encoder_epochs=2).overlay(Namespace(trainer=Namespace(callbacks=[])))
+    assert layer == {"warm_start": {"source": "aisfx", "freeze_encoder_epochs": 2},
+                     "model": {"encoder": {"init_args": {"width": 64}}}}
 
 
 @pytest.mark.slow  # end to end: a real fit
@@ -92,7 +90,8 @@ def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
 @pytest.mark.slow  # end to end: a real fit
 def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
     from sfxrep.results.rows import read_results
-    from sfxrep.training.scenarios import TrainPlan, run_plan
+    from sfxrep.training.plan import TrainPlan
+    from sfxrep.training.scenarios import run_plan
     from tests.conftest import REPO, tiny_overrides
 
     libraries, _, source = tiny

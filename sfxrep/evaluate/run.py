@@ -9,7 +9,7 @@ from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
-from sfxrep.models.module import SfxModule
+from sfxrep.models.registry import Embedder
 from sfxrep.results.rows import ResultRow, append_results
 
 
@@ -21,8 +21,9 @@ def infer_scenario(train_libraries: list[str], library: str) -> str:
 
 
 def evaluate_module(
-    module: SfxModule,
+    module: Embedder,
     data: SfxDataModule,
+    *,
     libraries: list[str] | None = None,
     k: int = 1,
     scenario: str | None = None,
@@ -78,6 +79,7 @@ def evaluate_module(
 
 def evaluate_checkpoint(
     checkpoint: str | Path | Checkpoint,
+    *,
     libraries: list[str] | None = None,
     libraries_yaml: str | None = None,
     k: int = 1,
@@ -114,14 +116,14 @@ def evaluate_checkpoint(
     row_meta = {"mixing": data_args.get("mixing"), "seed": data_args.get("seed"), "checkpoint": str(ckpt.path),
                 "fdr": fdr is not None, "fdr_threshold": fdr.get("threshold") if fdr else None,
                 "precision": ckpt.run_info.get("precision"), "init": ckpt.init, **(meta or {})}
-    rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries, k, scenario,
-                           run or ckpt.run_info.get("run") or ckpt.path.stem, row_meta, bf16, keep)
+    rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries=libraries, k=k, scenario=scenario,
+                           run=run or ckpt.run_info.get("run") or ckpt.path.stem, meta=row_meta, bf16=bf16, keep=keep)
     if results is not None:
         append_results(rows, results)
     return rows
 
 
-def evaluate_reference(name: str, libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
+def evaluate_reference(name: str, libraries_yaml: str, *, libraries: list[str] | None = None, k: int = 1,
                        results: str | Path | None = None, work_dir: str = "runs/prepared",
                        cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
     """kNN evaluation of a reference model (RQ4: ``aisfx``, ``logmel``, ``openl3``) on a libraries YAML.
@@ -139,15 +141,16 @@ def evaluate_reference(name: str, libraries_yaml: str, libraries: list[str] | No
         meta.update(mixing="sequential", checkpoint=str(aisfx_checkpoint()))
         run = f"aisfx-{AISFX_VERSION}"
     data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
-    rows = evaluate_module(module, data, libraries, k, "released" if name == "aisfx" else "reference", run, meta,
-                           bf16)
+    rows = evaluate_module(module, data, libraries=libraries, k=k,
+                           scenario="released" if name == "aisfx" else "reference", run=run, meta=meta, bf16=bf16)
     if results is not None:
         append_results(rows, results)
     return rows
 
 
-def evaluate_released(libraries_yaml: str, libraries: list[str] | None = None, k: int = 1,
+def evaluate_released(libraries_yaml: str, *, libraries: list[str] | None = None, k: int = 1,
                       results: str | Path | None = None, work_dir: str = "runs/prepared",
                       cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
     """kNN evaluation of the authors' released X-Sequential-CE model (``aisfx``) on a libraries YAML."""
-    return evaluate_reference("aisfx", libraries_yaml, libraries, k, results, work_dir, cache_dir, bf16)
+    return evaluate_reference("aisfx", libraries_yaml, libraries=libraries, k=k, results=results, work_dir=work_dir,
+                              cache_dir=cache_dir, bf16=bf16)

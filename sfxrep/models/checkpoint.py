@@ -10,6 +10,7 @@ This module imports no data or training code: it is what :mod:`sfxrep.api` loads
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -62,8 +63,8 @@ def _what_it_is(raw: object) -> str:
     return f"a {type(raw).__name__}, not a checkpoint"
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """The raw checkpoint dict of an sfxrep checkpoint (``weights_only=True``).
+def read_checkpoint(path: str | Path, data: bytes | None = None) -> dict:
+    """The raw checkpoint dict of an sfxrep checkpoint (``weights_only=True``); ``data``: the file's bytes, read.
 
     Raises:
         FileNotFoundError: no such file.
@@ -77,7 +78,7 @@ def read_checkpoint(path: str | Path) -> dict:
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut-off one lacks its directory
         raise ValueError(f"{path}: not a readable checkpoint (truncated or not a torch file)")
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        raw = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:  # weights_only refused a global: a pickle of other objects
         first = str(err).strip().splitlines()[0][:160]
         raise ValueError(f"{path}: not loadable as weights only ({first})") from err
@@ -96,9 +97,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     Raises:
         FileNotFoundError, ValueError: see :func:`read_checkpoint`.
     """
-    from lightning.pytorch.core.saving import _load_state  # builds from an already-loaded dict (no second read)
-
-    raw = read_checkpoint(path)
-    module = _load_state(SfxModule, raw, strict=True)
+    data = Path(path).read_bytes() if Path(path).is_file() else None  # the file is read once
+    raw = read_checkpoint(path, data)
+    module = SfxModule.load_from_checkpoint(io.BytesIO(data), map_location="cpu", weights_only=True, strict=True)
     return Checkpoint(module.eval(), Path(path).resolve(), dict(raw.get("datamodule_hyper_parameters") or {}),
                       dict(raw.get("callbacks") or {}), int(raw.get("epoch", 0)), dict(raw.get("sfxrep") or {}))

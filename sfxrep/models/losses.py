@@ -18,6 +18,24 @@ from pytorch_metric_learning.miners import BaseMiner
 from pytorch_metric_learning.regularizers import BaseRegularizer
 from torch import nn
 
+# one name per metric loss: the name of its overlay in experiments/losses/, of --loss, and of results rows
+METRIC_NAMES = {"ContrastiveLoss": "contrastive", "TripletMarginLoss": "triplet", "CircleLoss": "circle"}
+
+
+def loss_name(metric: str | None, regularizer: str | None) -> str:
+    """The name of an objective from its parts' class names: ``ce`` (CE alone), ``triplet`` (the paper's metric
+    recipe: CE + Triplet + RegularFace), and for any other composition its parts, e.g. ``ce+triplet``.
+
+    Args:
+        metric: the metric loss's class name (``TripletMarginLoss``), or ``None``.
+        regularizer: the regulariser's class name (``RegularFaceRegularizer``), or ``None``.
+    """
+    short = METRIC_NAMES.get(metric, (metric or "").removesuffix("Loss").lower()) if metric else None
+    reg = regularizer.removesuffix("Regularizer").lower() if regularizer else None
+    if short and reg == "regularface":
+        return short
+    return "+".join(["ce", *(p for p in (short, reg) if p)])
+
 
 class Objective(nn.Module):
     """Cross-entropy plus optional metric loss and RegularFace.
@@ -45,12 +63,9 @@ class Objective(nn.Module):
 
     @property
     def name(self) -> str:
-        """``ce``, ``ce+tripletmargin``, ``ce+contrastive+regularface`` … (for results rows)."""
-        parts = ["ce"]
-        for part in (self.metric, self.regularizer):
-            if part is not None:
-                parts.append(type(part).__name__.removesuffix("Loss").removesuffix("Regularizer").lower())
-        return "+".join(parts)
+        """``ce``, ``contrastive``, ``triplet``, ``circle``, or the parts of another composition (see
+        :func:`loss_name`): what results rows, W&B and ``--loss`` call it."""
+        return loss_name(*(type(p).__name__ if p is not None else None for p in (self.metric, self.regularizer)))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, embeddings: torch.Tensor,
                 class_weights: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -55,7 +55,7 @@ class PerLibraryBatchNorm2d(nn.Module):
     def forward(self, x: torch.Tensor, library: str | None = None) -> torch.Tensor:
         if library is None or library not in self.norms:
             known = ", ".join(self.norms) or "none"
-            raise KeyError(
+            raise ValueError(
                 f"no BatchNorm for library {library!r} (known: {known}); a library unseen in training must be "
                 "adapted first with CNN9.adapt_library(name, batches)"
             )

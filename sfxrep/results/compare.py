@@ -7,8 +7,7 @@ libraries for each combination of the other match columns. A
 (group, variant) run with several seeds counts as the mean over seeds (``n`` says how many); re-running
 the same seed replaces the earlier row.
 
-Presets: ``rq1`` — metric losses vs CE (paper Fig. 4, 5); ``rq2`` — every scenario/method vs within-dataset
-(Fig. 6); ``rq3`` — cross-dataset methods vs X-Sequential (§6.4).
+The ``--rq`` groupings are the questions' tables in :mod:`sfxrep.results.comparisons`.
 """
 
 from __future__ import annotations
@@ -17,27 +16,9 @@ import argparse
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sfxrep.results.rows import FACTORS, ResultRow, format_table, read_results, where
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """by: variant columns; baseline: their baseline values; match: columns that define a group."""
-
-    by: tuple[str, ...]
-    baseline: tuple[str, ...]
-    match: tuple[str, ...]
-
-
-PRESETS: dict[str, Comparison] = {
-    "rq1": Comparison(("loss",), ("ce",), ("scenario", "library", "mixing", "bn", "fdr_threshold")),
-    "rq2": Comparison(("scenario", "mixing", "bn", "fdr_threshold"), ("within", "sequential", "shared", "none"),
-                      ("library", "loss")),
-    "rq3": Comparison(("mixing", "bn", "fdr_threshold"), ("sequential", "shared", "none"),
-                      ("scenario", "library", "loss")),
-}
+from sfxrep.results.comparisons import QUESTIONS, Comparison
+from sfxrep.results.rows import FACTORS, ResultRow, format_table, latest_per_seed, read_results, where
 
 
 def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
@@ -46,12 +27,9 @@ def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
 
 def _groups(rows: Sequence[ResultRow], comparison: Comparison) -> dict[tuple, dict[tuple, list[ResultRow]]]:
     """group → variant → its rows, the latest of each seed."""
-    latest: dict[tuple, ResultRow] = {}
-    for row in sorted(rows, key=lambda r: r.get("created", "")):
-        latest[(_key(row, comparison.match), _key(row, comparison.by), str(row.get("seed", 0)))] = row
     groups: dict[tuple, dict[tuple, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
-    for (group, variant, _), row in latest.items():
-        groups[group][variant].append(row)
+    for row in latest_per_seed(rows):
+        groups[_key(row, comparison.match)][_key(row, comparison.by)].append(row)
     return groups
 
 
@@ -124,7 +102,7 @@ def compare(rows: Sequence[ResultRow], comparison: Comparison, metrics: Sequence
 
 def compare_command(ns: argparse.Namespace) -> None:
     """``sfxrep compare RESULTS [--rq …] [--by COLS --baseline VALS --match COLS] [--where K=V …] [--absolute]``."""
-    comparison = PRESETS[ns.rq]
+    comparison = QUESTIONS[ns.rq].table
     if ns.by:
         by = tuple(ns.by.split(","))
         baseline = tuple(ns.baseline.split(",")) if ns.baseline else comparison.baseline

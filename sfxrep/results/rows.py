@@ -111,6 +111,27 @@ RESULT_COLUMNS = ("run", "scenario", "library", "mixing", "bn", "fdr", "loss", "
 FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
 
 
+# what makes two rows the same configuration on the same library: a later row of the same seed replaces it
+IDENTITY = ("model", "scenario", "library", "mixing", "bn", "fdr_threshold", "loss", "init", "width", "k")
+
+
+def latest_per_seed(rows: Iterable[ResultRow]) -> list[ResultRow]:
+    """One row per configuration, library and seed (or ESC-50 fold): the latest (re-running a seed replaces it)."""
+    latest: dict[tuple, ResultRow] = {}
+    for row in sorted(rows, key=lambda r: r.created):
+        latest[(*(str(row.get(c)).lower() for c in IDENTITY), str(row.seed or 0), row.extra.get("fold"))] = row
+    return list(latest.values())
+
+
+def method_label(mixing: str | None, bn: str | None, fdr_threshold: float | None) -> str:
+    """The paper's name of a cross-dataset method (§5.3): FDR, BN per library, X-Joint or X-Sequential."""
+    if fdr_threshold is not None:
+        return "FDR" if fdr_threshold == 0.9 else f"FDR ({fdr_threshold:g})"
+    if bn == "per_library":
+        return "BN per library"
+    return {"joint": "X-Joint", "sequential": "X-Sequential"}.get(str(mixing), str(mixing))
+
+
 def append_results(rows: Iterable[ResultRow], path: str | Path) -> None:
     """Append rows to a JSON-lines results file: whole lines, fsync'd (created with its folder if needed)."""
     append_jsonl((r.to_dict() for r in rows), path)

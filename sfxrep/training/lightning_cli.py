@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
-from jsonargparse import Namespace
-from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, LRSchedulerTypeTuple
 from torch.optim import Optimizer
@@ -45,9 +42,7 @@ PATH_KEYS = (("data", "libraries"), ("data", "work_dir"), ("data", "cache_dir"),
 class SfxLightningCLI(LightningCLI):
     """LightningCLI with sfxrep's links and callbacks (see module doc)."""
 
-    def __init__(self, args: list[str] | None = None, run: bool = True,
-                 edit: Callable[[Namespace], None] | None = None, **kwargs) -> None:
-        self.edit = edit  # applied to the parsed config before anything is built (sfxrep train's options)
+    def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs) -> None:
         kwargs.setdefault("parser_kwargs", {key: {"exit_on_error": False} for key in LIGHTNING_SUBCOMMANDS}
                           | {"exit_on_error": False})
         with warnings.catch_warnings():  # sfxrep train/tune pass args from inside their own command line
@@ -95,8 +90,6 @@ class SfxLightningCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        if self.edit is not None:
-            self.edit(config)
         trainer = config["trainer"]
         # the saved config, the checkpoint and the results rows record what `auto` chose here
         trainer["precision"] = resolve_precision(trainer.get("precision"), trainer.get("accelerator"))
@@ -153,41 +146,19 @@ def finish_wandb() -> None:
         wandb.finish()
 
 
-def label_wandb(trainer: Trainer, group: str, tags: list[str], config: dict | None = None) -> None:
-    """Group and tag the trainer's W&B run before it starts, with ``config`` in its config (no-op for other
-    loggers).
-
-    wandb reads ``WANDB_RUN_GROUP`` only once per process, so the logger's init arguments are set instead
-    (Lightning keeps them in ``WandbLogger._wandb_init`` until the run is created).
-    """
-    from lightning.pytorch.loggers import WandbLogger  # wandb itself is imported only when a run starts
-
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
-            logger._wandb_init.update(group=group, tags=tags)
-            if config:
-                logger._wandb_init["config"] = {**(logger._wandb_init.get("config") or {}), **config}
-
-
-def fit(args: list[str], wandb_group: str | None = None, wandb_tags: list[str] | None = None,
-        edit: Callable[[Namespace], None] | None = None, callbacks: list | None = None,
-        wandb_config: dict | None = None, ckpt_path: str | Path | None = None,
+def fit(args: list[str], callbacks: list | None = None, ckpt_path: str | Path | None = None,
         finish: bool = True) -> tuple[Path, SfxLightningCLI]:
     """Run one fit from CLI-style arguments; returns the best checkpoint's path and the CLI.
 
     Args:
         args: LightningCLI arguments.
-        wandb_group, wandb_tags, wandb_config: the W&B run's group, tags and extra config (if it logs to W&B).
-        edit: applied to the parsed config (see :class:`SfxLightningCLI`).
         callbacks: extra callbacks for this fit.
         ckpt_path: a checkpoint to resume from (its epoch, optimizer, callback and sampler state).
         finish: close the W&B run after fit (``False``: the caller logs more into it, then calls
             :func:`finish_wandb`).
     """
-    cli = SfxLightningCLI(args=args, run=False, edit=edit)
+    cli = SfxLightningCLI(args=args, run=False)
     cli.trainer.callbacks.extend(callbacks or [])
-    if wandb_group is not None:
-        label_wandb(cli.trainer, wandb_group, wandb_tags or [], wandb_config)
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
     except BaseException:

@@ -43,7 +43,7 @@ def resolve_space(space: str | None, loss: str | None, experiments: Path) -> Pat
 
 def tune_command(ns: argparse.Namespace, plan=None) -> None:
     """Run ``sfxrep tune`` (see :func:`add_tune_options`); ``plan`` is the trials' base plan (action run)."""
-    from sfxrep.training.scenarios import default_experiments
+    from sfxrep.training.plan import default_experiments
     from sfxrep.tune.storage import storage_url
 
     experiments = Path(ns.experiments) if ns.experiments else default_experiments()
@@ -81,10 +81,7 @@ def _run(ns: argparse.Namespace, plan, study: str, url: str, space: Path) -> Non
                     grace_period=ns.grace, max_retry=ns.max_retry)
     check_spec(spec)  # the space's keys and the storage, before any trial runs
     created = create_study(spec, open_storage(url, ns.heartbeat, ns.grace, ns.max_retry))
-    created.set_user_attr("train_options", {
-        "scenario": plan.scenario, "configs": [str(c) for c in plan.configs], "mixing": plan.mixing, "bn": plan.bn,
-        "fdr": plan.fdr, "fdr_threshold": plan.fdr_threshold, "loss": plan.loss, "seed": plan.seed,
-        "overrides": list(plan.overrides)})
+    created.set_user_attr("train_options", {"scenario": plan.scenario, **plan.options()})
     print(f"[tune] study {study!r} in {redacted(url)}: {ns.trials} trials, {ns.workers} worker(s), "
           f"{ns.sampler} sampler, objective {ns.objective}, space {space}", flush=True)
     if ns.launcher == "slurm":

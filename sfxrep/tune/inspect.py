@@ -8,7 +8,7 @@ import optuna
 import yaml
 
 from sfxrep.results.rows import format_table
-from sfxrep.training.scenarios import CALLBACK_ARGS, FDR_CLASS
+from sfxrep.training.plan import CALLBACK_ARGS, FDR_CLASS
 
 
 def trials_table(study: optuna.Study) -> str:

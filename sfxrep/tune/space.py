@@ -22,7 +22,7 @@ import optuna
 import yaml
 from jsonargparse import Namespace
 
-from sfxrep.training.scenarios import CALLBACK_ARGS, has_config_key
+from sfxrep.training.plan import CALLBACK_ARGS, has_config_key
 
 _REQUIRED = {"float": ("low", "high"), "int": ("low", "high"), "categorical": ("choices",)}
 _ALLOWED = {"float": {"low", "high", "log", "step"}, "int": {"low", "high", "log", "step"},

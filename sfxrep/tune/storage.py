@@ -103,20 +103,25 @@ def open_storage(url: str, heartbeat_interval: int = 60, grace_period: int = 180
     raise AssertionError("attempts must be >= 1")
 
 
+class NoSuchStudy(ValueError):
+    """The storage is there but holds no study of that name (yet: workers may still be creating it)."""
+
+
 def load_study(url: str, study: str, heartbeat_interval: int = 60, grace_period: int = 180,
                max_retry: int = 3) -> optuna.Study:
     """Join the existing study ``study`` at ``url`` through :func:`open_storage` (which waits out workers that are
     creating a new database's tables; a plain ``optuna.load_study(url)`` fails then).
 
     Raises:
-        ValueError: the storage cannot be reached, or has no such study (naming the studies it has).
+        ValueError: the storage cannot be reached.
+        NoSuchStudy: it has no such study (naming the studies it has).
     """
     storage = open_storage(url, heartbeat_interval, grace_period, max_retry)
     try:
         return optuna.load_study(study_name=study, storage=storage)
     except KeyError as err:
         known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise ValueError(f"no study {study!r} in {redacted(url)} (studies there: {known})") from err
+        raise NoSuchStudy(f"no study {study!r} in {redacted(url)} (studies there: {known})") from err
 
 
 @contextlib.contextmanager

@@ -33,11 +33,12 @@ from lightning.pytorch import Callback
 
 from sfxrep.results.rows import ResultRow, read_results
 from sfxrep.training.lightning_cli import several_devices
-from sfxrep.training.scenarios import TrainPlan, resolve, run_plan
+from sfxrep.training.plan import TrainPlan
+from sfxrep.training.scenarios import resolve, run_plan
 from sfxrep.tune.space import SearchSpace
 from sfxrep.tune.storage import count_trials, open_storage, redacted, study_lock
 
-Objective = Literal["val_loss", "val_f1"]
+TuneObjective = Literal["val_loss", "val_f1"]  # what a study optimises (not the training loss)
 MONITORS: dict[str, tuple[str, str]] = {"val_loss": ("val/loss", "minimize"), "val_f1": ("val/macro_f1", "maximize")}
 
 
@@ -66,7 +67,7 @@ class TuneSpec:
     trials: int = 20
     sampler: Literal["random", "tpe"] = "random"
     seed: int = 0
-    objective: Objective = "val_loss"
+    objective: TuneObjective = "val_loss"
     prune: bool = False
     heartbeat_interval: int = 60
     grace_period: int = 180
@@ -124,24 +125,16 @@ def heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[N
         thread.join()
 
 
-def train_command(plan: TrainPlan) -> list[str]:
-    """The ``sfxrep train`` command line that runs ``plan`` (a trial in its own process)."""
-    argv = [sys.executable, "-m", "sfxrep.cli", "train", "--scenario", plan.scenario, "--results", str(plan.results),
-            "--runs", str(plan.runs), "--experiments", str(plan.experiments_dir), "--k", str(plan.k)]
-    argv += [a for c in plan.configs for a in ("-c", str(c))]
-    for option, value in (("--mixing", plan.mixing), ("--bn", plan.bn), ("--loss", plan.loss), ("--base", plan.base),
-                          ("--seed", plan.seed), ("--fdr-threshold", plan.fdr_threshold), ("--name", plan.name),
-                          ("--wandb-group", plan.wandb_group)):
-        if value is not None:
-            argv += [option, str(value)]
-    if plan.fdr is not None:
-        argv += ["--fdr", "on" if plan.fdr else "off"]
-    argv += [f"--param={k}={json.dumps(v)}" for k, v in plan.params.items()]
-    argv += [f"--tag={k}={json.dumps(v)}" for k, v in plan.meta.items()]
-    return [*argv, "--", *plan.overrides]
+def train_command(plan: TrainPlan, folder: str | Path) -> list[str]:
+    """The ``sfxrep train`` command that runs ``plan`` in its own process: the plan itself, written as JSON into
+    ``folder`` (DDP re-runs the command for every rank, and each rank reads the same plan)."""
+    path = Path(folder) / f"plan-{plan.name or 'trial'}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(plan.to_json())
+    return [sys.executable, "-m", "sfxrep.cli", "train", "--plan", str(path)]
 
 
-def trial_value(rows: list[ResultRow], runs: str | Path, objective: Objective) -> float:
+def trial_value(rows: list[ResultRow], runs: str | Path, objective: TuneObjective) -> float:
     """The objective of a trial's runs: the best value each run recorded (``run.json``), mean over runs."""
     key = {"val_loss": "val_loss", "val_f1": "val_macro_f1"}[objective]
     values = [json.loads((Path(runs) / run / "run.json").read_text())["best"][key] for run in sorted({r.run for r in rows})]
@@ -172,7 +165,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: S
     print(f"[tune] {spec.study} trial {trial.number}: {params}", flush=True)
     try:
         if spec.devices > 1:
-            done = subprocess.run(train_command(replace(plan, callbacks=[])), check=False)
+            done = subprocess.run(train_command(replace(plan, callbacks=[]), Path(plan.runs) / "tune"), check=False)
             if done.returncode != 0:
                 raise RuntimeError(f"the trial's sfxrep train process exited with {done.returncode}")
             rows = [r for r in read_results(plan.results) if r.study == spec.study and r.trial == trial.number]
@@ -224,7 +217,9 @@ def run_worker(spec: TuneSpec) -> int:
                 time.sleep(min(spec.heartbeat_interval, 10))  # a running trial may still die and need a retry
                 continue
             return ran
-        with heartbeat(storage, trial._trial_id):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(spec.study),
+                                                                   trial.number)
+        with heartbeat(storage, trial_id):
             run_trial(study, trial, spec, space)
         ran += 1
 

@@ -12,8 +12,9 @@ import html
 import math
 from pathlib import Path
 
-from sfxrep.results.compare import PRESETS, compare, pivot
-from sfxrep.results.report.panels import Panel, rq_panels
+from sfxrep.results.compare import compare, pivot
+from sfxrep.results.comparisons import QUESTIONS, rq_panels
+from sfxrep.results.report.panels import Panel
 from sfxrep.results.rows import ResultRow, format_table, read_results, where
 
 
@@ -61,7 +62,10 @@ def draw(panel: Panel, path: Path) -> Path:
 def _tables(rows: list[ResultRow]) -> dict[str, str]:
     """The ``sfxrep compare`` tables of each preset (Δ and absolute frame macro-F1)."""
     out = {}
-    for rq, comparison in PRESETS.items():
+    for rq, question in QUESTIONS.items():
+        comparison = question.table
+        if comparison is None:
+            continue
         deltas = compare(rows, comparison, ["frame_macro_f1", "dbi"])
         table, variants = pivot(rows, comparison, "frame_macro_f1")
         text = format_table(deltas, [*comparison.match, "variant", "n", "d_frame_macro_f1", "d_dbi"]) if deltas \

@@ -13,15 +13,7 @@ import json
 import os
 from pathlib import Path
 
-SECTIONS = {
-    "RQ1": ("Metric losses vs CE (paper Fig. 4, 5)", "Config('loss') != ''", "config.loss", ("f1_frame", "dbi")),
-    "RQ2": ("Within vs UCS-transfer vs cross (paper Fig. 6)", "Config('loss') == 'ce'", "config.scenario",
-            ("f1_frame", "f1_file")),
-    "RQ3": ("Cross-dataset methods: X-Joint, FDR, BN per library vs X-Sequential (paper §6.4)",
-            "Config('scenario') == 'cross' and Config('loss') == 'ce'", "config.method", ("f1_frame", "dbi")),
-    "RQ4": ("The best model against reference models (paper §6.5)", "Config('model') != ''", "config.model",
-            ("f1_frame", "f1_file")),
-}
+from sfxrep.results.comparisons import QUESTIONS
 
 
 def report_blocks(project: str, entity: str, libraries: list[str]) -> list:
@@ -30,12 +22,13 @@ def report_blocks(project: str, entity: str, libraries: list[str]) -> list:
 
     blocks: list = [wr.P("Built by sfxrep report from the project's runs: bars are the mean over seeds, "
                          "whiskers their standard deviation.")]
-    for rq, (title, filters, groupby, metrics) in SECTIONS.items():
+    for key, question in QUESTIONS.items():
+        section = question.wandb
         panels = [wr.BarPlot(title=f"{metric} per library", metrics=[f"test/{lib}/{metric}" for lib in libraries],
-                             groupby=groupby, groupby_aggfunc="mean", groupby_rangefunc="stddev")
-                  for metric in metrics]
-        runset = wr.Runset(entity=entity, project=project, name=rq, filters=filters)
-        blocks += [wr.H1(f"{rq}: {title}"), wr.PanelGrid(runsets=[runset], panels=panels)]
+                             groupby=section.groupby, groupby_aggfunc="mean", groupby_rangefunc="stddev")
+                  for metric in section.metrics]
+        runset = wr.Runset(entity=entity, project=project, name=key.upper(), filters=section.filters)
+        blocks += [wr.H1(f"{key.upper()}: {question.title}"), wr.PanelGrid(runsets=[runset], panels=panels)]
     return blocks
 
 

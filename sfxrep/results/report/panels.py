@@ -1,12 +1,8 @@
-"""The paper's comparisons as panels of cells: per library and variant, mean ± SD over seeds with n.
+"""Figure panels of the paper's comparisons: per library and variant, mean ± SD over seeds with n.
 
-* RQ1 (Fig. 4, 5) — Δ frame macro-F1 and Δ DBI of each metric loss against CE, within and cross;
-* RQ2 (Fig. 6) — within vs UCS-transfer vs cross (X-Sequential), frame macro-F1;
-* RQ3 (§6.4) — X-Joint, FDR and per-library BN against X-Sequential, cross, frame macro-F1;
-* RQ4 (§6.5) — the best sfxrep configuration against reference models (``model`` column: aisfx, logmel, openl3),
-  per library, and on ESC-50's five folds (mean ± SD over folds).
-
-A cell that was not run stays in the panel with ``n = 0``: figures label it "not run", never drop it.
+One builder per research question (``rq1_panels`` … ``rq4_panels``); which question uses which, and everything
+else about a question, is declared in :mod:`sfxrep.results.comparisons`. A cell that was not run stays in the
+panel with ``n = 0``: figures label it "not run", never drop it.
 """
 
 from __future__ import annotations
@@ -14,13 +10,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sfxrep.results.rows import ResultRow
+from sfxrep.results.rows import ResultRow, method_label
 
-LOSSES = ("ce+contrastive+regularface", "ce+tripletmargin+regularface", "ce+circle+regularface")
-X_SEQ = {"mixing": "sequential", "bn": "shared", "fdr_threshold": None}
+LOSSES = ("contrastive", "triplet", "circle")  # the paper's metric losses (each CE + metric + RegularFace)
+X_SEQ = {"mixing": "sequential", "bn": "shared", "fdr_threshold": None}  # the paper's best method
 
 
 @dataclass(frozen=True)
@@ -59,16 +54,6 @@ def _stats(values: list[float]) -> Cell:
     return Cell(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
 
 
-def _latest_per_seed(rows: Sequence[ResultRow]) -> list[ResultRow]:
-    """One row per (configuration, library, seed): the latest (a re-run replaces its seed)."""
-    latest: dict[tuple, ResultRow] = {}
-    for row in sorted(rows, key=lambda r: r.created):
-        key = (row.model, row.scenario, row.library, row.mixing, row.bn, row.fdr_threshold, row.loss, row.seed,
-               row.extra.get("fold"))
-        latest[key] = row
-    return list(latest.values())
-
-
 def _matches(row: ResultRow, **factors: object) -> bool:
     return all(row.get(k) == v for k, v in factors.items())
 
@@ -96,37 +81,46 @@ def _delta(rq: str, title: str, rows: list[ResultRow], base: dict, variants: dic
     return panel
 
 
-def rq_panels(all_rows: Sequence[ResultRow]) -> dict[str, list[Panel]]:
-    """RQ1–RQ4 panels from a results file's rows (see module doc)."""
-    rows = _latest_per_seed(all_rows)
+def evaluated_libraries(rows: list[ResultRow]) -> list[str]:
+    """The libraries of the panels: those trained models were evaluated on (else every library but ESC-50)."""
     trained = [r for r in rows if r.model == "sfxrep" and r.library != "esc50"]
-    libraries = sorted({r.library for r in trained if r.scenario in ("within", "cross")}) or \
+    return sorted({r.library for r in trained if r.scenario in ("within", "cross")}) or \
         sorted({r.library for r in rows if r.library != "esc50"})
-    panels: dict[str, list[Panel]] = {}
 
+
+def _trained(rows: list[ResultRow]) -> list[ResultRow]:
+    return [r for r in rows if r.model == "sfxrep" and r.library != "esc50"]
+
+
+def rq1_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
+    """Δ frame macro-F1 and Δ DBI of each metric loss against CE, within and cross (Fig. 4, 5)."""
+    trained = _trained(rows)
     losses = sorted({r.loss for r in trained if r.loss != "ce"} | set(LOSSES))
-    rq1 = []
+    panels = []
     for scenario in ("within", "cross"):
         base = {"scenario": scenario, "loss": "ce", **X_SEQ}
-        variants = {loss.removeprefix("ce+").removesuffix("+regularface"): {**base, "loss": loss} for loss in losses}
+        variants = {loss: {**base, "loss": loss} for loss in losses}
         for metric in ("frame_macro_f1", "dbi"):
-            rq1.append(_delta("RQ1", f"{scenario}: metric losses vs CE", trained, base, variants, libraries, metric))
-    panels["RQ1"] = rq1
+            panels.append(_delta("RQ1", f"{scenario}: metric losses vs CE", trained, base, variants, libraries, metric))
+    return panels
 
+
+def rq2_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
+    """Within vs UCS-transfer vs cross (X-Sequential), CE, frame macro-F1 (Fig. 6)."""
     ce = {"loss": "ce", **X_SEQ}
-    panels["RQ2"] = [_absolute("RQ2", "within vs UCS-transfer vs cross (CE)", trained, {
+    return [_absolute("RQ2", "within vs UCS-transfer vs cross (CE)", _trained(rows), {
         "within": {"scenario": "within", **ce}, "ucs_transfer": {"scenario": "ucs_transfer", **ce},
         "cross (X-Sequential)": {"scenario": "cross", **ce}}, libraries)]
 
-    thresholds = sorted({r.fdr_threshold for r in trained if r.scenario == "cross" and r.fdr_threshold is not None})
-    rq3 = {"X-Sequential": {"scenario": "cross", **ce}, "X-Joint": {"scenario": "cross", **ce, "mixing": "joint"},
-           "BN per library": {"scenario": "cross", **ce, "bn": "per_library"}}
-    for t in thresholds or [0.9]:
-        rq3[f"FDR ({t:g})"] = {"scenario": "cross", **ce, "fdr_threshold": t}
-    panels["RQ3"] = [_absolute("RQ3", "cross-dataset methods (CE)", trained, rq3, libraries)]
 
-    panels["RQ4"] = _rq4(rows, libraries)
-    return panels
+def rq3_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
+    """The cross-dataset methods against X-Sequential, CE, frame macro-F1 (§6.4), named as the paper names them."""
+    trained = _trained(rows)
+    ce = {"scenario": "cross", "loss": "ce", **X_SEQ}
+    thresholds = sorted({r.fdr_threshold for r in trained if r.scenario == "cross" and r.fdr_threshold is not None})
+    methods = [{}, {"mixing": "joint"}, {"bn": "per_library"}, *({"fdr_threshold": t} for t in thresholds or [0.9])]
+    variants = {method_label(**{**X_SEQ, **m}): {**ce, **m} for m in methods}
+    return [_absolute("RQ3", "cross-dataset methods (CE)", trained, variants, libraries)]
 
 
 def _best_configuration(rows: list[ResultRow], libraries: list[str]) -> dict | None:
@@ -147,7 +141,8 @@ def _best_configuration(rows: list[ResultRow], libraries: list[str]) -> dict | N
     return dict(zip(("scenario", "mixing", "bn", "fdr_threshold", "loss"), best, strict=True))
 
 
-def _rq4(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
+def rq4_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
+    """The best sfxrep configuration against the reference models per library, and ESC-50 (§6.5)."""
     best = _best_configuration(rows, libraries)
     variants: dict[str, dict] = {}
     if best is not None:

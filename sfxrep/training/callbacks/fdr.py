@@ -76,7 +76,7 @@ class FocalDatasetRegularization(Callback):
         keys = {lib: self.metric.format(library=lib) for lib in pl_module.libraries}
         missing = [key for key in keys.values() if key not in metrics]
         if missing:  # a renamed metric must not read as F1 = 0 (every library "not yet converged")
-            raise KeyError(f"FDR needs the train macro-F1 {missing} but the logged metrics are "
+            raise ValueError(f"FDR needs the train macro-F1 {missing} but the logged metrics are "
                            f"{sorted(k for k in metrics if k.startswith('train/'))}")
         f1 = {lib: float(metrics[key]) for lib, key in keys.items()}
         pl_module.library_weights.update(self.update(trainer.current_epoch + 1, f1))

@@ -1,0 +1,78 @@
+"""The train plan: options declared once, and one ordering rule for every configuration layer."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from sfxrep.cli import build_parser, train_plan
+from sfxrep.training.plan import FDR_CLASS, TrainPlan, add_plan_options
+from sfxrep.training.scenarios import describe, resolve
+from tests.conftest import REPO, tiny_overrides
+
+EXPERIMENTS = str(REPO / "experiments")
+
+
+def _plan(tmp_path, libraries, **kwargs) -> TrainPlan:
+    return TrainPlan(**{"configs": [], "experiments": EXPERIMENTS,
+                        "overrides": tiny_overrides(libraries, tmp_path), **kwargs})
+
+
+def test_each_layer_beats_the_ones_before_it(tiny_libraries, tmp_path):
+    """base < -c files < losses/<loss>.yaml < the plan's options < arguments after --."""
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(yaml.safe_dump({"data": {"mixing": "joint"}, "seed_everything": 4, "trainer": {"log_every_n_steps": 7},
+                                     "model": {"objective": {"class_path": "sfxrep.models.losses.Objective",
+                                                             "init_args": {"metric_weight": 0.25}}}}))
+    second.write_text(yaml.safe_dump({"trainer": {"log_every_n_steps": 9}}))
+
+    def resolved(**kwargs):
+        config = resolve(_plan(tmp_path, tiny_libraries, configs=[str(first), str(second)], **kwargs))
+        return config.data.mixing, config.seed_everything, config.trainer.log_every_n_steps, describe(config)["loss"]
+
+    assert resolved() == ("joint", 4, 9, "ce")  # a -c file beats base.yaml, a later -c file an earlier one
+    assert resolved(loss="triplet")[3] == "triplet"  # the loss overlay beats the files' objective
+    assert resolved(mixing="round_robin", seed=3) == ("round_robin", 3, 9, "ce")  # options beat the files
+    overrides = [*tiny_overrides(tiny_libraries, tmp_path), "--data.mixing", "sequential", "--seed_everything", "5"]
+    config = resolve(_plan(tmp_path, tiny_libraries, configs=[str(first)], mixing="round_robin", seed=3,
+                           overrides=overrides))
+    assert (config.data.mixing, config.seed_everything, config.data.seed) == ("sequential", 5, 3)  # -- wins
+
+
+def test_fdr_options_edit_the_callbacks_of_the_files(tiny_libraries, tmp_path):
+    def fdr(**kwargs):
+        callbacks = resolve(_plan(tmp_path, tiny_libraries, configs=[f"{EXPERIMENTS}/methods/fdr.yaml"],
+                                  **kwargs)).trainer.callbacks or []
+        return [c.init_args.as_dict() for c in callbacks if c.class_path == FDR_CLASS]
+
+    assert [c["threshold"] for c in fdr()] == [0.9]
+    assert fdr(fdr=False) == []
+    assert [(c["threshold"], c["beta"]) for c in fdr(fdr_threshold=0.5)] == [(0.5, 0.999)]
+    assert [c["beta"] for c in fdr(params={"trainer.callbacks.init_args.beta": 0.99})] == [0.99]
+    with pytest.raises(ValueError, match="no callback has 'nope'"):
+        fdr(params={"trainer.callbacks.init_args.nope": 1})
+
+
+def test_the_options_are_declared_once_and_round_trip(tmp_path):
+    declared = {f.name for f in fields(TrainPlan) if "cli" in f.metadata}
+    for command in ("train", "tune"):
+        parser = argparse.ArgumentParser()
+        add_plan_options(parser, command)
+        dests = {a.dest for a in parser._actions if a.dest != "help"}
+        assert dests <= declared and {"scenario", "mixing", "seed", "init"} <= dests
+        assert ("resume" in dests) == (command == "train")
+    ns = build_parser().parse_args(["train", "--scenario", "within", "-c", "a.yaml", "-c", "b.yaml", "--fdr", "off",
+                                    "--seed", "3", "--param", "model.lr=0.01", "--tag", "study=s", "--resume"])
+    ns.overrides = ["--trainer.max_epochs", "2"]
+    plan = train_plan(ns)
+    assert (plan.scenario, plan.configs, plan.fdr, plan.seed, plan.params, plan.meta, plan.resume) == \
+        ("within", ["a.yaml", "b.yaml"], False, 3, {"model.lr": 0.01}, {"study": "s"}, True)
+    assert TrainPlan.from_json(plan.to_json()) == plan  # what a trial on several devices hands to sfxrep train
+    (tmp_path / "plan.json").write_text(plan.to_json())
+    assert train_plan(build_parser().parse_args(["train", "--plan", str(tmp_path / "plan.json")])) == plan
+    assert plan.options() == {"scenario": "within", "configs": ["a.yaml", "b.yaml"], "fdr": False, "seed": 3,
+                              "resume": True, "params": {"model.lr": 0.01}, "meta": {"study": "s"},
+                              "overrides": ["--trainer.max_epochs", "2"]}
