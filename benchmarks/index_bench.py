@@ -25,16 +25,18 @@ def folder_size(folder: Path) -> int:
 
 def query_latency(n: int, queries: int = 200, dim: int = 512) -> dict:
     """Build an index of ``n`` synthetic files, time single queries; size on disk of data.npz (+ HNSW graph)."""
+    from sfxrep.index import format as fmt
+    from sfxrep.index.rows import FileRow
     from sfxrep.index.store import Index
     from sfxrep.index.vectors import VectorSearch
 
     raw = clustered(n + queries, dim)
-    rows = [{"path": f"/lib/{i:06d}.wav", "size": 1, "mtime_ns": 1, "duration": 3.0, "sample_rate": 44_100,
-             "channels": 1, "blocks": 2} for i in range(n)]
+    rows = [FileRow(f"/lib/{i:06d}.wav", size=1, mtime_ns=1, duration=3.0, sample_rate=44_100, channels=1, blocks=2)
+            for i in range(n)]
     out: dict = {"n": n}
     with tempfile.TemporaryDirectory() as tmp:
-        index = Index(Path(tmp), {"model": {}, "dim": dim}, rows, raw[:n])
-        index.save()
+        table, meta = fmt.Table(rows, raw[:n]), {"model": {}, "dim": dim}
+        index = Index(Path(tmp), meta, table, fmt.write(Path(tmp), meta, table))
         out["data_mb"] = round(folder_size(Path(tmp)) / 1e6, 1)
         unit = index.normalised(raw[n:])
         for method, exact_max in (("exact", n), ("hnsw", 0)):

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-import sfxrep.index.store
+import sfxrep.index.build
 import sfxrep.models.embedding
 from sfxrep.cli import main
 from sfxrep.index import Index, ModelMismatchError
@@ -74,8 +74,8 @@ def test_search_ranks_the_query_first_and_same_class_files_above_others(library,
         assert [h.path for h in index.search(path, k=3, indexed=True)] == [h.path for h in hits[:3]]
     assert np.mean(precision) >= 0.9  # same-class files fill the ranks after the query itself
     row = index.row(index.paths[0])
-    assert row["sample_rate"] == 22_050 and row["channels"] == 1 and 2.4 <= row["duration"] <= 4
-    np.testing.assert_allclose(index.file_blocks(row["path"]).mean(axis=0), index.vectors[0], rtol=1e-5)
+    assert row.sample_rate == 22_050 and row.channels == 1 and 2.4 <= row.duration <= 4
+    np.testing.assert_allclose(index.file_blocks(row.path).mean(axis=0), index.vectors[0], rtol=1e-5)
 
     reopened = Index.open(tmp_path / "idx")  # the on-disk format round-trips
     assert reopened.paths == index.paths and np.array_equal(reopened.vectors, index.vectors)
@@ -118,7 +118,7 @@ def test_undecodable_files_are_reported_remembered_and_retried_on_request(librar
     assert "skipped" in out and "broken.wav: not decodable audio" in out and "empty.wav: empty file" in out
     assert "20 embedded" in out and "2 could not be decoded" in out
     index = Index.open(tmp_path / "idx")
-    assert sorted(os.path.basename(f["path"]) for f in index.failures) == ["broken.wav", "empty.wav"]
+    assert sorted(os.path.basename(f.path) for f in index.failures) == ["broken.wav", "empty.wav"]
     decodes.clear()
     _, report = Index.build(tmp_path / "idx", model="logmel", progress=False)
     assert report.known_failures == 2 and not decodes  # unchanged since: not decoded again
@@ -127,7 +127,7 @@ def test_undecodable_files_are_reported_remembered_and_retried_on_request(librar
 
 
 def test_a_killed_build_resumes_from_its_parts(library, tmp_path, monkeypatch, decodes):
-    monkeypatch.setattr(sfxrep.index.store, "FLUSH_EVERY", 4)
+    monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 4)
     counting = sfxrep.models.embedding.decode
 
     def dies(path, *a, **kw):

@@ -9,7 +9,8 @@
 The command line mirrors it: ``sfxrep index``, ``sfxrep search``, ``sfxrep label``.
 """
 
+from sfxrep.index.build import BuildReport
 from sfxrep.index.identity import ModelMismatchError
-from sfxrep.index.store import BuildReport, Hit, Index
+from sfxrep.index.store import Hit, Index
 
 __all__ = ["BuildReport", "Hit", "Index", "ModelMismatchError"]

@@ -123,7 +123,7 @@ def label_command(ns: argparse.Namespace) -> None:
     index = Index.open(ns.index)
     reference = reference_index(index, ns.reference, ns.work_dir, ns.cache_dir, not ns.no_progress)
     if ns.evaluate:
-        libraries = sorted({r["library"] for r in reference.rows if r.get("library")})
+        libraries = sorted({r.library for r in reference.rows if r.library})
         print(f"{'library':<16} {'files':>5} {'classes':>7} {'top-1':>6} {'top-3':>6} {'macro-F1':>8} "
               f"{'chance top-1':>12} {'chance F1':>9}")
         for library in libraries:

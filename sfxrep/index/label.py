@@ -23,6 +23,7 @@ import numpy as np
 
 from sfxrep.evaluate.knn import macro_f1
 from sfxrep.index.identity import check_same_model
+from sfxrep.index.rows import FileRow
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,11 @@ class Suggestion:
     current: str | None = None
 
 
-def _vote_key(row: dict, ucs: set[str]) -> tuple[str, str | None]:
+def _vote_key(row: FileRow, ucs: set[str]) -> tuple[str, str | None]:
     """(label, CatID) a reference row votes for: UCS rows vote per CatID (``group``), others per label."""
-    if row.get("library") in ucs:
-        return row["label"], row["group"]
-    return row["label"], None
+    if row.library in ucs:
+        return row.label, row.group
+    return row.label, None
 
 
 TEMPERATURE = 0.05
@@ -72,7 +73,7 @@ def suggest(index, reference, k: int = 10, top: int = 3, queries: list[int] | No
     """Top-``top`` classes for the files of ``index`` (or its rows ``queries``) from ``k`` neighbours in
     ``reference`` (or its rows ``pool``). Both indexes must come from the same model."""
     check_same_model(reference.meta["model"], index.meta["model"], index.folder)
-    labelled = np.array([i for i, r in enumerate(reference.rows) if r.get("label") is not None], dtype=np.int64)
+    labelled = np.array([i for i, r in enumerate(reference.rows) if r.label is not None], dtype=np.int64)
     pool = labelled if pool is None else pool
     if len(pool) == 0:
         raise ValueError(f"{reference.folder}: the reference has no labelled files")
@@ -80,14 +81,14 @@ def suggest(index, reference, k: int = 10, top: int = 3, queries: list[int] | No
     keys = keys or [_vote_key(r, ucs) for r in reference.rows]
     queries = list(range(len(index))) if queries is None else queries
     vectors = reference.normalised(index.vectors[queries]) if queries else np.zeros((0, 1), np.float32)
-    ref_paths = {reference.rows[i]["path"]: i for i in pool}
+    ref_paths = {reference.rows[i].path: i for i in pool}
     out = []
     for q, vector in zip(queries, vectors, strict=True):
         row = index.rows[q]
-        own = ref_paths.get(row["path"])
+        own = ref_paths.get(row.path)
         candidates = pool if own is None else pool[pool != own]
         scores, found = reference.searcher.search(vector[None], k, candidates)
-        out.append(Suggestion(row["path"], _votes(scores[0], found[0], keys, top), row.get("label")))
+        out.append(Suggestion(row.path, _votes(scores[0], found[0], keys, top), row.label))
     return out
 
 
@@ -146,14 +147,14 @@ class LabelScores:
 def evaluate_labels(reference, library: str, k: int = 10, seed: int = 0) -> LabelScores:
     """Score the suggestions for ``library``'s test split against its train split (and a permuted baseline)."""
     rows = reference.rows
-    train = np.array([i for i, r in enumerate(rows) if r.get("library") == library and r.get("split") == "train"])
-    test = [i for i, r in enumerate(rows) if r.get("library") == library and r.get("split") == "test"]
+    train = np.array([i for i, r in enumerate(rows) if r.library == library and r.split == "train"])
+    test = [i for i, r in enumerate(rows) if r.library == library and r.split == "test"]
     if len(train) == 0 or not test:
         raise ValueError(f"{reference.folder}: library {library!r} has no train and test split in the index "
                          "(index it from a libraries YAML)")
     ucs = set(reference.meta.get("ucs_libraries") or [])
     keys = [_vote_key(r, ucs) for r in rows]
-    truth = np.array([rows[i]["label"] for i in test])
+    truth = np.array([rows[i].label for i in test])
 
     def scores(keys) -> tuple[float, float, float]:
         got = suggest(reference, reference, k=k, top=3, queries=test, pool=train, keys=keys)

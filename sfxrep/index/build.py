@@ -1,0 +1,223 @@
+"""Building an index incrementally: scan the sources, keep what did not change, embed the rest in resumable parts.
+
+A file is identified by its absolute path and known unchanged while its size and modification time are;
+re-running a build embeds only new and changed files and drops the rows of deleted ones. Finished files are
+written to ``parts/`` every :data:`FLUSH_EVERY` files, so a killed build resumes from them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from sfxrep.audio.decode import AudioDecodeError
+from sfxrep.index import format as fmt
+from sfxrep.index.identity import check_same_model, identity
+from sfxrep.index.rows import Failure, FileRow, Found, signature
+from sfxrep.models.registry import load_model, model_source
+
+FLUSH_EVERY = 256  # files per part of a running build: what a killed build loses at most
+
+
+@dataclass
+class BuildReport:
+    """What a build or update did. Every file found is embedded, kept, or listed in ``failed``."""
+
+    found: int = 0
+    embedded: int = 0
+    kept: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # newly failed: (path, reason)
+    known_failures: int = 0  # failed before, unchanged since, not retried
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = f", {self.embedded / self.seconds:.1f} files/s" if self.embedded and self.seconds else ""
+        return (f"{self.found} files found: {self.embedded} embedded{rate}, {self.kept} unchanged, "
+                f"{self.removed} removed (deleted), {len(self.failed)} could not be decoded"
+                + (f", {self.known_failures} failed before and unchanged (not retried)" if self.known_failures else ""))
+
+
+def scan_roots(roots: Sequence[str | Path]) -> list[Found]:
+    """Every audio file below ``roots``, unlabelled (files are taken as given)."""
+    from sfxrep.audio.decode import audio_files
+
+    missing = [str(r) for r in roots if not Path(r).exists()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: no such file or folder")
+    return [Found(str(Path(p).resolve())) for p in audio_files(roots)]
+
+
+def scan_libraries(libraries: str | Path, names: Sequence[str] | None, work_dir: str | Path,
+                   cache_dir: str | Path) -> tuple[list[Found], list[str]]:
+    """The files of a libraries YAML with their library, label, group and split, as training prepares them (same
+    splits), and the names of its UCS-named libraries."""
+    from sfxrep.audio.cache import WaveCache
+    from sfxrep.libraries.prepare import prepare
+    from sfxrep.libraries.spec import LibrariesSpec, load_libraries
+
+    spec = load_libraries(libraries)
+    if names:
+        unknown = sorted(set(names) - set(spec.names))
+        if unknown:
+            raise ValueError(f"{spec.source}: no librar{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
+                             f"it has {spec.names}")
+        spec = LibrariesSpec(spec.source, tuple(s for s in spec.libraries if s.name in names))
+    prepared = prepare(spec, work_dir, WaveCache(cache_dir), log=None)
+    rows = [Found(str(Path(r.path).resolve()), r.library, r.label, r.group, r.split) for r in prepared.rows]
+    return rows, [s.name for s in spec.libraries if s.library.is_ucs]
+
+
+def load_indexing_model(model: str | Path | nn.Module) -> tuple[nn.Module, str]:
+    """A model to index with and how the index names it (a loaded module keeps its ``source``)."""
+    if isinstance(model, nn.Module):
+        return model, getattr(model, "source", None) or "module"
+    module = load_model(model)
+    module.source = model_source(model)
+    return module, module.source
+
+
+@dataclass
+class Builder:
+    """One run of a build over an index folder: what to scan, with which model, and how."""
+
+    folder: Path
+    meta: dict
+    table: fmt.Table
+    model: nn.Module
+    progress: bool = True
+    retry_failed: bool = False
+    batch_size: int = 64
+    compile: bool = False
+
+    def refresh(self, work_dir: str | Path, cache_dir: str | Path) -> BuildReport:
+        """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save."""
+        start = time.perf_counter()
+        sources = self.meta["sources"]
+        found = scan_roots(sources["roots"]) if sources["roots"] else []
+        if sources["libraries"]:
+            labelled, ucs = scan_libraries(sources["libraries"], sources["library_names"], work_dir, cache_dir)
+            self.meta["ucs_libraries"] = ucs
+            seen = {f.path for f in labelled}
+            found = labelled + [f for f in found if f.path not in seen]
+        report = BuildReport(found=len(found))
+        found_paths = {f.path for f in found}
+        present = [i for i, r in enumerate(self.table.rows) if r.path in found_paths]
+        report.removed = len(self.table) - len(present)
+        self.table.select(present)
+        failed_before = {f.path: f for f in self.table.failures if f.path in found_paths}
+        self.table.failures = list(failed_before.values())
+        todo: list[Found] = []
+        for entry in found:
+            sig = signature(entry.path)
+            i = self.table.by_path.get(entry.path)
+            current = self.table.rows[i] if i is not None else None
+            if current is not None and sig is not None and (current.size, current.mtime_ns) == sig:
+                current.relabel(entry)
+                report.kept += 1
+            elif (old := failed_before.get(entry.path)) and not self.retry_failed and sig is not None \
+                    and (old.size, old.mtime_ns) == sig:
+                report.known_failures += 1
+            else:
+                todo.append(entry)
+        if todo:
+            self._embed(todo, report)
+        report.seconds = time.perf_counter() - start
+        fmt.write(self.folder, self.meta, self.table)
+        return report
+
+    def _embed(self, todo: list[Found], report: BuildReport) -> None:
+        from tqdm import tqdm
+
+        from sfxrep.models.embedding import FileEmbedder
+
+        model = self.meta["model"]
+        embedder = FileEmbedder(self.model, model["library"], batch_size=self.batch_size, tail=model["tail"],
+                                compile=self.compile)
+        entries = {e.path: e for e in todo}
+        with_blocks = self.table.block_vectors is not None
+        rows: list[FileRow] = []
+        vectors: list[np.ndarray] = []
+        blocks: list[np.ndarray] = []
+        failures: list[Failure] = []
+
+        def flush() -> None:
+            if not rows and not failures:
+                return
+            dim = self.meta.get("dim") or 0
+            empty = np.zeros((0, dim), np.float32)
+            part = fmt.Table(list(rows), np.stack(vectors) if vectors else empty,
+                             (np.concatenate(blocks) if blocks else empty) if with_blocks else None, list(failures))
+            fmt.write_part(self.folder, part, dim)
+            self.table.replace(part.rows, part.vectors, part.block_vectors)
+            self.table.record_failures(part.failures, {f.path for f in failures} | {r.path for r in rows})
+            rows.clear(), vectors.clear(), blocks.clear(), failures.clear()
+
+        bar = tqdm(total=len(todo), unit="file", desc="sfxrep index", disable=not self.progress, file=sys.stderr,
+                   dynamic_ncols=True)
+        with bar:
+            for item in embedder(e.path for e in todo):
+                bar.update(1)
+                size, mtime_ns = signature(item.path) or (None, None)
+                if isinstance(item, AudioDecodeError):
+                    failures.append(Failure(item.path, item.reason, size, mtime_ns))
+                    report.failed.append((item.path, item.reason))
+                    bar.write(f"sfxrep index: skipped {item.path}: {item.reason}", file=sys.stderr)
+                else:
+                    found = entries[item.path]
+                    self.meta["dim"] = item.blocks.shape[1]
+                    rows.append(FileRow(found.path, found.library, found.label, found.group, found.split, size=size,
+                                        mtime_ns=mtime_ns, duration=round(item.duration, 4),
+                                        sample_rate=item.sample_rate, channels=item.channels,
+                                        blocks=int(item.blocks.shape[0])))
+                    vectors.append(item.vector)
+                    if with_blocks:
+                        blocks.append(item.blocks)
+                    report.embedded += 1
+                    report.audio_seconds += item.duration
+                if len(rows) + len(failures) >= FLUSH_EVERY:
+                    flush()
+            flush()
+
+
+def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
+          libraries: str | Path | None = None, library_names: Sequence[str] | None = None, blocks: bool = False,
+          tail: bool | None = None, library: str | None = None, work_dir: str | Path = "runs/prepared",
+          cache_dir: str | Path = "runs/cache", progress: bool = True, retry_failed: bool = False,
+          batch_size: int = 64, compile: bool = False) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
+    """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
+    for the arguments). Returns its ``index.json``, table, model and what the build did."""
+    from sfxrep.models.embedding import TAIL_DEFAULT
+
+    out = Path(out)
+    existing = (out / "index.json").is_file()
+    if not roots and libraries is None and not existing:
+        raise ValueError(f"{out}: nothing to index (give folders or files, or --libraries)")
+    meta, table, _ = fmt.read(out) if existing else (None, None, None)
+    sources = {"roots": [str(Path(r).resolve()) for r in roots], "libraries": None, "library_names": None}
+    if libraries is not None:
+        sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
+    if meta is not None and not roots and libraries is None:
+        sources = meta["sources"]  # an update: the recorded sources
+    module, source = load_indexing_model(model if model is not None else meta["model"]["source"] if meta else "aisfx")
+    if meta is not None and tail is None:
+        tail = meta["model"]["tail"]
+    ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail)
+    if meta is None:
+        meta = {"format": fmt.FORMAT, "model": ident, "sources": sources, "ucs_libraries": [],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "dim": None}
+        table = fmt.Table([], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32) if blocks else None)
+        out.mkdir(parents=True, exist_ok=True)
+        fmt.write(out, meta, table)  # index.json first: a build killed before its end resumes from its parts
+    else:
+        check_same_model(meta["model"], ident, out)
+        meta["sources"] = sources
+    builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile)
+    return meta, table, module, builder.refresh(work_dir, cache_dir)

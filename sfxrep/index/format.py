@@ -1,0 +1,160 @@
+"""The on-disk format of an index folder (README "Indexing" documents it for other tools):
+
+* ``index.json`` — format version, the model's identity (:mod:`sfxrep.index.identity`), where the files came
+  from (roots, a libraries YAML), counts; human-readable, rewritten with every save;
+* ``data.npz`` — the arrays, written atomically in one file so they always agree: ``vectors (N, D)``
+  float32 file embeddings (mean of the file's block embeddings), ``mean (D,)`` and ``std (D,)`` of the
+  normalisation, ``rows`` (JSON: one :class:`~sfxrep.index.rows.FileRow` per file, row *i* ↔ ``vectors[i]``),
+  ``failures`` (JSON: :class:`~sfxrep.index.rows.Failure`) and, with ``blocks``, ``block_vectors (M, D)`` in file
+  order;
+* ``parts/`` — embeddings of a build that was interrupted, merged by the next run (so a killed build resumes);
+* ``hnsw.faiss`` — the HNSW graph of a large index (:mod:`sfxrep.index.vectors`), rebuilt when stale;
+* ``references/`` — indexes of labelled reference libraries made by ``sfxrep label``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sfxrep.fileio import atomic_write, atomic_write_text
+from sfxrep.index.rows import Failure, FileRow
+from sfxrep.index.vectors import fit_stats
+
+FORMAT = 1
+
+
+class Table:
+    """The rows of an index with their vectors (and block vectors), always aligned; sorted by path when saved."""
+
+    def __init__(self, rows: list[FileRow], vectors: np.ndarray, block_vectors: np.ndarray | None = None,
+                 failures: list[Failure] | None = None) -> None:
+        self.rows, self.vectors, self.block_vectors = rows, vectors.astype(np.float32, copy=False), block_vectors
+        self.failures = failures or []
+        self.by_path = {r.path: i for i, r in enumerate(rows)}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1] if self.vectors.ndim == 2 else 0
+
+    def select(self, order: list[int]) -> None:
+        """Keep the rows ``order`` (in that order) with their vectors and block vectors."""
+        if self.block_vectors is not None:
+            self.block_vectors = self.blocks_of(order)  # before the rows change: it reads their block counts
+        self.rows, self.vectors = [self.rows[i] for i in order], self.vectors[order]
+        self.by_path = {r.path: i for i, r in enumerate(self.rows)}
+
+    def replace(self, rows: list[FileRow], vectors: np.ndarray, blocks: np.ndarray | None) -> None:
+        """Add rows with their ``(n, D)`` vectors (and block vectors), replacing rows of the same path."""
+        if not rows:
+            return
+        new = {r.path for r in rows}
+        self.select([i for i, r in enumerate(self.rows) if r.path not in new])
+        empty = np.zeros((0, vectors.shape[1]), np.float32)
+        self.vectors = np.concatenate([self.vectors if self.vectors.size else empty, vectors])
+        if self.block_vectors is not None:
+            pieces = [a for a in (self.block_vectors, blocks) if a is not None and len(a)]
+            self.block_vectors = np.concatenate(pieces) if pieces else empty
+        self.rows = self.rows + rows
+        self.by_path = {r.path: i for i, r in enumerate(self.rows)}
+
+    def record_failures(self, failures: list[Failure], done: set[str]) -> None:
+        """Replace the failures of the files in ``done`` (embedded or failed again) by ``failures``."""
+        self.failures = [f for f in self.failures if f.path not in done] + failures
+
+    def blocks_of(self, keep: list[int]) -> np.ndarray | None:
+        """The block vectors of rows ``keep``, in that order (``None`` for an index without them)."""
+        if self.block_vectors is None:
+            return None
+        if not keep:
+            return np.zeros((0, self.dim), np.float32)
+        offsets = np.concatenate([[0], np.cumsum([r.blocks for r in self.rows])])
+        return np.concatenate([self.block_vectors[offsets[i]:offsets[i + 1]] for i in keep])
+
+
+def _arrays(table: Table, dim: int) -> dict:
+    arrays = {"rows": np.array(json.dumps([r.to_dict() for r in table.rows])),
+              "failures": np.array(json.dumps([f.to_dict() for f in table.failures])),
+              "vectors": table.vectors if len(table) else np.zeros((0, dim), np.float32)}
+    if table.block_vectors is not None:
+        arrays["block_vectors"] = table.block_vectors if len(table.block_vectors) else np.zeros((0, dim), np.float32)
+    return arrays
+
+
+def _read_arrays(path: Path) -> Table:
+    with np.load(path, allow_pickle=False) as data:
+        return Table([FileRow.from_dict(r) for r in json.loads(str(data["rows"]))], data["vectors"],
+                     data["block_vectors"] if "block_vectors" in data.files else None,
+                     [Failure.from_dict(f) for f in json.loads(str(data["failures"]))])
+
+
+def part_files(folder: Path) -> list[Path]:
+    return sorted((folder / "parts").glob("part-*.npz"))
+
+
+def read(folder: str | Path) -> tuple[dict, Table, tuple[np.ndarray, np.ndarray] | None]:
+    """``index.json``, the table (with the parts of an interrupted build merged in memory) and the stored
+    normalisation statistics (``None`` when parts changed the vectors or the index is empty).
+
+    Raises:
+        FileNotFoundError: no index there.
+        ValueError: an unreadable or newer-format index.
+    """
+    folder = Path(folder)
+    if not (folder / "index.json").is_file():
+        raise FileNotFoundError(f"{folder}: no index here (no index.json); build one with sfxrep index")
+    try:
+        meta = json.loads((folder / "index.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{folder / 'index.json'}: not readable ({err})") from err
+    if meta.get("format", 0) > FORMAT:
+        raise ValueError(f"{folder}: index format {meta.get('format')} is newer than this sfxrep's ({FORMAT})")
+    data_path, table, stats = folder / "data.npz", Table([], np.zeros((0, meta.get("dim") or 0), np.float32)), None
+    if data_path.is_file():
+        try:
+            table = _read_arrays(data_path)
+            with np.load(data_path, allow_pickle=False) as data:
+                stats = (data["mean"], data["std"]) if len(table) else None
+        except (OSError, ValueError, KeyError) as err:
+            raise ValueError(f"{data_path}: not a readable index ({err}); delete the folder and build again") from err
+    parts = part_files(folder)
+    for part in parts:
+        try:
+            done = _read_arrays(part)
+        except (OSError, ValueError, KeyError) as err:  # a part cut short by the kill: embed its files again
+            print(f"sfxrep index: {part}: unreadable part ignored ({err})", file=sys.stderr)
+            continue
+        table.replace(done.rows, done.vectors, done.block_vectors)
+        table.record_failures(done.failures, {f.path for f in done.failures} | {r.path for r in done.rows})
+    return meta, table, (fit_stats(table.vectors) if len(table) else None) if parts else stats
+
+
+def write(folder: Path, meta: dict, table: Table) -> tuple[np.ndarray, np.ndarray] | None:
+    """Write ``data.npz`` and ``index.json`` atomically (rows sorted by path), then drop the merged parts and a
+    stale HNSW graph. Returns the normalisation statistics it stored (``None`` for an empty index)."""
+    table.select(sorted(range(len(table)), key=lambda i: table.rows[i].path))
+    stats = fit_stats(table.vectors) if len(table) else None
+    dim = table.dim or meta.get("dim") or 0
+    mean, std = stats if stats else (np.zeros(dim, np.float32), np.ones(dim, np.float32))
+    atomic_write(folder / "data.npz", lambda f: np.savez(f, mean=mean, std=std, **_arrays(table, dim)))
+    meta.update(format=FORMAT, files=len(table), failures=len(table.failures), dim=dim,
+                blocks=table.block_vectors is not None, updated=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                labelled=sum(1 for r in table.rows if r.label is not None))
+    atomic_write_text(folder / "index.json", json.dumps(meta, indent=2) + "\n")
+    for part in part_files(folder):
+        part.unlink()
+    (folder / "hnsw.faiss").unlink(missing_ok=True)
+    return stats
+
+
+def write_part(folder: Path, part: Table, dim: int) -> None:
+    """Write the files a running build has finished as the next ``parts/part-NNNNNN.npz``."""
+    n = len(part_files(folder))
+    atomic_write(folder / "parts" / f"part-{n:06d}.npz", lambda f: np.savez(f, **_arrays(part, dim)))
