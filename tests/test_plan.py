@@ -76,3 +76,18 @@ def test_the_options_are_declared_once_and_round_trip(tmp_path):
     assert plan.options() == {"scenario": "within", "configs": ["a.yaml", "b.yaml"], "fdr": False, "seed": 3,
                               "resume": True, "params": {"model.lr": 0.01}, "meta": {"study": "s"},
                               "overrides": ["--trainer.max_epochs", "2"]}
+
+
+def test_every_run_of_the_study_grid_resolves_to_what_it_compares(tiny_libraries, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("study", REPO / "experiments" / "study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    grid = study.grid([0, 1])
+    assert len(grid) == 6 + 2 * 6 + 1 and len({str(sorted(o.items())) for o in grid}) == len(grid)  # no duplicate
+    for options in grid:
+        labels = describe(resolve(_plan(tmp_path, tiny_libraries, **options)))
+        assert labels["loss"] == options.get("loss", "ce")
+        assert labels["mixing"] == options.get("mixing", "sequential") and labels["bn"] == options.get("bn", "shared")
+        assert (labels["fdr"] != "nofdr") == bool(options.get("fdr"))
