@@ -182,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cache-dir", default="runs/cache", help="wave cache for --protocol esc50")
     e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
     e.add_argument("--libraries-yaml", help="evaluate the libraries of another YAML")
-    e.add_argument("--k", type=int, default=1)
+    from sfxrep.index.command import add_index_commands, positive
+
+    e.add_argument("--k", type=positive, default=1, help="neighbours of the kNN (paper: 1)")
     e.add_argument("--scenario", help="recorded scenario (default: inferred)")
     e.add_argument("--run", help="run name for the rows")
     e.add_argument("--results", default="runs/results.jsonl")
@@ -207,8 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
     m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.models.embedding)")
     m.set_defaults(func=_embed)
-
-    from sfxrep.index.command import add_index_commands
 
     add_index_commands(sub)
 
@@ -248,11 +248,13 @@ def _lightning(argv: list[str]) -> None:
 
 BAD_INPUT = 2  # exit status of a user's mistake: a missing or invalid file, a bad setting or value
 BUG = 70  # exit status of an unexpected exception (EX_SOFTWARE): a bug of sfxrep, never the user's fault
+INTERRUPTED = 143  # 128 + SIGTERM: stopped by a signal (preemption), resumable; never 0
 
 
 def main(argv: list[str] | None = None) -> None:
     """``sfxrep …``. Bad input (a missing or invalid file, a bad setting or value: ``OSError``, ``ValueError``) is
-    one line naming it, exit 2; any other exception is a bug: its traceback, one line saying so, exit 70.
+    one line naming it, exit 2; a run stopped by SIGTERM is one line saying how to resume, exit 143; any other
+    exception is a bug: its traceback, one line saying so, exit 70.
     ``SFXREP_DEBUG=1`` shows the traceback of bad input too."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("fit", "validate", "test"):
@@ -275,10 +277,20 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:
-        traceback.print_exc()
-        print(f"sfxrep {command}: internal error ({type(err).__name__}): this is a bug in sfxrep, not in your "
-              "input; please report it with the traceback above", file=sys.stderr)
-        raise SystemExit(BUG) from err
+        from sfxrep.training.lightning_cli import Interrupted
+
+        if not isinstance(err, Interrupted):
+            _bug(command, err)
+        print(f"sfxrep {command}: interrupted ({err}); resume with --resume", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from err
+
+
+def _bug(command: str, err: Exception) -> None:
+    """An unexpected exception: its traceback, one line saying it is a bug, exit 70."""
+    traceback.print_exc()
+    print(f"sfxrep {command}: internal error ({type(err).__name__}): this is a bug in sfxrep, not in your "
+          "input; please report it with the traceback above", file=sys.stderr)
+    raise SystemExit(BUG) from err
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
 * :func:`read_jsonl` — the rows of a JSON-lines file; a torn line (what a killed writer leaves) is skipped
   with a warning naming file and line, never a reason to reject the whole file.
 
+* :func:`file_signature` — the one rule for "this file changed" (the wave cache and the index both use it).
+
 Files are created with the usual mode (0644 under the default umask), not the 0600 of ``mkstemp``.
 """
 
@@ -134,3 +136,16 @@ def check_yaml_mapping(path: str | Path) -> Path:
     if content is not None and not isinstance(content, dict):
         raise ValueError(f"{path}: a config holds keys and values, this holds a {type(content).__name__}")
     return path
+
+
+def file_signature(path: str | Path) -> tuple[int, int, int] | None:
+    """(size in bytes, modification time ns, inode-change time ns) of a file, ``None`` if it cannot be read.
+
+    A file is unchanged while its signature is. The change time catches what size and modification time miss:
+    a file rewritten with the same length and its mtime set back (``touch -d``, ``rsync -t``, a restore).
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, decode
-from sfxrep.fileio import atomic_write
+from sfxrep.fileio import atomic_write, file_signature
 
 CACHE_VERSION = 2
 DTYPE = np.float16
@@ -75,8 +75,11 @@ class WaveCache:
 
     def key(self, path: str | Path) -> str:
         path = Path(path).resolve()
-        st = path.stat()
-        ident = (f"{path}\x00{st.st_size}\x00{st.st_mtime_ns}\x00{st.st_ctime_ns}\x00{self.sample_rate}\x00"
+        signature = file_signature(path)
+        if signature is None:
+            path.stat()  # raises the OSError that names the file and the reason
+        size, mtime_ns, ctime_ns = signature
+        ident = (f"{path}\x00{size}\x00{mtime_ns}\x00{ctime_ns}\x00{self.sample_rate}\x00"
                  f"{np.dtype(DTYPE).name}\x00v{CACHE_VERSION}")
         return hashlib.sha1(ident.encode()).hexdigest()
 

@@ -2,11 +2,15 @@
 
 A file is identified by its absolute path and known unchanged while its size and modification time are;
 re-running a build embeds only new and changed files and drops the rows of deleted ones. Finished files are
-written to ``parts/`` every :data:`FLUSH_EVERY` files, so a killed build resumes from them.
+written to ``parts/`` every :data:`FLUSH_EVERY` files or :data:`FLUSH_SECONDS`, whichever comes first, so a
+killed build resumes from them and loses at most that much work. One build writes an index folder at a time (a
+second waits for the first's lock). An update that would drop a recorded root's every file (an unmounted drive)
+or more than half of the index is refused unless ``prune`` says the files are gone for good.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -17,12 +21,14 @@ import numpy as np
 from torch import nn
 
 from sfxrep.audio.decode import AudioDecodeError
+from sfxrep.fileio import file_signature
 from sfxrep.index import format as fmt
 from sfxrep.index.identity import check_same_model, identity
-from sfxrep.index.rows import Failure, FileRow, Found, signature
+from sfxrep.index.rows import Failure, FileRow, Found, unchanged
 from sfxrep.models.registry import load_model, model_source
 
-FLUSH_EVERY = 256  # files per part of a running build: what a killed build loses at most
+FLUSH_EVERY = 256  # files per part of a running build ...
+FLUSH_SECONDS = 30.0  # ... or seconds: what a killed build loses at most
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Builder:
     retry_failed: bool = False
     batch_size: int = 64
     compile: bool = False
+    prune: bool = False
 
     def refresh(self, work_dir: str | Path, cache_dir: str | Path) -> BuildReport:
         """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save."""
@@ -111,19 +118,19 @@ class Builder:
         found_paths = {f.path for f in found}
         present = [i for i, r in enumerate(self.table.rows) if r.path in found_paths]
         report.removed = len(self.table) - len(present)
+        if not self.prune:
+            self._check_removal(sources["roots"], found_paths, report.removed)
         self.table.select(present)
         failed_before = {f.path: f for f in self.table.failures if f.path in found_paths}
         self.table.failures = list(failed_before.values())
         todo: list[Found] = []
         for entry in found:
-            sig = signature(entry.path)
             i = self.table.by_path.get(entry.path)
             current = self.table.rows[i] if i is not None else None
-            if current is not None and sig is not None and (current.size, current.mtime_ns) == sig:
+            if current is not None and unchanged(current, entry.path):
                 current.relabel(entry)
                 report.kept += 1
-            elif (old := failed_before.get(entry.path)) and not self.retry_failed and sig is not None \
-                    and (old.size, old.mtime_ns) == sig:
+            elif (old := failed_before.get(entry.path)) and not self.retry_failed and unchanged(old, entry.path):
                 report.known_failures += 1
             else:
                 todo.append(entry)
@@ -132,6 +139,17 @@ class Builder:
         report.seconds = time.perf_counter() - start
         fmt.write(self.folder, self.meta, self.table)
         return report
+
+    def _check_removal(self, roots: list[str], found: set[str], removed: int) -> None:
+        """Refuse to drop what an unmounted drive or a mistyped root would drop (see module doc)."""
+        for root in roots:
+            held = sum(1 for r in self.table.rows if r.path == root or r.path.startswith(root.rstrip("/") + "/"))
+            if held and not any(p == root or p.startswith(root.rstrip("/") + "/") for p in found):
+                raise ValueError(f"{root}: no audio files there now, but the index {self.folder} holds {held} from "
+                                 "it (an unmounted drive?); nothing changed. Mount it, or give --prune to drop them")
+        if removed > len(self.table) / 2:
+            raise ValueError(f"{self.folder}: this update would drop {removed} of {len(self.table)} files (deleted or "
+                             "moved?); nothing changed. Give --prune to drop them")
 
     def _embed(self, todo: list[Found], report: BuildReport) -> None:
         from tqdm import tqdm
@@ -147,15 +165,17 @@ class Builder:
         vectors: list[np.ndarray] = []
         blocks: list[np.ndarray] = []
         failures: list[Failure] = []
+        flushed = [time.monotonic()]
 
         def flush() -> None:
+            flushed[0] = time.monotonic()
             if not rows and not failures:
                 return
             dim = self.meta.get("dim") or 0
             empty = np.zeros((0, dim), np.float32)
             part = fmt.Table(list(rows), np.stack(vectors) if vectors else empty,
                              (np.concatenate(blocks) if blocks else empty) if with_blocks else None, list(failures))
-            fmt.write_part(self.folder, part, dim)
+            fmt.write_part(self.folder, part, dim, self.meta["model"]["sha256"])
             self.table.replace(part.rows, part.vectors, part.block_vectors)
             self.table.record_failures(part.failures, {f.path for f in failures} | {r.path for r in rows})
             rows.clear(), vectors.clear(), blocks.clear(), failures.clear()
@@ -165,16 +185,19 @@ class Builder:
         with bar:
             for item in embedder(e.path for e in todo):
                 bar.update(1)
-                size, mtime_ns = signature(item.path) or (None, None)
+                size, mtime_ns, ctime_ns = file_signature(item.path) or (None, None, None)
                 if isinstance(item, AudioDecodeError):
-                    failures.append(Failure(item.path, item.reason, size, mtime_ns))
+                    failures.append(Failure(item.path, item.reason, size, mtime_ns, ctime_ns))
                     report.failed.append((item.path, item.reason))
                     bar.write(f"sfxrep index: skipped {item.path}: {item.reason}", file=sys.stderr)
                 else:
+                    if not np.isfinite(item.blocks).all():  # broken weights: never index what cannot be searched
+                        raise ValueError(f"{item.path}: the model {model['source']} gives non-finite embeddings "
+                                         "(NaN or inf; are its weights broken?); nothing of this file was indexed")
                     found = entries[item.path]
                     self.meta["dim"] = item.blocks.shape[1]
                     rows.append(FileRow(found.path, found.library, found.label, found.group, found.split, size=size,
-                                        mtime_ns=mtime_ns, duration=round(item.duration, 4),
+                                        mtime_ns=mtime_ns, ctime_ns=ctime_ns, duration=round(item.duration, 4),
                                         sample_rate=item.sample_rate, channels=item.channels,
                                         blocks=int(item.blocks.shape[0])))
                     vectors.append(item.vector)
@@ -182,7 +205,7 @@ class Builder:
                         blocks.append(item.blocks)
                     report.embedded += 1
                     report.audio_seconds += item.duration
-                if len(rows) + len(failures) >= FLUSH_EVERY:
+                if len(rows) + len(failures) >= FLUSH_EVERY or time.monotonic() - flushed[0] >= FLUSH_SECONDS:
                     flush()
             flush()
 
@@ -191,16 +214,30 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
           libraries: str | Path | None = None, library_names: Sequence[str] | None = None, blocks: bool = False,
           tail: bool | None = None, library: str | None = None, work_dir: str | Path = "runs/prepared",
           cache_dir: str | Path = "runs/cache", progress: bool = True, retry_failed: bool = False,
-          batch_size: int = 64, compile: bool = False) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
+          batch_size: int = 64, compile: bool = False, prune: bool = False,
+          repair: bool = False) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
-    for the arguments). Returns its ``index.json``, table, model and what the build did."""
+    for the arguments), holding the folder's writer lock. Returns its ``index.json``, table, model and what the
+    build did."""
+    out, new = Path(out), not Path(out).exists()
+    try:
+        with fmt.writer_lock(out):
+            return _build(out, roots, model, libraries, library_names, blocks, tail, library, work_dir, cache_dir,
+                          progress, retry_failed, batch_size, compile, prune, repair)
+    except BaseException:
+        if new and not (out / "index.json").is_file():  # a build that failed before it began leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _build(out: Path, roots, model, libraries, library_names, blocks, tail, library, work_dir, cache_dir, progress,
+           retry_failed, batch_size, compile, prune, repair) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
     from sfxrep.models.embedding import TAIL_DEFAULT
 
-    out = Path(out)
     existing = (out / "index.json").is_file()
     if not roots and libraries is None and not existing:
         raise ValueError(f"{out}: nothing to index (give folders or files, or --libraries)")
-    meta, table, _ = fmt.read(out) if existing else (None, None, None)
+    meta, table, _ = fmt.read(out, repair=repair) if existing else (None, None, None)
     sources = {"roots": [str(Path(r).resolve()) for r in roots], "libraries": None, "library_names": None}
     if libraries is not None:
         sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
@@ -218,6 +255,9 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
         fmt.write(out, meta, table)  # index.json first: a build killed before its end resumes from its parts
     else:
         check_same_model(meta["model"], ident, out)
+        if blocks and table.block_vectors is None:
+            print(f"sfxrep index: {out} was built without block embeddings; --blocks needs a new index",
+                  file=sys.stderr)
         meta["sources"] = sources
-    builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile)
+    builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune)
     return meta, table, module, builder.refresh(work_dir, cache_dir)

@@ -11,6 +11,14 @@ from pathlib import Path
 from sfxrep.audio.decode import AudioDecodeError
 
 
+def positive(value: str) -> int:
+    """An argparse type: an integer ≥ 1 (every k of a kNN, how many suggestions)."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {number}")
+    return number
+
+
 def _split_reference(value: str) -> tuple[str, list[str] | None]:
     """``LIBS.yaml[:lib[,lib]]`` → (yaml, library names or None)."""
     path, sep, names = value.rpartition(":") if ":" in Path(value).name else (value, "", "")
@@ -35,6 +43,11 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--compile", action="store_true",
                    help="torch.compile the encoder (measure first: no faster end to end on a 2-core AVX2 CPU)")
     i.add_argument("--retry-failed", action="store_true", help="decode again files that failed before")
+    i.add_argument("--prune", action="store_true", help="let an update drop a recorded root's every file, or more "
+                                                        "than half of the index (refused otherwise: an unmounted drive?)")
+    i.add_argument("--repair", action="store_true", help="a corrupt data.npz: keep every readable part, embed the rest")
+    i.add_argument("--failures", action="store_true", help="list the files that could not be decoded, with the "
+                                                           "reasons, and exit")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
     i.add_argument("--work-dir", default="runs/prepared", help="where --libraries are prepared (as for training)")
     i.add_argument("--cache-dir", default="runs/cache")
@@ -44,7 +57,7 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("index")
     s.add_argument("query", help="an audio file (in the index or not)")
     s.add_argument("--path", action="store_true", help="QUERY is an indexed file: use its stored embedding")
-    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--k", type=positive, default=10)
     s.add_argument("--library", help="only files of this library")
     s.add_argument("--label", help="only files with this label (or UCS CatID)")
     s.add_argument("--json", action="store_true", help="one JSON object per result")
@@ -55,8 +68,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--reference", required=True, metavar="LIBS.yaml[:library]",
                      help="labelled libraries (all, or the named ones) to vote from")
     lab.add_argument("--out", default="suggestions.csv", help="CSV with the top-3 classes and scores per file")
-    lab.add_argument("--k", type=int, default=10, help="neighbours that vote")
-    lab.add_argument("--top", type=int, default=3)
+    lab.add_argument("--k", type=positive, default=10, help="neighbours that vote")
+    lab.add_argument("--top", type=positive, default=3)
     lab.add_argument("--rename-preview", action="store_true",
                      help="print UCS names (CatID_FXName_CreatorID_SourceID) for unlabelled files; renames nothing")
     lab.add_argument("--creator-id", default="SFXREP", help="CreatorID of --rename-preview names")
@@ -72,17 +85,22 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
 def index_command(ns: argparse.Namespace) -> None:
     from sfxrep.index.store import Index
 
+    if ns.failures:
+        for failure in Index.open(ns.out).failures:
+            print(f"{failure.path}: {failure.reason}")
+        return
     libraries, names = _split_reference(ns.libraries) if ns.libraries else (None, None)
     index, report = Index.build(ns.out, ns.roots, ns.model, libraries=libraries, library_names=names, blocks=ns.blocks,
                                 tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
-                                progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile)
+                                progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile,
+                                prune=ns.prune, repair=ns.repair)
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}")
     print(f"{ns.out}: {report.summary()}; the index holds {len(index)} files"
           + (f" ({report.audio_seconds / report.seconds:.0f} s of audio per second)" if report.embedded else ""))
     if index.failures:
-        print(f"{len(index.failures)} file(s) could not be decoded; their reasons are in {ns.out}/data.npz "
-              "(sfxrep index --retry-failed tries them again)")
+        print(f"{len(index.failures)} file(s) could not be decoded: sfxrep index --failures --out {ns.out} lists "
+              "them with the reasons, --retry-failed tries them again")
 
 
 def search_command(ns: argparse.Namespace) -> None:
@@ -90,6 +108,8 @@ def search_command(ns: argparse.Namespace) -> None:
 
     if not ns.query.strip():
         raise ValueError("empty query: give an audio file")
+    if Path(ns.query).is_dir():
+        raise ValueError(f"{ns.query}: a folder, not an audio file (search takes one sound)")
     index = Index.open(ns.index)
     try:
         hits = index.search(ns.query, ns.k, ns.library, ns.label, indexed=ns.path)
@@ -113,6 +133,10 @@ def reference_index(index, reference: str, work_dir: str, cache_dir: str, progre
                                 library=model["library"], work_dir=work_dir, cache_dir=cache_dir, progress=progress)
     if report.embedded or report.failed:
         print(f"reference {folder}: {report.summary()}", file=sys.stderr)
+    classes = {r.label for r in built.rows if r.label is not None}
+    if len(classes) < 2:
+        print(f"sfxrep label: warning: the reference {reference} has {len(classes)} class{'es' * (len(classes) != 1)} "
+              f"({', '.join(sorted(classes)) or 'none'}): every suggestion will be it", file=sys.stderr)
     return built
 
 

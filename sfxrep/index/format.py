@@ -14,9 +14,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sys
 import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +31,28 @@ from sfxrep.index.rows import Failure, FileRow
 from sfxrep.index.vectors import fit_stats
 
 FORMAT = 1
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a torn or corrupt .npz raises
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """Hold the index folder's writer lock (``.lock``): a second writer waits, saying who holds it."""
+    from filelock import FileLock, Timeout
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock, owner = FileLock(folder / ".lock"), folder / ".lock.owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = owner.read_text().strip() if owner.is_file() else "another process"
+        print(f"sfxrep index: {folder} is being written by {holder}; waiting for it to finish", file=sys.stderr)
+        lock.acquire()
+    try:
+        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}\n")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
 
 
 class Table:
@@ -99,9 +126,12 @@ def part_files(folder: Path) -> list[Path]:
     return sorted((folder / "parts").glob("part-*.npz"))
 
 
-def read(folder: str | Path) -> tuple[dict, Table, tuple[np.ndarray, np.ndarray] | None]:
+def read(folder: str | Path, repair: bool = False) -> tuple[dict, Table, tuple[np.ndarray, np.ndarray] | None]:
     """``index.json``, the table (with the parts of an interrupted build merged in memory) and the stored
     normalisation statistics (``None`` when parts changed the vectors or the index is empty).
+
+    A part that cannot be read, or was embedded by another model, is left out with a warning (its files are
+    embedded again by the next build). With ``repair``, an unreadable ``data.npz`` is left out the same way.
 
     Raises:
         FileNotFoundError: no index there.
@@ -122,14 +152,25 @@ def read(folder: str | Path) -> tuple[dict, Table, tuple[np.ndarray, np.ndarray]
             table = _read_arrays(data_path)
             with np.load(data_path, allow_pickle=False) as data:
                 stats = (data["mean"], data["std"]) if len(table) else None
-        except (OSError, ValueError, KeyError) as err:
-            raise ValueError(f"{data_path}: not a readable index ({err}); delete the folder and build again") from err
+        except UNREADABLE as err:
+            if not repair:
+                raise ValueError(f"{data_path}: corrupt ({type(err).__name__}: {err}); sfxrep index --repair --out "
+                                 f"{folder} keeps every readable part and embeds the rest again") from err
+            print(f"sfxrep index: {data_path}: corrupt ({type(err).__name__}), rebuilt from the parts and the files",
+                  file=sys.stderr)
     parts = part_files(folder)
+    model = (meta.get("model") or {}).get("sha256")
     for part in parts:
         try:
             done = _read_arrays(part)
-        except (OSError, ValueError, KeyError) as err:  # a part cut short by the kill: embed its files again
-            print(f"sfxrep index: {part}: unreadable part ignored ({err})", file=sys.stderr)
+            with np.load(part, allow_pickle=False) as data:
+                made_by = str(data["model"]) if "model" in data.files else None
+        except UNREADABLE as err:  # a part cut short by the kill: its files are embedded again
+            print(f"sfxrep index: {part}: unreadable part left out ({type(err).__name__}); its files are embedded "
+                  "again", file=sys.stderr)
+            continue
+        if made_by != model:  # a build with another model wrote it: its vectors live in another space
+            print(f"sfxrep index: {part}: embedded by another model ({str(made_by)[:12]}), left out", file=sys.stderr)
             continue
         table.replace(done.rows, done.vectors, done.block_vectors)
         table.record_failures(done.failures, {f.path for f in done.failures} | {r.path for r in done.rows})
@@ -154,7 +195,9 @@ def write(folder: Path, meta: dict, table: Table) -> tuple[np.ndarray, np.ndarra
     return stats
 
 
-def write_part(folder: Path, part: Table, dim: int) -> None:
-    """Write the files a running build has finished as the next ``parts/part-NNNNNN.npz``."""
+def write_part(folder: Path, part: Table, dim: int, model: str) -> None:
+    """Write the files a running build has finished as the next ``parts/part-NNNNNN.npz``, with the SHA-256 of
+    the ``model`` that embedded them (a part of another model is never merged)."""
     n = len(part_files(folder))
-    atomic_write(folder / "parts" / f"part-{n:06d}.npz", lambda f: np.savez(f, **_arrays(part, dim)))
+    atomic_write(folder / "parts" / f"part-{n:06d}.npz",
+                 lambda f: np.savez(f, model=np.array(model), **_arrays(part, dim)))

@@ -3,20 +3,20 @@ not be decoded. On disk they are JSON objects (``data.npz``: ``rows``, ``failure
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
+
+from sfxrep.fileio import file_signature
 
 LABELS = ("library", "label", "group", "split")  # what a libraries YAML tells about a file
 
 
-def signature(path: str) -> tuple[int, int] | None:
-    """(size in bytes, modification time in ns) of a file, or ``None`` if it cannot be read: a file is known
-    unchanged while its signature is."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
+def unchanged(recorded: FileRow | Failure, path: str) -> bool:
+    """Whether the file at ``path`` still has the signature ``recorded`` saw (:func:`sfxrep.fileio.file_signature`,
+    the wave cache's rule too). Rows written before the change time was recorded compare size and mtime."""
+    now = file_signature(path)
+    if now is None or recorded.size is None:
+        return False
+    return (recorded.size, recorded.mtime_ns, recorded.ctime_ns if recorded.ctime_ns is not None else now[2]) == now
 
 
 @dataclass
@@ -35,13 +35,14 @@ class FileRow(Found):
     """An embedded file: row *i* of an index ↔ ``vectors[i]``.
 
     Attributes:
-        size, mtime_ns: its signature when it was embedded.
+        size, mtime_ns, ctime_ns: its signature when it was embedded (:func:`sfxrep.fileio.file_signature`).
         duration: seconds; sample_rate: Hz of the file; channels: of the file.
         blocks: input blocks embedded (its rows in ``block_vectors``).
     """
 
     size: int | None = None
     mtime_ns: int | None = None
+    ctime_ns: int | None = None
     duration: float = 0.0
     sample_rate: int | None = None
     channels: int | None = None
@@ -69,10 +70,11 @@ class Failure:
     reason: str
     size: int | None = None
     mtime_ns: int | None = None
+    ctime_ns: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict) -> Failure:
-        return cls(raw["path"], raw.get("reason", ""), raw.get("size"), raw.get("mtime_ns"))
+        return cls(raw["path"], raw.get("reason", ""), raw.get("size"), raw.get("mtime_ns"), raw.get("ctime_ns"))

@@ -14,6 +14,7 @@ from torch import nn
 
 from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.index import format as fmt
+from sfxrep.index import vectors
 from sfxrep.index.build import BuildReport, build, load_indexing_model
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow
@@ -58,7 +59,8 @@ class Index:
               libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
               blocks: bool = False, tail: bool | None = None, library: str | None = None,
               work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache", progress: bool = True,
-              retry_failed: bool = False, batch_size: int = 64, compile: bool = False) -> tuple[Index, BuildReport]:
+              retry_failed: bool = False, batch_size: int = 64, compile: bool = False, prune: bool = False,
+              repair: bool = False) -> tuple[Index, BuildReport]:
         """Create the index ``out``, or bring an existing one up to date (only new and changed files are embedded).
 
         Args:
@@ -77,9 +79,12 @@ class Index:
             batch_size: blocks per forward pass.
             compile: run the encoder through ``torch.compile`` (faster for large jobs; see
                 :class:`~sfxrep.models.embedding.FileEmbedder`).
+            prune: allow an update to drop a recorded root's every file, or more than half of the index.
+            repair: an unreadable ``data.npz`` is rebuilt from the readable parts and the files.
         """
         meta, table, module, report = build(out, roots, model, libraries, library_names, blocks, tail, library,
-                                            work_dir, cache_dir, progress, retry_failed, batch_size, compile)
+                                            work_dir, cache_dir, progress, retry_failed, batch_size, compile,
+                                            prune, repair)
         return cls(Path(out), meta, table, model=module), report
 
     def update(self, progress: bool = True, retry_failed: bool = False, **paths) -> BuildReport:
@@ -164,7 +169,8 @@ class Index:
     @property
     def searcher(self) -> VectorSearch:
         if self._search is None:
-            self._search = VectorSearch(self.normalised(self.vectors), self.folder / "hnsw.faiss")
+            self._search = VectorSearch(self.normalised(self.vectors), self.folder / "hnsw.faiss",
+                                        exact_max=vectors.EXACT_MAX)
         return self._search
 
     def rows_where(self, library: str | None = None, label: str | None = None) -> np.ndarray | None:

@@ -14,6 +14,8 @@ A filtered search (one library, one label) is always exact over the matching row
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,22 +59,42 @@ class VectorSearch:
     def method(self) -> str:
         return "exact" if len(self.vectors) <= self.exact_max else "hnsw"
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the vectors (shape and bytes): a saved graph is used only for exactly these vectors."""
+        digest = hashlib.sha256(str(self.vectors.shape).encode())
+        digest.update(memoryview(self.vectors).cast("B"))
+        return digest.hexdigest()
+
+    def _saved_graph(self):
+        """The graph saved for these vectors, or ``None`` (none saved, built for other vectors, or unreadable)."""
+        import faiss
+
+        if self.hnsw_path is None or not self.hnsw_path.is_file():
+            return None
+        try:
+            with np.load(self.hnsw_path, allow_pickle=False) as saved:
+                if str(saved["fingerprint"]) != self.fingerprint:
+                    return None  # a graph of other vectors (an update came between): never used
+                return faiss.deserialize_index(saved["graph"])
+        except Exception as err:  # only a cache: a torn or corrupt file is rebuilt
+            print(f"sfxrep: {self.hnsw_path}: unreadable HNSW graph ({type(err).__name__}), rebuilt", file=sys.stderr)
+            return None
+
     def _graph(self):
         import faiss
 
         if self._hnsw is None:
-            if self.hnsw_path is not None and self.hnsw_path.is_file():
-                graph = faiss.deserialize_index(np.fromfile(self.hnsw_path, dtype=np.uint8))
-                if graph.ntotal == len(self.vectors):
-                    self._hnsw = graph
+            self._hnsw = self._saved_graph()
             if self._hnsw is None:
                 graph = faiss.IndexHNSWFlat(self.vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
                 graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
                 graph.add(self.vectors)
-                if self.hnsw_path is not None:
+                if self.hnsw_path is not None:  # with the fingerprint of the vectors it was built from
                     from sfxrep.fileio import atomic_write
 
-                    atomic_write(self.hnsw_path, lambda f: f.write(faiss.serialize_index(graph).tobytes()))
+                    atomic_write(self.hnsw_path, lambda f: np.savez(f, fingerprint=np.array(self.fingerprint),
+                                                                     graph=faiss.serialize_index(graph)))
                 self._hnsw = graph
             self._hnsw.hnsw.efSearch = HNSW_EF_SEARCH
         return self._hnsw

@@ -84,6 +84,8 @@ class Library:
 
 def audio_files(root: Path, scan: Scan) -> Iterator[Path]:
     """Sound files under ``root`` (recursive, sorted); other files are counted in ``scan.ignored``."""
+    if root.is_file():
+        raise NotADirectoryError(f"{root}: a file, not a folder (a library's root is the folder of its sounds)")
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {root}")
     for path in sorted(p for p in root.rglob("*") if p.is_file()):

@@ -68,6 +68,10 @@ class SfxModule(LightningModule):
         channels_last: bool = False,
     ) -> None:
         super().__init__()
+        if lr is not None and not lr > 0:  # torch checks only what it is given; model.lr is applied afterwards
+            raise ValueError(f"model.lr must be > 0, not {lr}")
+        if weight_decay is not None and not weight_decay >= 0:
+            raise ValueError(f"model.weight_decay must be >= 0, not {weight_decay}")
         with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
             warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")  # the parts themselves
             self.save_hyperparameters(logger=False)
@@ -151,6 +155,9 @@ class SfxModule(LightningModule):
         for b in self._library_batches(batch):
             library, size = b["library"], b["label"].shape[0]
             logits, terms = self._step(b)
+            if not torch.isfinite(terms["loss"]):  # diverged: stop, write no rows (paper-level runs never recover)
+                raise ValueError(f"the loss of library {library} is {terms['loss'].item()} at epoch "
+                                         f"{self.current_epoch} (diverged: lower the learning rate?)")
             total = total + self.library_weights[library] * terms["loss"]
             for name, value in terms.items():
                 self.log(f"train/{library}/{name}", value, on_step=False, on_epoch=True, batch_size=size)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, LRSchedulerTypeTuple
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
@@ -139,6 +140,10 @@ def last_checkpoint(dirpath: str | None) -> Path:
     return path.resolve()
 
 
+class Interrupted(Exception):
+    """A fit stopped by a signal (SIGTERM: a scheduler's preemption or ``kill``); the run can be resumed."""
+
+
 def finish_wandb() -> None:
     """End the W&B run, if one is open: otherwise the next fit in this process logs into the same run."""
     wandb = sys.modules.get("wandb")
@@ -161,6 +166,9 @@ def fit(args: list[str], callbacks: list | None = None, ckpt_path: str | Path | 
     cli.trainer.callbacks.extend(callbacks or [])
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    except SIGTERMException as err:  # Lightning's is a SystemExit with code 0: a scheduler would read success
+        finish_wandb()
+        raise Interrupted("SIGTERM") from err
     except BaseException:
         finish_wandb()
         raise

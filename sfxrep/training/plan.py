@@ -104,6 +104,14 @@ class TrainPlan:
     overrides: Sequence[str] = field(default_factory=list)
     callbacks: list = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"--k must be >= 1 (neighbours of the kNN evaluation), not {self.k}")
+        if self.freeze_encoder_epochs is not None and self.freeze_encoder_epochs < 0:
+            raise ValueError(f"--freeze-encoder-epochs must be >= 0, not {self.freeze_encoder_epochs}")
+        if self.fdr_threshold is not None and not 0 < self.fdr_threshold <= 1:
+            raise ValueError(f"--fdr-threshold is a train macro-F1 in (0, 1], not {self.fdr_threshold}")
+
     # ---- the command line ----------------------------------------------------------------------------------
 
     @classmethod

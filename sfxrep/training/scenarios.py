@@ -27,7 +27,7 @@ from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.losses import loss_name
 from sfxrep.results.rows import RESULT_COLUMNS, ResultRow, append_results, format_table, method_label
 from sfxrep.training.callbacks.best import BestValue
-from sfxrep.training.lightning_cli import SfxLightningCLI, finish_wandb, fit
+from sfxrep.training.lightning_cli import Interrupted, SfxLightningCLI, finish_wandb, fit
 from sfxrep.training.plan import FDR_CLASS, TrainPlan
 
 
@@ -129,8 +129,13 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
             print(f"[train] {run}: resuming from {resume_from}", flush=True)
         start = time.perf_counter()
         trackers = {"val_loss": BestValue("val/loss", "minimize"), "val_macro_f1": BestValue("val/macro_f1", "maximize")}
-        best, cli = fit(args, callbacks=[*plan.callbacks, *trackers.values()], ckpt_path=resume_from,
-                        finish=not wandb)
+        try:
+            best, cli = fit(args, callbacks=[*plan.callbacks, *trackers.values()], ckpt_path=resume_from,
+                            finish=not wandb)
+        except Interrupted:
+            if primary:  # neither "training" (a scheduler would wait) nor done: resumable, and no rows
+                atomic_write_text(runs / run / "run.json", json.dumps({**record, "status": "interrupted"}, indent=1))
+            raise
         train_seconds = round(time.perf_counter() - start, 1)
         if not cli.trainer.is_global_zero:
             continue

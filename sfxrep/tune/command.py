@@ -60,7 +60,7 @@ def tune_command(ns: argparse.Namespace, plan=None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     loaded = load_study(url, study, ns.heartbeat, ns.grace, ns.max_retry)
     if ns.action == "show":
-        _show(loaded)
+        _show(loaded, url)
     else:
         from sfxrep.tune.inspect import write_best
 
@@ -92,12 +92,14 @@ def _run(ns: argparse.Namespace, plan, study: str, url: str, space: Path) -> Non
         print(f"[tune] follow: sfxrep tune show --study {study} --storage '{ns.storage or url}'")
         return
     codes = launch_local(spec, ns.workers)
-    _show(load_study(url, study, ns.heartbeat, ns.grace, ns.max_retry))
+    _show(load_study(url, study, ns.heartbeat, ns.grace, ns.max_retry), url)
     if any(codes):
         raise ValueError(f"{sum(1 for c in codes if c)} of {len(codes)} worker(s) exited with an error: {codes}")
 
 
-def _show(study) -> None:
+def _show(study, url: str) -> None:
+    from optuna.trial import TrialState
+
     from sfxrep.tune.inspect import importances, trials_table
 
     print(f"study {study.study_name!r} ({study.direction.name.lower()} "
@@ -112,3 +114,9 @@ def _show(study) -> None:
         print(f"best: trial #{study.best_trial.number}, value {study.best_value:.6g}, {study.best_params}")
     except ValueError:
         print("best: no complete trial yet")
+    running = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    if running and url.startswith("journal:"):
+        print(f"note: trial(s) {running} are RUNNING in a journal storage, which has no heartbeats: a trial whose "
+              "worker died stays RUNNING there. If no worker runs them, mark each failed in Python "
+              f"(optuna.load_study(...).tell(N, state=optuna.trial.TrialState.FAIL)) and run the study again; "
+              "an RDB storage (sqlite, PostgreSQL) does this by itself")

@@ -116,6 +116,10 @@ def load_study(url: str, study: str, heartbeat_interval: int = 60, grace_period:
         ValueError: the storage cannot be reached.
         NoSuchStudy: it has no such study (naming the studies it has).
     """
+    if url.startswith(("sqlite:///", "journal:")):  # joining never creates a storage
+        path = Path(url.removeprefix("sqlite:///").removeprefix("journal:"))
+        if not path.is_file():
+            raise NoSuchStudy(f"no study {study!r}: there is no study storage at {path}")
     storage = open_storage(url, heartbeat_interval, grace_period, max_retry)
     try:
         return optuna.load_study(study_name=study, storage=storage)

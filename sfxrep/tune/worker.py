@@ -32,7 +32,7 @@ import optuna
 from lightning.pytorch import Callback
 
 from sfxrep.results.rows import ResultRow, read_results
-from sfxrep.training.lightning_cli import several_devices
+from sfxrep.training.lightning_cli import Interrupted, several_devices
 from sfxrep.training.plan import TrainPlan
 from sfxrep.training.scenarios import resolve, run_plan
 from sfxrep.tune.space import SearchSpace
@@ -183,6 +183,13 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, spec: TuneSpec, space: S
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         print(f"[tune] trial {trial.number} PRUNED", flush=True)
+    except Interrupted as err:  # preempted: FAIL, a retry with the same settings queued, and this worker stops
+        trial.set_user_attr("error", f"interrupted ({err})")
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry)(
+            study, study.get_trials(deepcopy=False)[trial.number])
+        print(f"[tune] trial {trial.number} interrupted ({err}): FAIL, a retry is queued", file=sys.stderr, flush=True)
+        raise
     except Exception as err:
         reason = f"{type(err).__name__}: {err}".strip().splitlines()[0][:500]
         trial.set_user_attr("error", reason)
