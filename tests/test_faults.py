@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -191,16 +190,17 @@ def test_a_part_of_another_model_is_never_merged(library, tmp_path, monkeypatch)
 
 
 def test_a_second_writer_waits_for_the_first_and_says_who_holds_it(library, tmp_path, capsys):
-    from filelock import FileLock
-
     build(tmp_path / "idx", [library])
-    lock = FileLock(tmp_path / "idx" / ".lock")
-    lock.acquire()
-    (tmp_path / "idx" / ".lock.owner").write_text("pid 1 on elsewhere since 12:00:00\n")
-    threading.Timer(1.0, lock.release).start()
+    lock, owner = tmp_path / "idx" / ".lock", tmp_path / "idx" / ".lock.owner"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "l = FileLock(sys.argv[1]); l.acquire(); open(sys.argv[2], 'w').write('pid 1 on "
+                               "elsewhere since 12:00:00'); time.sleep(1.5); l.release()", str(lock), str(owner)])
+    while not owner.is_file() and holder.poll() is None:  # another process holds the lock
+        time.sleep(0.05)
     start = time.monotonic()
     build(tmp_path / "idx")
-    assert time.monotonic() - start >= 0.9 and "being written by pid 1 on elsewhere" in capsys.readouterr().err
+    holder.wait()
+    assert time.monotonic() - start >= 0.5 and "being written by pid 1 on elsewhere" in capsys.readouterr().err
 
 
 def test_a_killed_build_loses_at_most_the_last_seconds(library, tmp_path, monkeypatch):

@@ -225,7 +225,7 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
             return _build(out, roots, model, libraries, library_names, blocks, tail, library, work_dir, cache_dir,
                           progress, retry_failed, batch_size, compile, prune, repair)
     except BaseException:
-        if new and not (out / "index.json").is_file():  # a build that failed before it began leaves nothing behind
+        if new and not fmt.part_files(out):  # a new index that failed before embedding anything leaves nothing behind
             shutil.rmtree(out, ignore_errors=True)
         raise
 
