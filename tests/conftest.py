@@ -27,6 +27,22 @@ def _aisfx_missing() -> str | None:
     return None
 
 
+def shared_libraries(folder: Path, *names: str) -> Path:
+    """A libraries YAML in ``folder`` with the named libraries of ``experiments/libraries/shared.yaml`` (paths made
+    absolute): a test prepares only the libraries it needs."""
+    source = REPO / "experiments" / "libraries" / "shared.yaml"
+    spec = yaml.safe_load(source.read_text())
+    chosen = [dict(entry) for entry in spec["libraries"] if entry["name"] in names]
+    assert [e["name"] for e in chosen] == [n for n in [e["name"] for e in spec["libraries"]] if n in names], names
+    for entry in chosen:
+        for key in ("root", "csv", "ucs_list"):
+            if key in entry:
+                entry[key] = str((source.parent / entry[key]).resolve())
+    path = Path(folder) / f"shared-{'-'.join(names)}.yaml"
+    path.write_text(yaml.safe_dump({**spec, "libraries": chosen}))
+    return path
+
+
 AISFX_MISSING = _aisfx_missing()
 needs_aisfx = pytest.mark.skipif(AISFX_MISSING is not None, reason=AISFX_MISSING or "")
 

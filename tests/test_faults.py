@@ -234,7 +234,7 @@ def test_bad_numbers_are_refused_before_training(tiny_libraries, tmp_path, capsy
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--k", "0"], "--k must be >= 1"), (["--fdr-threshold", "1.5"], "--fdr-threshold is a train macro-F1"),
+    (["--k", "0"], "--k must be >= 1"), (["--fdr-threshold", "1.5"], "the FDR threshold is a train macro-F1"),
 ])
 def test_bad_plan_numbers_are_refused(tmp_path, capsys, options, message):
     code, _, err = run(["train", *options, "--results", str(tmp_path / "r.jsonl")], capsys)

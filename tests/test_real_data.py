@@ -1,4 +1,5 @@
-"""The three real libraries of ../shared/data: manifest counts, and a short training far above chance."""
+"""The seven real libraries of ../shared/data: manifest counts, grouped splits, and a short training far above
+chance. Each test prepares only the libraries it needs (decoding all seven takes minutes)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,17 @@ from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.training.lightning_cli import fit
-from tests.conftest import REPO, needs_shared
+from tests.conftest import REPO, needs_shared, shared_libraries
 
 pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
 
-SPEC = REPO / "experiments" / "libraries" / "shared.yaml"
+THREE = ("ucs_sfx", "dirt_oneshots", "kenney_ui")
 
 
 @needs_shared
 def test_manifests_of_the_three_libraries(tmp_path):
-    prepared = prepare(load_libraries(SPEC), tmp_path / "work", WaveCache(tmp_path / "cache"), workers=2, log=None)
+    spec = load_libraries(shared_libraries(tmp_path, *THREE))
+    prepared = prepare(spec, tmp_path / "work", WaveCache(tmp_path / "cache"), workers=2, log=None)
     reports = {r.name: r for r in prepared.reports}
     ucs, dirt, kenney = reports["ucs_sfx"], reports["dirt_oneshots"], reports["kenney_ui"]
     # ucs_sfx: 287 UCS-named files (+ SOURCES.csv), 19 Categories; 3 Categories with a single file dropped
@@ -44,6 +46,7 @@ def test_manifests_of_the_three_libraries(tmp_path):
 
 @needs_shared
 def test_short_cross_training_is_far_above_chance(tmp_path):
+    SPEC = shared_libraries(tmp_path, *THREE)
     best, _ = fit([
         "--config", str(REPO / "experiments" / "base.yaml"), "--config", str(REPO / "experiments" / "fast.yaml"),
         "--data.libraries", str(SPEC), "--data.work_dir", str(tmp_path / "work"),
@@ -68,3 +71,28 @@ def test_short_cross_training_is_far_above_chance(tmp_path):
         # margin: 3x chance, 0.15 absolute, and 5 standard deviations of the permutation baseline
         margin = max(2 * chance, 0.15, 5 * spread)
         assert row.frame_macro_f1 > chance + margin, (library, row.frame_macro_f1, chance, spread)
+
+
+@needs_shared
+def test_the_four_newer_libraries_and_cddas_recordings_never_straddle_splits(tmp_path):
+    import csv
+
+    spec = load_libraries(REPO / "experiments" / "libraries" / "shared.yaml")
+    assert spec.names == [*THREE, "cdda_ccsounds", "redeclipse_sounds", "retro512_junkala", "lmms_samples"]
+    counts = {s.name: (len(scan.candidates), len({c.label for c in scan.candidates}))
+              for s in spec.libraries[3:] for scan in [s.library.scan()]}
+    assert counts == {"cdda_ccsounds": (352, 18), "redeclipse_sounds": (581, 22), "retro512_junkala": (488, 37),
+                      "lmms_samples": (172, 8)}  # ../shared/data/README.md
+    prepared = prepare(load_libraries(shared_libraries(tmp_path, "cdda_ccsounds")), tmp_path / "work",
+                       WaveCache(tmp_path / "cache"), workers=2, log=None)
+    split = {r.path: r.split for r in prepared.rows}
+    root = spec.libraries[3].library.csv.parent
+    splits_of: dict[str, set[str]] = {}
+    with open(root / "labels.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            for recording in row["freesound_ids"].split():
+                splits_of.setdefault(recording, set()).add(split[str((root / row["path"]).resolve())])
+    assert len(splits_of) >= 140 and all(len(s) == 1 for s in splits_of.values())  # no recording in two splits
+    (report,) = prepared.reports
+    total = sum(report.splits.values())
+    assert report.in_manifest == 352 and 0.7 <= report.splits["train"] / total <= 0.9 and report.splits["test"] >= 18

@@ -22,12 +22,15 @@ class Candidate:
         label: class in the library's taxonomy.
         group: stratification key (UCS CatID); ``None`` means the label.
         split: a split fixed by the source (ESC-50 folds); ``None`` lets the seeded 8:1:1 split decide.
+        sources: the source recordings the clip was cut from (e.g. Freesound ids); clips sharing one always go
+            to the same split, so no recording straddles train and test. Empty: the clip stands alone.
     """
 
     path: Path
     label: str
     group: str | None = None
     split: str | None = None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class CsvLibrary(Library):
         root: base folder of relative paths in the CSV; default: the CSV's folder.
         path_column, label_column, group_column: column names; ``group`` (a finer class to stratify the split
             by) is optional.
+        source_column: a column naming each clip's source recordings (ids separated by spaces or ``;``): clips
+            that share one stay in one split (``freesound_ids`` of CDDA's CC-Sounds); ``None``: no such column.
     """
 
     def __init__(
@@ -29,17 +31,20 @@ class CsvLibrary(Library):
         path_column: str = "path",
         label_column: str = "label",
         group_column: str = "group",
+        source_column: str | None = None,
     ) -> None:
         super().__init__(name)
         self.csv = Path(csv).resolve()
         self.root = Path(root).resolve() if root is not None else self.csv.parent
         self.path_column, self.label_column, self.group_column = path_column, label_column, group_column
+        self.source_column = source_column
 
     def scan(self) -> Scan:
         scan = Scan()
         with open(self.csv, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            missing = {self.path_column, self.label_column} - set(reader.fieldnames or ())
+            missing = {self.path_column, self.label_column, *([self.source_column] if self.source_column else [])} \
+                - set(reader.fieldnames or ())
             if missing:
                 raise ValueError(f"{self.csv}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
             for line, row in enumerate(reader, start=2):
@@ -54,5 +59,7 @@ class CsvLibrary(Library):
                     scan.skipped.append(Skipped(str(path), f"not a sound file extension ({path.suffix})"))
                 else:
                     group = (row.get(self.group_column) or "").strip() or None
-                    scan.candidates.append(Candidate(path, label, group))
+                    sources = (row.get(self.source_column) or "").replace(";", " ").split() if self.source_column \
+                        else []
+                    scan.candidates.append(Candidate(path, label, group, sources=tuple(sources)))
         return scan

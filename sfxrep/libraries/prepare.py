@@ -136,6 +136,7 @@ def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1, force
         [c.group or c.label for c, _ in usable],
         spec.split,
         fixed=lambda i: usable[i][0].split,
+        sources=[c.sources for c, _ in usable],
         previous=lambda i: getattr(previous.get(str(usable[i][0].path)), "split", None),
     )
     report.dropped_classes, report.capped = outcome.dropped_classes, outcome.capped

@@ -89,6 +89,7 @@ def assign_splits(
     config: SplitConfig,
     fixed: Callable[[int], str | None] = lambda i: None,
     previous: Callable[[int], str | None] = lambda i: None,
+    sources: Sequence[Sequence[str]] | None = None,
 ) -> SplitOutcome:
     """Split one library's items.
 
@@ -101,6 +102,9 @@ def assign_splits(
         previous: item index → the split it had in the last manifest, or ``None`` for a new file. An item keeps
             its split; new items fill what their stratum lacks of its 8:1:1 shares, in seeded order (so a first
             preparation, with no previous splits, is exactly the seeded stratified split).
+        sources: the source recordings of each item: items that share one (directly or through others) form a
+            unit that goes to one split as a whole (the split of its first item's place in the seeded order), so no
+            recording straddles train and test; without shared sources this is exactly the per-item split.
 
     Returns:
         the split of each kept item, and the dropped and capped counts per class.
@@ -124,20 +128,47 @@ def assign_splits(
             items = items[: config.max_per_class]
         kept.extend(items)
 
+    unit = _units(kept, sources or [()] * len(keys), keys)
     strata: dict[str, list[int]] = defaultdict(list)
     for i in kept:
         if (split := fixed(i)) is not None:
             out.splits[i] = split
         else:
             strata[groups[i]].append(i)
+    decided: dict[int, str] = {}  # unit → its split, once one of its items has one
     for _, items in sorted(strata.items()):
-        items.sort(key=lambda i: stable_rank(config.seed + 1, keys[i]))
+        items.sort(key=lambda i: stable_rank(config.seed + 1, keys[unit[i]]))  # a unit's items stay together
         sizes = dict(zip(("train", "val", "test"), split_sizes(len(items), config.ratios), strict=True))
         for i in items:
-            if (split := previous(i)) in sizes:
-                out.splits[i] = split
+            split = decided.get(unit[i]) or previous(i)
+            if split in sizes:
+                out.splits[i] = decided[unit[i]] = split
                 sizes[split] -= 1
         slots = [split for split, n in sizes.items() for _ in range(max(n, 0))]
-        for rank, i in enumerate(i for i in items if i not in out.splits):
-            out.splits[i] = slots[rank] if rank < len(slots) else "train"
+        for rank, i in enumerate(i for i in items if i not in out.splits):  # a unit's items are consecutive here:
+            if unit[i] not in decided:  # it takes the split of its first item's slot, as a single item would
+                decided[unit[i]] = slots[rank] if rank < len(slots) else "train"
+            out.splits[i] = decided[unit[i]]
     return out
+
+
+def _units(items: Sequence[int], sources: Sequence[Sequence[str]], keys: Sequence[str]) -> dict[int, int]:
+    """Item → the representative item of its unit (items linked by a shared source, transitively)."""
+    parent = {i: i for i in items}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i in items:
+        for source in sources[i]:
+            if source in first:
+                a, b = root(i), root(first[source])
+                if a != b:  # the unit is represented by its smallest key, so the result is order-independent
+                    parent[max(a, b, key=lambda x: keys[x])] = min(a, b, key=lambda x: keys[x])
+            else:
+                first[source] = i
+    return {i: root(i) for i in items}

@@ -20,6 +20,7 @@ from torchmetrics.classification import MulticlassF1Score
 
 from sfxrep.audio.decode import SAMPLE_RATE
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.distillation import Distillation
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.heads import build_heads
 from sfxrep.models.losses import Objective
@@ -46,6 +47,8 @@ class SfxModule(LightningModule):
             the optimizer's own (Adam: 1e-3).
         weight_decay: likewise for weight decay (``None`` = the optimizer's own, Adam: 0).
         channels_last: run the encoder in channels-last memory format (speed: see ``make bench``).
+        encoder_lr_scale: the encoder's learning rate as a fraction of the heads' (1: one rate; fine-tuning a
+            warm-started encoder gently: e.g. 0.1).
 
     Where its first weights come from (a warm start) and which parts train when is the business of callbacks
     (:class:`~sfxrep.training.callbacks.warmstart.WarmStart`), not of the module.
@@ -66,12 +69,15 @@ class SfxModule(LightningModule):
         lr: float | None = None,
         weight_decay: float | None = None,
         channels_last: bool = False,
+        encoder_lr_scale: float = 1.0,
     ) -> None:
         super().__init__()
         if lr is not None and not lr > 0:  # torch checks only what it is given; model.lr is applied afterwards
             raise ValueError(f"model.lr must be > 0, not {lr}")
         if weight_decay is not None and not weight_decay >= 0:
             raise ValueError(f"model.weight_decay must be >= 0, not {weight_decay}")
+        if not encoder_lr_scale > 0:
+            raise ValueError(f"model.encoder_lr_scale must be > 0, not {encoder_lr_scale}")
         with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
             warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")  # the parts themselves
             self.save_hyperparameters(logger=False)
@@ -80,6 +86,8 @@ class SfxModule(LightningModule):
         self.objective = objective if objective is not None else Objective()
         self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
         self.lr, self.weight_decay, self.channels_last = lr, weight_decay, channels_last
+        self.encoder_lr_scale = encoder_lr_scale
+        self.distillation: Distillation | None = None  # set while fitting by the Distill callback (distill.*)
         self.heads: nn.ModuleDict | None = None
         self.library_weights: dict[str, float] = {}
         if num_classes is not None:
@@ -146,8 +154,13 @@ class SfxModule(LightningModule):
 
     def _step(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         library, labels = batch["library"], batch["label"]
-        embedding, logits = self(batch["wave"], library)
+        features = self.features(batch["wave"])
+        embedding = self.encoder(features, library)
+        logits = self.heads[library](embedding)
         terms = self.objective(logits, labels, embedding, self.heads[library].class_weights)
+        if self.distillation is not None and self.training:
+            terms["distill"] = self.distillation(embedding, features, library)
+            terms["loss"] = terms["loss"] + terms["distill"]
         return logits, terms
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -195,12 +208,17 @@ class SfxModule(LightningModule):
         from lightning.pytorch.cli import instantiate_class  # jsonargparse: only where configs are instantiated
 
         config = self.optimizer_config or {"class_path": "torch.optim.Adam", "init_args": {}}
-        optimizer = instantiate_class(self.parameters(), config)
+        others = [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
+        groups = [{"params": list(self.encoder.parameters())}, {"params": others}] if self.encoder_lr_scale != 1 \
+            else self.parameters()
+        optimizer = instantiate_class(groups, config)
         for group in optimizer.param_groups:  # model.lr / model.weight_decay win when set
             if self.lr is not None:
                 group["lr"] = self.lr
             if self.weight_decay is not None:
                 group["weight_decay"] = self.weight_decay
+        if self.encoder_lr_scale != 1:  # the first group is the encoder's
+            optimizer.param_groups[0]["lr"] *= self.encoder_lr_scale
         if not self.scheduler_config:
             return {"optimizer": optimizer}
         scheduler = instantiate_class(optimizer, self.scheduler_config)

@@ -6,6 +6,7 @@ Besides Lightning's own arguments it adds
   (``model.optimizer`` / ``model.lr_scheduler``), which builds them in ``configure_optimizers`` once its heads
   exist; the default is the paper's Adam, and ``model.lr`` keeps overriding the rate;
 * the link ``model.frontend.init_args.hop_length`` → ``data.hop_length`` (blocks and frontend always agree);
+* ``distill.*`` (pull the embedding toward a frozen teacher's: :mod:`sfxrep.training.callbacks.distill`);
 * ``warm_start.*`` (start from ``aisfx`` or a checkpoint, heads-only first epochs: :mod:`sfxrep.training.callbacks.warmstart`);
 * ``checkpoint.*`` (``best.ckpt``: best mean validation loss over libraries, paper §3.3),
   ``last_checkpoint.*`` (``last.ckpt`` after every epoch, to resume from) and ``early_stopping.*``;
@@ -32,6 +33,7 @@ from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.models.module import SfxModule
+from sfxrep.training.callbacks.distill import Distill
 from sfxrep.training.callbacks.warmstart import WarmStart
 from sfxrep.training.precision import SfxTrainer, resolve_precision
 
@@ -85,6 +87,7 @@ class SfxLightningCLI(LightningCLI):
                              "last_checkpoint.enable_version_counter": False})
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath", apply_on="parse")
         parser.add_lightning_class_args(WarmStart, "warm_start")  # no source: random weights (the paper)
+        parser.add_lightning_class_args(Distill, "distill")  # no teacher: none (the paper)
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
                              "early_stopping.patience": 10})

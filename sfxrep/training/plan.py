@@ -110,7 +110,7 @@ class TrainPlan:
         if self.freeze_encoder_epochs is not None and self.freeze_encoder_epochs < 0:
             raise ValueError(f"--freeze-encoder-epochs must be >= 0, not {self.freeze_encoder_epochs}")
         if self.fdr_threshold is not None and not 0 < self.fdr_threshold <= 1:
-            raise ValueError(f"--fdr-threshold is a train macro-F1 in (0, 1], not {self.fdr_threshold}")
+            raise ValueError(f"--fdr-threshold: the FDR threshold is a train macro-F1 in (0, 1], not {self.fdr_threshold}")
 
     # ---- the command line ----------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ never when a run resumes (the checkpoint restores its own weights) or in validat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -87,20 +87,31 @@ def warm_start(module: LightningModule, source: str | LightningModule) -> WarmSt
 
 
 class WarmStart(BaseFinetuning):
-    """Start fitting from ``source``'s weights; train only the heads for ``freeze_encoder_epochs`` epochs.
+    """Start fitting from ``source``'s weights, and keep what it knows while the new heads train.
 
     Args:
         source: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt`` (:mod:`sfxrep.models.registry`);
             ``None``: random initialisation, as in the paper.
         freeze_encoder_epochs: epochs of heads-only training first (encoder weights and BatchNorm statistics
             fixed: the encoder runs in eval mode), then everything trains.
+        bn_stats: ``train`` (BatchNorm statistics follow the batches) or ``frozen`` (the source's statistics are
+            kept throughout: batches of one library at a time otherwise pull them toward the last library).
+        l2sp: α of L2-SP (Li et al., 2018): every encoder gradient gets α·(w − w_source), the gradient of
+            α/2·‖w − w_source‖²; 0: none.
     """
 
-    def __init__(self, source: str | None = None, freeze_encoder_epochs: int = 0) -> None:
+    def __init__(self, source: str | None = None, freeze_encoder_epochs: int = 0,
+                 bn_stats: Literal["train", "frozen"] = "train", l2sp: float = 0.0) -> None:
         super().__init__()
         if freeze_encoder_epochs < 0:
             raise ValueError(f"freeze_encoder_epochs must be >= 0, not {freeze_encoder_epochs}")
-        self.source, self.freeze_encoder_epochs = source, freeze_encoder_epochs
+        if not l2sp >= 0:
+            raise ValueError(f"l2sp must be >= 0, not {l2sp}")
+        if (bn_stats == "frozen" or l2sp) and not source:
+            raise ValueError("warm_start.bn_stats frozen and warm_start.l2sp keep a source's weights: they need "
+                             "warm_start.source")
+        self.source, self.freeze_encoder_epochs, self.bn_stats, self.l2sp = source, freeze_encoder_epochs, bn_stats, l2sp
+        self._anchor: dict[str, torch.Tensor] = {}
 
     def freeze_before_training(self, pl_module: LightningModule) -> None:
         if self.freeze_encoder_epochs > 0:
@@ -111,6 +122,23 @@ class WarmStart(BaseFinetuning):
         # there are no param groups to restore as BaseFinetuning would
         if self.source and not trainer.ckpt_path:  # a resumed run restores its own weights instead
             rank_zero_info(warm_start(pl_module, self.source).summary())
+        if self.l2sp:  # the source's weights, also when resumed
+            from sfxrep.models.registry import load_trainable
+
+            device = next(pl_module.encoder.parameters()).device
+            self._anchor = {k: v.to(device) for k, v in load_trainable(self.source).encoder.named_parameters()}
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+        if self.bn_stats == "frozen":
+            for module in pl_module.encoder.modules():
+                if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                    module.eval()
+
+    def on_after_backward(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.l2sp:
+            for name, param in pl_module.encoder.named_parameters():
+                if param.grad is not None:
+                    param.grad.add_(param.detach() - self._anchor[name], alpha=self.l2sp)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         for optimizer in trainer.optimizers:
@@ -123,7 +151,8 @@ class WarmStart(BaseFinetuning):
             pl_module.encoder.eval()  # after Lightning's train(): BatchNorm statistics stay the source's too
 
     def state_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "freeze_encoder_epochs": self.freeze_encoder_epochs}
+        return {"source": self.source, "freeze_encoder_epochs": self.freeze_encoder_epochs, "bn_stats": self.bn_stats,
+                "l2sp": self.l2sp}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         pass  # the configuration decides; the state only records it in the checkpoint (results rows read it)
