@@ -114,6 +114,31 @@ def _prepare(ns: argparse.Namespace) -> None:
     print(f"manifest: {prepared.manifest_path}\nreport:   {prepared.folder / 'report.json'}")
 
 
+def _release(ns: argparse.Namespace) -> None:
+    import torch
+
+    from sfxrep.models.checkpoint import load_checkpoint
+    from sfxrep.models.release import WEIGHTS, export_release, sha256
+    from sfxrep.results.rows import read_results
+
+    source = Path(ns.checkpoint)
+    if source.suffix == ".jsonl":  # a results file: the checkpoint its last row evaluated
+        rows = [r for r in read_results(source) if r.checkpoint]
+        if not rows:
+            raise ValueError(f"{source}: no row names a checkpoint")
+        source = Path(rows[-1].checkpoint)
+    ckpt = load_checkpoint(source)
+    from sfxrep.data.datamodule import SfxDataModule
+
+    data = SfxDataModule(**{k: v for k, v in ckpt.data.items() if not k.startswith("_")}).ready()
+    blocks = [data.eval_dataset(library, "test") for library in data.spec.names]
+    waves = torch.stack([dataset[i]["wave"] for dataset in blocks for i in range(0, len(dataset), 7)][:256])
+    out, parity = export_release(ckpt.module, Path(ns.out or WEIGHTS) / f"{ns.name}.pt", waves,
+                                 checkpoint=str(ckpt.path), libraries=data.spec.names)
+    print(f"{out}: {ns.name}, {out.stat().st_size / 1e6:.1f} MB, float16; embedding cosine to the checkpoint "
+          f"≥ {parity:.5f} on {len(waves)} real test blocks; SHA-256 {sha256(out)}")
+
+
 def _embed(ns: argparse.Namespace) -> None:
     import numpy as np
 
@@ -199,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="retry files whose decoding failed before")
     p.add_argument("--verify", action="store_true", help="read every cached array first; bad ones are decoded again")
     p.set_defaults(func=_prepare)
+
+    rel = sub.add_parser("release", help="write a checkpoint as a half-precision release shipped in the package")
+    rel.add_argument("checkpoint", help="a .ckpt, or a results file (its last row's checkpoint)")
+    rel.add_argument("--name", default="sfxrep-v1", help="the release's name (sfxrep embed NAME …)")
+    rel.add_argument("--out", help="folder of the release file (default: the package's models/weights/)")
+    rel.set_defaults(func=_release)
 
     m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")
     m.add_argument("checkpoint")

@@ -80,3 +80,43 @@ def test_a_recipe_fit_keeps_the_sources_statistics_and_logs_its_distillation(tin
     assert any(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))  # and it trained
     assert "train/lib_a/distill" in cli.trainer.callback_metrics
     assert load_checkpoint(best).init == str(source.resolve())
+    from sfxrep.cli import main  # and sfxrep release writes it as a half-precision release that loads by path
+    from sfxrep.models.release import load_release
+
+    main(["release", str(best), "--name", "tiny-v0", "--out", str(tmp_path / "weights")])
+    released = load_release(tmp_path / "weights" / "tiny-v0.pt")
+    assert released.libraries == ["lib_a", "lib_b"] and released.encoder.width == 4
+
+
+def test_a_release_in_half_precision_embeds_as_its_checkpoint_and_loads_by_name(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from sfxrep.audio.decode import decode
+    from sfxrep.models import registry, release
+    from tests.conftest import SHARED
+
+    module = tiny().eval()
+    with torch.no_grad():  # trained-looking BatchNorm statistics
+        for m in module.encoder.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2)
+    files = sorted(SHARED.glob("kenney_ui/*.wav"))[:8] if SHARED.is_dir() else []
+    if not files:  # real audio when the shared libraries are here, else a recorded-like noise burst
+        sf.write(tmp_path / "a.wav", (torch.randn(44_100) * torch.linspace(1, 0, 44_100)).numpy() * 0.3, 44_100)
+        files = [tmp_path / "a.wav"]
+    def block(path):  # the first 20 000 samples, zero-padded
+        samples = torch.from_numpy(decode(path).samples[:20_000]).float()
+        return torch.nn.functional.pad(samples, (0, 20_000 - len(samples)))
+
+    waves = torch.stack([block(f) for f in files])
+    monkeypatch.setattr(release, "WEIGHTS", tmp_path / "weights")
+    path, parity = release.export_release(module, tmp_path / "weights" / "sfxrep-test.pt", waves,
+                                          libraries=["lib"])
+    assert parity >= release.PARITY_MIN and release.shipped() == ["sfxrep-test"]
+    loaded = registry.load_model("sfxrep-test")
+    assert isinstance(loaded, registry.Embedder) and loaded.scene_embedding_size == 32
+    assert path.stat().st_size < 0.6 * sum(p.numel() * 4 for p in module.parameters()) + 20_000  # half precision
+    monkeypatch.setattr(release, "PARITY_MIN", 1.0 + 1e-6)  # a bar no rounding meets: refused, nothing written
+    with pytest.raises(ValueError, match="change the embeddings"):
+        release.export_release(module, tmp_path / "weights" / "bad.pt", waves)
+    assert release.shipped() == ["sfxrep-test"]

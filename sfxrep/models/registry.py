@@ -6,6 +6,7 @@ resolve a model here, so a new model (a release, another reference) is one entry
 * ``aisfx`` — the authors' released X-Sequential-CE model (:mod:`sfxrep.models.pretrained`);
 * ``logmel`` — untrained log-mel statistics (:class:`~sfxrep.models.baselines.LogMelStats`);
 * ``openl3`` — OpenL3, when its package and weights are installed (nothing is downloaded);
+* ``sfxrep-v1`` … — a release trained by sfxrep and shipped in the package (:mod:`sfxrep.models.release`);
 * any other string — an sfxrep ``.ckpt`` path (:mod:`sfxrep.models.checkpoint`).
 
 Every model meets :class:`Embedder`: the HEAR attributes and ``embed(wave, library)``.
@@ -62,9 +63,16 @@ def _openl3() -> nn.Module:
 NAMED: dict[str, Callable[[], nn.Module]] = {"aisfx": _aisfx, "logmel": _logmel, "openl3": _openl3}
 
 
+def names() -> list[str]:
+    """Every name :func:`load_model` takes: the built-in models and the releases shipped here."""
+    from sfxrep.models.release import shipped
+
+    return [*NAMED, *shipped()]
+
+
 def is_named(model: str | Path) -> bool:
-    """Whether ``model`` is the name of a built-in model (else it is a checkpoint path)."""
-    return str(model) in NAMED
+    """Whether ``model`` is the name of a built-in model or a shipped release (else it is a checkpoint path)."""
+    return str(model) in names()
 
 
 def model_source(model: str | Path) -> str:
@@ -79,8 +87,12 @@ def load_model(model: str | Path, device: str | torch.device = "cpu") -> nn.Modu
         FileNotFoundError, ValueError: no such checkpoint, or not an sfxrep one (saying what it is).
         OpenL3Unavailable: ``openl3`` is not installed.
     """
-    if is_named(model):
+    if str(model) in NAMED:
         module = NAMED[str(model)]()
+    elif is_named(model):
+        from sfxrep.models.release import load_release
+
+        module = load_release(str(model))
     else:
         from sfxrep.models.checkpoint import load_checkpoint
 
