@@ -230,8 +230,10 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
         raise
 
 
-def _build(out: Path, roots, model, libraries, library_names, blocks, tail, library, work_dir, cache_dir, progress,
-           retry_failed, batch_size, compile, prune, repair) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
+def _build(out: Path, roots: Sequence[str | Path], model: str | Path | nn.Module | None, libraries: str | Path | None,
+           library_names: Sequence[str] | None, blocks: bool, tail: bool | None, library: str | None,
+           work_dir: str | Path, cache_dir: str | Path, progress: bool, retry_failed: bool, batch_size: int,
+           compile: bool, prune: bool, repair: bool) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
     from sfxrep.models.embedding import TAIL_DEFAULT
 
     existing = (out / "index.json").is_file()
