@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
                              "emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from sfxrep.training.precision import cpu_capability, resolve_precision
+    from sfxrep.hardware import cpu_capability
+    from sfxrep.training.precision import resolve_precision
 
     if args.bf16_max_width is None:
         args.bf16_max_width = 1 << 30 if resolve_precision("auto", "cpu") == "bf16-mixed" else 16

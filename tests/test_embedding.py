@@ -60,6 +60,10 @@ def test_stereo_and_rate_are_reported_and_a_synchronous_embedder_works(tmp_path)
 
 @pytest.mark.slow  # end to end: torch.compile builds the encoder (about 20 s)
 def test_the_compiled_path_matches_eager(tmp_path):
+    from sfxrep.hardware import env_limits
+
+    if env_limits():
+        pytest.skip(f"{env_limits()}: compile is not used then (test_compile_is_not_trusted_under_kernel_limits)")
     paths = [tone(tmp_path / f"c{i}.wav", freq=300.0 * (i + 1), seconds=2.0 + i) for i in range(3)]
     eager = [i.blocks for i in FileEmbedder(tiny_model(), batch_size=4, decode_workers=0)(paths)]
     compiled = [i.blocks for i in FileEmbedder(tiny_model(), batch_size=4, decode_workers=0, compile=True)(paths)]
@@ -70,3 +74,13 @@ def test_the_compiled_path_matches_eager(tmp_path):
         from sfxrep.models.baselines import LogMelStats
 
         FileEmbedder(LogMelStats(), compile=True)
+
+
+@pytest.mark.parametrize("setting", [("ONEDNN_MAX_CPU_ISA", "AVX2"), ("ATEN_CPU_CAPABILITY", "avx2")])
+def test_compile_is_not_trusted_under_kernel_limits(monkeypatch, setting):
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(*setting)
+    with pytest.warns(UserWarning, match=f"torch.compile is not used while {setting[0]}={setting[1]}"):
+        embedder = FileEmbedder(tiny_model(), compile=True, decode_workers=0)
+    assert embedder.compiled is None

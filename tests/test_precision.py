@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from sfxrep import hardware
+from sfxrep.hardware import cpu_capability
 from sfxrep.training import precision
 from sfxrep.training.lightning_cli import SfxLightningCLI
-from sfxrep.training.precision import cpu_capability, resolve_precision
+from sfxrep.training.precision import resolve_precision
 from tests.conftest import tiny_fit_args
 
 
@@ -37,7 +39,7 @@ def test_auto_is_bf16_only_on_native_hardware(monkeypatch):
 def test_a_cpu_told_to_act_as_avx2_gets_fp32(monkeypatch, env, expected):
     """On a CPU with AMX (pretended here, so this runs anywhere) the kernel limits decide."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(precision, "_hardware_bf16", lambda: ["AVX512-BF16", "AMX"])
+    monkeypatch.setattr(hardware, "_hardware_bf16", lambda: ["AVX512-BF16", "AMX"])
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: env.get("ATEN_CPU_CAPABILITY", "AVX512").upper())
     for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
         monkeypatch.delenv(name, raising=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
+from sfxrep.hardware import env_limits
 from sfxrep.models.module import SfxModule
 
 TAIL_DEFAULT = False
@@ -120,6 +122,10 @@ class FileEmbedder:
         self.device = torch.device(model.device)
         if compile and not isinstance(model, SfxModule):
             raise ValueError(f"compile: only a CNN9 model (a checkpoint or aisfx) is compiled, not {type(model).__name__}")
+        if compile and env_limits():  # see sfxrep.hardware.env_limits
+            warnings.warn(f"torch.compile is not used while {', '.join(env_limits())} holds the kernels to an ISA (its "
+                          "compiled encoder gave wrong embeddings then); embedding eagerly", stacklevel=2)
+            compile = False
         self.compiled = torch.compile(model.encoder, dynamic=False) if compile else None
         self.decoded = 0  # files decoded so far (successfully or not): what an incremental index counts
 

@@ -1,0 +1,57 @@
+"""What this CPU's kernels may use: its native bf16 instructions, and the environment settings that hold torch's
+and oneDNN's kernels below them (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``). ``precision: auto``
+(:mod:`sfxrep.training.precision`) and the compiled embedder (:mod:`sfxrep.models.embedding`) both read it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+# oneDNN's ISA names from least to most capable (its docs, "CPU ISA hints"); bf16 arithmetic from AVX512_CORE_BF16
+ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
+               "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX512_CORE_AMX", "AVX10_1_512_AMX",
+               "AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
+BF16_ISA = ONEDNN_ISAS.index("AVX512_CORE_BF16")
+# ATEN_CPU_CAPABILITY values (torch's dispatch levels) that include AVX512 kernels
+ATEN_AVX512 = ("avx512", "avx512_vnni", "avx512_bf16", "amx", "avx512_fp16", "avx10_2")
+
+
+def _hardware_bf16() -> list[str]:
+    return [name for name, query in (("AVX512-BF16", "_is_avx512_bf16_supported"), ("AMX", "_is_amx_tile_supported"))
+            if getattr(torch.cpu, query, lambda: False)()]
+
+
+def kernel_limits() -> list[str]:
+    """The environment settings that keep torch's or oneDNN's kernels below bf16 (empty: none do)."""
+    limits = []
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    if (aten and aten != "default" and aten not in ATEN_AVX512) or torch.backends.cpu.get_cpu_capability() in (
+            "DEFAULT", "NO AVX", "AVX2"):
+        limits.append(f"ATEN_CPU_CAPABILITY={aten or torch.backends.cpu.get_cpu_capability().lower()}")
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
+    if isa in ONEDNN_ISAS and ONEDNN_ISAS.index(isa) < BF16_ISA:
+        limits.append(f"ONEDNN_MAX_CPU_ISA={isa}")
+    return limits
+
+
+def cpu_capability() -> str:
+    """What torch's CPU kernels use here, e.g. ``AVX2``, ``AVX512 + AVX512-BF16 + AMX``, and any limit set."""
+    limits = kernel_limits()
+    return " + ".join([torch.backends.cpu.get_cpu_capability(), *_hardware_bf16()]) + (
+        f" (limited: {', '.join(limits)})" if limits and _hardware_bf16() else "")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AVX512-BF16 or AMX tiles (bf16 matrix instructions) that torch and oneDNN may use."""
+    return bool(_hardware_bf16()) and not kernel_limits()
+
+
+def env_limits() -> list[str]:
+    """The settings of this process's environment that hold torch's or oneDNN's kernels to a given ISA (whatever
+    the hardware): ``torch.compile`` is not trusted under them (measured: its encoder's embeddings came out wrong,
+    values near 1e36, with ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` on an AMX CPU)."""
+    values = ((name, os.environ.get(name, "").strip()) for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                                                                     "DNNL_MAX_CPU_ISA"))
+    return [f"{name}={value}" for name, value in values if value and value.lower() not in ("default", "all")]
