@@ -10,10 +10,11 @@ or more than half of the index is refused unless ``prune`` says the files are go
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +211,19 @@ class Builder:
             flush()
 
 
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Hold the folder's writer lock; a new index whose build fails before embedding anything leaves nothing."""
+    new = not out.exists()
+    try:
+        with fmt.writer_lock(out):
+            yield
+    except BaseException:
+        if new and not fmt.part_files(out):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
 def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
           libraries: str | Path | None = None, library_names: Sequence[str] | None = None, blocks: bool = False,
           tail: bool | None = None, library: str | None = None, work_dir: str | Path = "runs/prepared",
@@ -219,47 +233,35 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
     for the arguments), holding the folder's writer lock. Returns its ``index.json``, table, model and what the
     build did."""
-    out, new = Path(out), not Path(out).exists()
-    try:
-        with fmt.writer_lock(out):
-            return _build(out, roots, model, libraries, library_names, blocks, tail, library, work_dir, cache_dir,
-                          progress, retry_failed, batch_size, compile, prune, repair)
-    except BaseException:
-        if new and not fmt.part_files(out):  # a new index that failed before embedding anything leaves nothing behind
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-
-
-def _build(out: Path, roots: Sequence[str | Path], model: str | Path | nn.Module | None, libraries: str | Path | None,
-           library_names: Sequence[str] | None, blocks: bool, tail: bool | None, library: str | None,
-           work_dir: str | Path, cache_dir: str | Path, progress: bool, retry_failed: bool, batch_size: int,
-           compile: bool, prune: bool, repair: bool) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
     from sfxrep.models.embedding import TAIL_DEFAULT
 
-    existing = (out / "index.json").is_file()
-    if not roots and libraries is None and not existing:
-        raise ValueError(f"{out}: nothing to index (give folders or files, or --libraries)")
-    meta, table, _ = fmt.read(out, repair=repair) if existing else (None, None, None)
-    sources = {"roots": [str(Path(r).resolve()) for r in roots], "libraries": None, "library_names": None}
-    if libraries is not None:
-        sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
-    if meta is not None and not roots and libraries is None:
-        sources = meta["sources"]  # an update: the recorded sources
-    module, source = load_indexing_model(model if model is not None else meta["model"]["source"] if meta else "aisfx")
-    if meta is not None and tail is None:
-        tail = meta["model"]["tail"]
-    ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail)
-    if meta is None:
-        meta = {"format": fmt.FORMAT, "model": ident, "sources": sources, "ucs_libraries": [],
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "dim": None}
-        table = fmt.Table([], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32) if blocks else None)
-        out.mkdir(parents=True, exist_ok=True)
-        fmt.write(out, meta, table)  # index.json first: a build killed before its end resumes from its parts
-    else:
-        check_same_model(meta["model"], ident, out)
-        if blocks and table.block_vectors is None:
-            print(f"sfxrep index: {out} was built without block embeddings; --blocks needs a new index",
-                  file=sys.stderr)
-        meta["sources"] = sources
-    builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune)
-    return meta, table, module, builder.refresh(work_dir, cache_dir)
+    out = Path(out)
+    with _writing(out):
+        existing = (out / "index.json").is_file()
+        if not roots and libraries is None and not existing:
+            raise ValueError(f"{out}: nothing to index (give folders or files, or --libraries)")
+        meta, table, _ = fmt.read(out, repair=repair) if existing else (None, None, None)
+        sources = {"roots": [str(Path(r).resolve()) for r in roots], "libraries": None, "library_names": None}
+        if libraries is not None:
+            sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
+        if meta is not None and not roots and libraries is None:
+            sources = meta["sources"]  # an update: the recorded sources
+        recorded = meta["model"]["source"] if meta else "aisfx"
+        module, source = load_indexing_model(model if model is not None else recorded)
+        if meta is not None and tail is None:
+            tail = meta["model"]["tail"]
+        ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail)
+        if meta is None:
+            meta = {"format": fmt.FORMAT, "model": ident, "sources": sources, "ucs_libraries": [],
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "dim": None}
+            table = fmt.Table([], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32) if blocks else None)
+            out.mkdir(parents=True, exist_ok=True)
+            fmt.write(out, meta, table)  # index.json first: a build killed before its end resumes from its parts
+        else:
+            check_same_model(meta["model"], ident, out)
+            if blocks and table.block_vectors is None:
+                print(f"sfxrep index: {out} was built without block embeddings; --blocks needs a new index",
+                      file=sys.stderr)
+            meta["sources"] = sources
+        builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune)
+        return meta, table, module, builder.refresh(work_dir, cache_dir)

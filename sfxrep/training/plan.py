@@ -175,20 +175,20 @@ class TrainPlan:
         """The options that were given, as one config layer over ``files`` (the files' resolved config)."""
         layer: dict = {}
         if self.mixing is not None:
-            _put(layer, "data.mixing", self.mixing)
+            put_dotted(layer, "data.mixing", self.mixing)
         if self.bn is not None:
-            _put(layer, "model.encoder.init_args.bn", self.bn)
+            put_dotted(layer, "model.encoder.init_args.bn", self.bn)
         if self.seed is not None:
-            _put(layer, "seed_everything", self.seed)
-            _put(layer, "data.seed", self.seed)
+            put_dotted(layer, "seed_everything", self.seed)
+            put_dotted(layer, "data.seed", self.seed)
         if self.init is not None:  # the encoder's shape is the source's, or its weights could not be loaded
             from sfxrep.models.registry import model_source
             from sfxrep.training.callbacks.warmstart import source_width
 
-            _put(layer, "warm_start.source", model_source(self.init))
-            _put(layer, "model.encoder.init_args.width", source_width(self.init))
+            put_dotted(layer, "warm_start.source", model_source(self.init))
+            put_dotted(layer, "model.encoder.init_args.width", source_width(self.init))
         if self.freeze_encoder_epochs is not None:
-            _put(layer, "warm_start.freeze_encoder_epochs", self.freeze_encoder_epochs)
+            put_dotted(layer, "warm_start.freeze_encoder_epochs", self.freeze_encoder_epochs)
         callbacks = [c.as_dict() if isinstance(c, Namespace) else dict(c) for c in files.trainer.callbacks or []]
         fdr = self.fdr if self.fdr is not None else (True if self.fdr_threshold is not None else None)
         if fdr is not None:
@@ -224,11 +224,12 @@ def params_layer(params: dict, callbacks: list[dict]) -> dict:
                 c["init_args"][name] = value
             layer.setdefault("trainer", {})["callbacks"] = callbacks
         else:
-            _put(layer, key, value)
+            put_dotted(layer, key, value)
     return layer
 
 
-def _put(layer: dict, key: str, value: Any) -> None:
+def put_dotted(layer: dict, key: str, value: Any) -> None:
+    """Set dotted ``key`` (``model.encoder.init_args.width``) of a nested config layer to ``value``."""
     *parents, leaf = key.split(".")
     node = layer
     for part in parents:

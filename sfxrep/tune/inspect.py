@@ -8,7 +8,7 @@ import optuna
 import yaml
 
 from sfxrep.results.rows import format_table
-from sfxrep.training.plan import CALLBACK_ARGS, FDR_CLASS
+from sfxrep.training.plan import CALLBACK_ARGS, FDR_CLASS, put_dotted
 
 
 def trials_table(study: optuna.Study) -> str:
@@ -62,11 +62,7 @@ def best_overlay(study: optuna.Study) -> dict:
         if key.startswith(CALLBACK_ARGS):
             callback_args[key.removeprefix(CALLBACK_ARGS)] = value
             continue
-        node = overlay
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+        put_dotted(overlay, key, value)
     if callback_args:
         threshold = study.user_attrs.get("train_options", {}).get("fdr_threshold")
         init = {**({"threshold": threshold} if threshold is not None else {}), **callback_args}
