@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import itertools
 import os
 import sys
@@ -303,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         message = err
         if isinstance(err, OSError) and err.filename and str(err.filename) not in str(message):
             message = f"{err.filename}: {err.strerror or message}"
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            message = f"{message} (disk full: free space there, or point the output elsewhere)"
         print(f"sfxrep {command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         raise SystemExit(BAD_INPUT) from err
     except (KeyboardInterrupt, SystemExit):

@@ -41,6 +41,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> None
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a failed write or fsync names no file (a full disk): name the one written
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -112,6 +117,23 @@ def check_writable(path: str | Path) -> Path:
     if not os.access(target, os.W_OK):
         raise ValueError(f"{path}: not writable")
     return path
+
+
+def check_writable_folder(folder: str | Path) -> Path:
+    """Fail early, before hours of decoding or training, when files cannot be created in ``folder`` (made if
+    needed): a real probe file, so a read-only mount is found even by root, whom permissions do not stop.
+
+    Raises:
+        ValueError: naming the folder and the reason.
+    """
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{folder}: cannot write there ({err.strerror or err})") from err
+    return folder
 
 
 def check_yaml_mapping(path: str | Path) -> Path:

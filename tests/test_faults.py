@@ -326,6 +326,28 @@ def test_small_things_are_one_clear_line(library, tiny_libraries, tmp_path, caps
     assert code == 2 and not (tmp_path / "idx" / "references" / "gone-all").exists()
 
 
+def test_a_full_disk_names_the_file_and_says_disk_full(tiny_libraries, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import sfxrep.fileio
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sfxrep.fileio.os, "fsync", full)
+    code, _, err = run(["prepare", str(tiny_libraries), "--work-dir", str(tmp_path / "w"), "--cache-dir",
+                        str(tmp_path / "c")], capsys)
+    assert code == 2 and "No space left on device" in err and "(disk full" in err and str(tmp_path / "c") in err
+
+
+def test_an_unwritable_work_dir_is_found_before_decoding(tiny_libraries, tmp_path, capsys):
+    read_only = Path("/proc/sfxrep-work")  # a read-only file system: unwritable even for root
+    code, _, err = run(["prepare", str(tiny_libraries), "--work-dir", str(read_only), "--cache-dir",
+                        str(tmp_path / "c")], capsys)
+    assert code == 2 and "cannot write there" in err and str(read_only) in err
+    assert not list((tmp_path / "c").rglob("*.npy"))  # nothing was decoded first
+
+
 def test_a_journal_study_with_a_dead_trial_says_how_to_fail_it(tmp_path, capsys):
     import optuna
 

@@ -27,7 +27,7 @@ from typing import Literal, TextIO
 
 from sfxrep.audio.cache import WaveCache, WaveInfo
 from sfxrep.audio.decode import AudioDecodeError
-from sfxrep.fileio import atomic_write_text
+from sfxrep.fileio import atomic_write_text, check_writable_folder
 from sfxrep.libraries.base import Candidate, Skipped
 from sfxrep.libraries.manifest import SPLITS, ManifestRow, read_manifest, write_manifest
 from sfxrep.libraries.spec import LibrariesSpec, LibrarySpec
@@ -189,6 +189,8 @@ def prepare(spec: LibrariesSpec, work_dir: str | Path, cache: WaveCache, workers
     """
     log = sys.stderr if log == "stderr" else log
     folder = prepared_folder(spec, work_dir)
+    for writable in (folder, cache.root):  # found before decoding anything, not after
+        check_writable_folder(writable)
     last = load_prepared(spec, work_dir)
     cache.clean_orphans()
     rows: list[ManifestRow] = []
