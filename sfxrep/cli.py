@@ -22,6 +22,12 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sfxrep.data.datamodule import SfxDataModule
+    from sfxrep.models.checkpoint import Checkpoint
+    from sfxrep.models.module import SfxModule
 
 
 def train_plan(ns: argparse.Namespace):
@@ -118,6 +124,7 @@ def _prepare(ns: argparse.Namespace) -> None:
 def _release(ns: argparse.Namespace) -> None:
     import torch
 
+    from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.models.checkpoint import load_checkpoint
     from sfxrep.models.release import WEIGHTS, export_release, sha256
     from sfxrep.results.rows import read_results
@@ -129,15 +136,50 @@ def _release(ns: argparse.Namespace) -> None:
             raise ValueError(f"{source}: no row names a checkpoint")
         source = Path(rows[-1].checkpoint)
     ckpt = load_checkpoint(source)
-    from sfxrep.data.datamodule import SfxDataModule
-
     data = SfxDataModule(**{k: v for k, v in ckpt.data.items() if not k.startswith("_")}).ready()
+    module, info = ckpt.module, {}
+    if ns.interpolate != "off":
+        module, info = _interpolated(ckpt, data, ns.interpolate)
     blocks = [data.eval_dataset(library, "test") for library in data.spec.names]
     waves = torch.stack([dataset[i]["wave"] for dataset in blocks for i in range(0, len(dataset), 7)][:256])
-    out, parity = export_release(ckpt.module, Path(ns.out or WEIGHTS) / f"{ns.name}.pt", waves,
-                                 checkpoint=str(ckpt.path), libraries=data.spec.names)
+    out, parity = export_release(module, Path(ns.out or WEIGHTS) / f"{ns.name}.pt", waves,
+                                 checkpoint=str(ckpt.path), libraries=data.spec.names, **info)
     print(f"{out}: {ns.name}, {out.stat().st_size / 1e6:.1f} MB, float16; embedding cosine to the checkpoint "
           f"≥ {parity:.5f} on {len(waves)} real test blocks; SHA-256 {sha256(out)}")
+
+
+def _interpolated(ckpt: Checkpoint, data: SfxDataModule, how: str) -> tuple[SfxModule, dict]:
+    """The weight-space ensemble of ``ckpt`` and its warm-start source (``--interpolate auto|α``), and its record
+    for the release file (``interpolation``: start, alpha, the validation scores of every α tried)."""
+    from sfxrep.evaluate.wise import choose_alpha
+    from sfxrep.models.interpolate import interpolate
+    from sfxrep.models.registry import load_trainable
+
+    if not ckpt.init:
+        raise ValueError(f"{ckpt.path}: --interpolate needs a fine-tuned checkpoint (this run has no warm start)")
+    start = load_trainable(ckpt.init)
+    record = {"start": ckpt.init}
+    if how == "auto":
+        choice = choose_alpha(start, ckpt.module, data)
+        alpha = choice.alpha
+        record["validation_frame_macro_f1"] = {f"{a:g}": round(v, 6) for a, v in choice.mean.items()}
+        print(f"alpha {alpha:g} chosen on the validation splits")
+    else:
+        alpha = float(how)
+    return interpolate(start, ckpt.module, alpha), {"interpolation": {**record, "alpha": alpha}}
+
+
+def _alpha_or_auto(text: str) -> str:
+    """``--interpolate``: ``off``, ``auto`` or a number in [0, 1]."""
+    if text in ("off", "auto"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give off, auto or an alpha in [0, 1]")
+    return text
 
 
 def _embed(ns: argparse.Namespace) -> None:
@@ -230,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("checkpoint", help="a .ckpt, or a results file (its last row's checkpoint)")
     rel.add_argument("--name", default="sfxrep-v1", help="the release's name (sfxrep embed NAME …)")
     rel.add_argument("--out", help="folder of the release file (default: the package's models/weights/)")
+    rel.add_argument("--interpolate", type=_alpha_or_auto, default="off",
+                     help="WiSE-FT: release (1 − α)·start + α·fine-tuned, the start being the run's warm-start "
+                          "source; 'auto' picks α from 0, .25, .5, .75, 1 on the validation splits (default: off)")
     rel.set_defaults(func=_release)
 
     m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")

@@ -86,6 +86,19 @@ def test_a_recipe_fit_keeps_the_sources_statistics_and_logs_its_distillation(tin
     main(["release", str(best), "--name", "tiny-v0", "--out", str(tmp_path / "weights")])
     released = load_release(tmp_path / "weights" / "tiny-v0.pt")
     assert released.libraries == ["lib_a", "lib_b"] and released.encoder.width == 4
+    # --interpolate auto: the weight-space ensemble with the source, α chosen on the validation splits
+    from sfxrep.evaluate.wise import ALPHAS
+    from sfxrep.models.interpolate import interpolate
+
+    main(["release", str(best), "--name", "tiny-wise", "--out", str(tmp_path / "weights"), "--interpolate", "auto"])
+    record = torch.load(tmp_path / "weights" / "tiny-wise.pt", weights_only=True)["interpolation"]
+    assert record["start"] == str(source.resolve()) and record["alpha"] in ALPHAS
+    assert set(record["validation_frame_macro_f1"]) == {f"{a:g}" for a in ALPHAS}
+    expect = interpolate(load_checkpoint(source).module, load_checkpoint(best).module, record["alpha"])
+    got = load_release(tmp_path / "weights" / "tiny-wise.pt").encoder.state_dict()
+    for key, value in expect.encoder.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(got[key], value, rtol=2e-3, atol=1e-3)  # as stored in float16
 
 
 def test_a_release_in_half_precision_embeds_as_its_checkpoint_and_loads_by_name(tmp_path, monkeypatch):
