@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_embed)
 
     add_index_commands(sub)
+    from sfxrep.audit.command import add_audit_command
+
+    add_audit_command(sub)
 
     r = sub.add_parser("report", help="RQ1–RQ4 figures and index.html from a results file; a W&B Report")
     r.add_argument("results", type=Path)

@@ -1,0 +1,79 @@
+"""``sfxrep audit INDEX --out DIR`` and ``sfxrep audit --apply DECISIONS.csv``: argparse and the two actions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _pair(text: str) -> tuple[str, str]:
+    source, sep, target = text.partition(":")
+    if not sep or not source or not target:
+        raise argparse.ArgumentTypeError(f"{text!r}: give SOURCE:TARGET library names")
+    return source, target
+
+
+def add_audit_command(sub: argparse._SubParsersAction) -> None:
+    """Add ``audit`` to the ``sfxrep`` parser."""
+    a = sub.add_parser("audit", help="QA of a labelled index: suspected mislabels, duplicates, a taxonomy crosswalk",
+                       description="Audits an index built with --libraries: ranks suspected mislabels (cleanlab on "
+                                   "leave-one-out kNN probabilities), finds duplicates verified on the signals, "
+                                   "crosswalks taxonomies, and writes audit.jsonl, audit.csv and audit.html (a page "
+                                   "to listen to the findings and export decisions). --apply turns the exported "
+                                   "decisions into a preview of the changes.")
+    a.add_argument("index", nargs="?", help="an index folder built with sfxrep index --libraries")
+    a.add_argument("--out", default="audit", help="folder of audit.jsonl, audit.csv and audit.html")
+    a.add_argument("--reference", metavar="LIBS.yaml[:library]",
+                   help="crosswalk every audited library to this taxonomy (e.g. a UCS library), indexed with the "
+                        "index's model")
+    a.add_argument("--crosswalk", type=_pair, action="append", metavar="SOURCE:TARGET",
+                   help="crosswalk two libraries of the index (repeatable; default: each to the index's UCS library)")
+    a.add_argument("--libraries", nargs="+", help="audit only these libraries")
+    a.add_argument("--no-duplicates", action="store_true", help="skip the duplicate search")
+    a.add_argument("--embed-audio", action="store_true",
+                   help="put the audio into audit.html (a portable page; small audits only)")
+    a.add_argument("--apply", metavar="DECISIONS.csv",
+                   help="preview the changes of the decisions exported from audit.html (moves nothing)")
+    a.add_argument("--preview-out", default="audit-changes.csv", help="CSV of the previewed changes (--apply)")
+    a.add_argument("--no-progress", action="store_true")
+    a.add_argument("--work-dir", default="runs/prepared")
+    a.add_argument("--cache-dir", default="runs/cache")
+    a.set_defaults(func=audit_command)
+
+
+def audit_command(ns: argparse.Namespace) -> None:
+    if ns.apply:
+        from sfxrep.audit.decisions import preview, read_decisions, write_preview
+
+        rows = read_decisions(ns.apply)
+        changes = preview(rows)
+        for c in changes:
+            print(f"{c.action:<8} {c.path} → {c.target}  ({c.reason})")
+        out = write_preview(changes, ns.preview_out)
+        print(f"{len(rows)} decisions, {len(changes)} changes previewed ({len(rows) - len(changes)} rejected): {out}; "
+              "nothing was moved")
+        return
+    if not ns.index:
+        raise ValueError("sfxrep audit: give an INDEX folder (or --apply DECISIONS.csv)")
+    from sfxrep.audit.run import run_audit, write_audit
+    from sfxrep.fileio import check_writable_folder
+    from sfxrep.index.command import reference_index
+    from sfxrep.index.store import Index
+
+    check_writable_folder(ns.out)
+    index = Index.open(ns.index)
+    reference = (reference_index(index, ns.reference, ns.work_dir, ns.cache_dir, not ns.no_progress)
+                 if ns.reference else None)
+    name = Path(ns.reference.partition(":")[0]).stem if ns.reference else "reference"
+    if ns.reference and ns.reference.partition(":")[2]:
+        name = ns.reference.partition(":")[2]
+    audit = run_audit(index, reference=reference, reference_name=name, pairs=ns.crosswalk, libraries=ns.libraries,
+                      duplicates=not ns.no_duplicates, log=lambda m: print(m, file=sys.stderr))
+    written = write_audit(audit, index, ns.out, ns.embed_audio)
+    s = audit.summary()
+    print(f"audited {s['files']} files of {len(s['libraries'])} libraries: {s['suspects']} suspected mislabels, "
+          f"{s['duplicate_clusters']} duplicate clusters ({s['duplicate_files']} copies), {s['crosswalk_rows']} "
+          f"crosswalk rows")
+    for kind, path in written.items():
+        print(f"  {kind:<5} {path}")

@@ -1,0 +1,143 @@
+"""Suspected mislabels: files whose sound disagrees with their label, ranked by how likely the label is wrong.
+
+For each labelled file of a library, its out-of-sample class probabilities come from its ``k`` nearest files of
+the same library, the file itself left out (leave-one-out kNN: its own label never votes for it). Each neighbour
+votes for its label with weight exp(cosine / T); a class prior (add-``PRIOR`` smoothing) keeps the probabilities
+away from 0 and 1. cleanlab's confident-learning filter (``find_label_issues``, Northcutt et al. 2021) decides which
+labels are issues, with per-class thresholds so that a large class does not hide a small one's errors, and
+cleanlab's label-quality score ranks every file. Classes with fewer than :data:`MIN_CLASS_FILES` files cannot be
+judged by their neighbours (a class of one file has no neighbour of its own class); their files are counted as
+not judged instead of flooding the top of the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+K = 10  # neighbours that vote
+TEMPERATURE = 0.1  # vote weight exp(cosine / T)
+PRIOR = 0.5  # votes of smoothing, spread by the class frequencies
+MIN_CLASS_FILES = 3  # smaller classes are not judged
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    path: str
+    label: str
+    cosine: float
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A file whose label its neighbours disagree with.
+
+    Attributes:
+        path, library, label: the file and its current label.
+        suggestion: the most probable label by its neighbours.
+        quality: cleanlab's label-quality score of the current label (0 worst … 1 best); the list is sorted by it.
+        p_label, p_suggestion: out-of-sample probability of the current and the suggested label.
+        issue: whether confident learning flags the label (per-class thresholds), not only ranks it low.
+        neighbours: the nearest files of the library with their labels and cosines (the evidence to listen to).
+    """
+
+    path: str
+    library: str
+    label: str
+    suggestion: str
+    quality: float
+    p_label: float
+    p_suggestion: float
+    issue: bool
+    neighbours: list[Neighbour] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class LibraryVerdict:
+    """Every judged file of one library ranked (worst first), and what could not be judged."""
+
+    library: str
+    ranked: list[Suspect]
+    not_judged: int = 0
+    small_classes: list[str] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Suspect]:
+        return [s for s in self.ranked if s.issue]
+
+
+def knn_probabilities(vectors: np.ndarray, labels: np.ndarray, n_classes: int, k: int = K,
+                      temperature: float = TEMPERATURE, chunk: int = 2048,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leave-one-out kNN class probabilities.
+
+    Args:
+        vectors: ``(N, D)`` unit embeddings of one library's files.
+        labels: ``(N,)`` class indices in ``[0, n_classes)``.
+
+    Returns:
+        ``probs (N, C)`` (rows sum to 1), and each file's neighbours ``(N, k')`` with their cosines ``(N, k')``.
+    """
+    n = len(vectors)
+    k = min(k, n - 1)
+    order = np.empty((n, k), np.int64)
+    cosines = np.empty((n, k), np.float32)
+    for start in range(0, n, chunk):  # memory chunk × N, not N × N
+        sims = vectors[start:start + chunk] @ vectors.T  # (c, N)
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf  # leave the file itself out
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        rank = np.argsort(-top_sims, axis=1)
+        order[start:start + len(sims)] = np.take_along_axis(top, rank, axis=1)
+        cosines[start:start + len(sims)] = np.take_along_axis(top_sims, rank, axis=1)
+    weights = np.exp((cosines - cosines[:, :1]) / temperature)  # (N, k), the nearest weighs 1
+    votes = np.zeros((n, n_classes))
+    np.add.at(votes, (np.repeat(np.arange(n), k), labels[order].ravel()), weights.ravel())
+    prior = np.bincount(labels, minlength=n_classes) / n
+    votes = votes / votes.sum(axis=1, keepdims=True) * k + PRIOR * prior  # k votes, then the smoothing
+    return votes / votes.sum(axis=1, keepdims=True), order, cosines
+
+
+def judge_library(library: str, paths: list[str], labels: list[str], vectors: np.ndarray, *, k: int = K,
+                  show: int = 5) -> LibraryVerdict:
+    """Rank the files of one library by how likely their label is wrong (worst first).
+
+    Args:
+        paths, labels: the library's files and their labels.
+        vectors: ``(N, D)`` their unit embeddings.
+        show: neighbours kept as evidence per file.
+    """
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    small = sorted(c for c, n in counts.items() if n < MIN_CLASS_FILES)
+    keep = np.array([i for i, label in enumerate(labels) if counts[label] >= MIN_CLASS_FILES], dtype=np.int64)
+    classes = sorted({labels[i] for i in keep})
+    verdict = LibraryVerdict(library, [], len(labels) - len(keep), small)
+    if len(classes) < 2:
+        return verdict
+    y = np.array([classes.index(labels[i]) for i in keep])
+    probs, order, cosines = knn_probabilities(vectors[keep], y, len(classes), k)
+    quality = get_label_quality_scores(y, probs, method="self_confidence")
+    flagged = np.zeros(len(keep), bool)
+    flagged[find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)] = True
+    for m in np.argsort(quality, kind="stable"):
+        best = int(np.argmax(probs[m]))
+        evidence = [Neighbour(paths[keep[j]], labels[keep[j]], round(float(c), 4))
+                    for j, c in zip(order[m, :show], cosines[m, :show], strict=True)]
+        verdict.ranked.append(Suspect(paths[keep[m]], library, labels[keep[m]], classes[best],
+                                      round(float(quality[m]), 5), round(float(probs[m, y[m]]), 4),
+                                      round(float(probs[m, best]), 4), bool(flagged[m]), evidence))
+    return verdict
+
+
+def rank_all(verdicts: list[LibraryVerdict]) -> list[Suspect]:
+    """Every judged file of every library, most likely mislabelled first (cleanlab's quality, ascending)."""
+    return sorted((s for v in verdicts for s in v.ranked), key=lambda s: (s.quality, s.path))

@@ -1,0 +1,279 @@
+"""``audit.html``: one self-contained page to listen to an audit's findings and decide on each.
+
+The page holds its data as JSON and its script and style inline; it needs no server and no network (opened from
+disk, ``file://``). Audio is referenced by a path relative to the page (``--embed-audio``: the files themselves as
+``data:`` URIs, for a portable copy of a small audit). Suspects can be accepted (relabel to the suggestion) or
+rejected (the label stays), duplicates removed or kept; **Export decisions** downloads ``audit-decisions.csv``,
+which ``sfxrep audit apply`` turns into a rename preview. Decisions persist in the browser's local storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+EMBED_MAX_BYTES = 200_000_000  # --embed-audio refuses audits whose audio is larger than this
+
+DECISION_COLUMNS = ("kind", "path", "library", "label", "suggestion", "keep", "decision")
+
+
+def audio_source(path: str, page_dir: Path, embed: bool) -> str:
+    """The ``src`` of an audio element for ``path``: relative to the page's folder, or a ``data:`` URI."""
+    if embed:
+        mime = mimetypes.guess_type(path)[0] or "audio/wav"
+        return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
+    return quote(os.path.relpath(path, page_dir).replace(os.sep, "/"))
+
+
+def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
+    """Write ``audit.html`` into the folder ``out`` for ``data`` (the audit's findings, see ``run.Audit.page_data``).
+
+    Raises:
+        ValueError: ``embed_audio`` and the audio is larger than :data:`EMBED_MAX_BYTES`.
+    """
+    from sfxrep.fileio import atomic_write_text
+
+    paths = sorted(set(data.pop("audio_paths")))
+    if embed_audio:
+        size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+        if size > EMBED_MAX_BYTES:
+            raise ValueError(f"--embed-audio: the audit's {len(paths)} files hold {size / 1e6:.0f} MB of audio "
+                             f"(limit {EMBED_MAX_BYTES / 1e6:.0f} MB); leave the audio referenced by path")
+    data["audio"] = {p: audio_source(p, out, embed_audio) for p in paths if Path(p).is_file()}
+    data["decision_columns"] = list(DECISION_COLUMNS)
+    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    page = out / "audit.html"
+    atomic_write_text(page, TEMPLATE.replace("/*DATA*/null", payload))
+    return page
+
+
+TEMPLATE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sfxrep audit</title>
+<style>
+:root { --ink:#1d232a; --muted:#5b6670; --line:#dde2e7; --bg:#f6f7f9; --card:#fff; --accent:#2563eb;
+        --ok:#15803d; --no:#b91c1c; --warn:#b45309; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--ink);
+       background:var(--bg); }
+header { position:sticky; top:0; z-index:2; background:var(--card); border-bottom:1px solid var(--line);
+         padding:10px 24px; display:flex; flex-wrap:wrap; gap:12px 24px; align-items:center; }
+header h1 { font-size:18px; margin:0; }
+header .meta { color:var(--muted); font-size:13px; }
+nav { display:flex; gap:4px; }
+nav button { border:1px solid var(--line); background:var(--bg); border-radius:6px; padding:6px 12px; cursor:pointer;
+             font:inherit; }
+nav button[aria-selected="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
+.export { margin-left:auto; border:0; background:var(--ink); color:#fff; border-radius:6px; padding:7px 14px;
+          cursor:pointer; font:inherit; }
+.filters { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:10px 24px; color:var(--muted); }
+.filters select, .filters input[type=search] { font:inherit; padding:4px 6px; border:1px solid var(--line);
+          border-radius:5px; background:#fff; }
+main { padding:0 24px 40px; max-width:1280px; }
+section[hidden] { display:none; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; margin:10px 0;
+        display:grid; grid-template-columns:minmax(280px, 1fr) minmax(320px, 1.4fr); gap:8px 20px; }
+.card.decided-accept { border-left:4px solid var(--ok); }
+.card.decided-reject { border-left:4px solid var(--muted); opacity:.75; }
+.file { font-weight:600; word-break:break-all; }
+.sub { color:var(--muted); font-size:12.5px; word-break:break-all; }
+.labels { margin:6px 0; }
+.tag { display:inline-block; padding:1px 7px; border-radius:10px; background:#eef2f7; font-size:12.5px; }
+.tag.now { background:#fde8e8; color:var(--no); }
+.tag.new { background:#e5f5ea; color:var(--ok); }
+.tag.flag { background:#fff1dc; color:var(--warn); }
+audio { width:100%; height:32px; margin:4px 0; }
+.neigh { display:grid; grid-template-columns:1fr auto; gap:2px 10px; align-items:center; font-size:12.5px; }
+.neigh audio { height:28px; }
+.buttons { display:flex; gap:8px; margin-top:8px; }
+.buttons button { font:inherit; border-radius:6px; padding:5px 12px; cursor:pointer; border:1px solid var(--line);
+                  background:#fff; }
+.buttons button.accept[aria-pressed="true"] { background:var(--ok); color:#fff; border-color:var(--ok); }
+.buttons button.reject[aria-pressed="true"] { background:var(--muted); color:#fff; border-color:var(--muted); }
+table { border-collapse:collapse; width:100%; background:var(--card); font-size:13px; }
+th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { background:#eef1f4; position:sticky; top:0; }
+.bar { height:6px; background:var(--accent); border-radius:3px; }
+.dups { grid-template-columns:1fr; }
+.members { display:grid; grid-template-columns:repeat(auto-fill, minmax(300px, 1fr)); gap:10px; }
+.member { border:1px solid var(--line); border-radius:6px; padding:8px; }
+.evidence td, .evidence th { font-size:12px; padding:3px 6px; }
+.empty { color:var(--muted); padding:20px 0; }
+.count { color:var(--muted); }
+</style></head>
+<body>
+<header>
+  <h1>sfxrep audit</h1>
+  <span class="meta" id="meta"></span>
+  <nav role="tablist">
+    <button role="tab" data-tab="suspects" aria-selected="true">Suspected mislabels <span id="n-suspects" class="count"></span></button>
+    <button role="tab" data-tab="duplicates" aria-selected="false">Duplicates <span id="n-dups" class="count"></span></button>
+    <button role="tab" data-tab="crosswalk" aria-selected="false">Crosswalk <span id="n-cross" class="count"></span></button>
+  </nav>
+  <button class="export" id="export">Export decisions (<span id="n-decided">0</span>)</button>
+</header>
+<div class="filters">
+  <label>Library <select id="f-library"><option value="">all</option></select></label>
+  <label><input type="search" id="f-text" placeholder="file or label contains …"></label>
+  <label><input type="checkbox" id="f-flagged" checked> flagged by confident learning only</label>
+  <label>Duplicates <select id="f-kind"><option value="">exact and near</option><option>exact</option><option>near</option></select></label>
+  <label><input type="checkbox" id="f-undecided"> undecided only</label>
+</div>
+<main>
+  <section id="suspects"></section>
+  <section id="duplicates" hidden></section>
+  <section id="crosswalk" hidden></section>
+</main>
+<script>
+const DATA = /*DATA*/null;
+const KEY = "sfxrep-audit:" + DATA.id;
+const decisions = JSON.parse(localStorage.getItem(KEY) || "{}");
+const $ = (sel, root = document) => root.querySelector(sel);
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const kid of kids) if (kid != null) e.append(kid);
+  return e;
+};
+const base = p => p.split("/").pop();
+const player = path => {
+  const a = el("audio", {controls: "", preload: "none", "data-path": path});
+  a.src = DATA.audio[path] || "";
+  return a;
+};
+function save() {
+  localStorage.setItem(KEY, JSON.stringify(decisions));
+  $("#n-decided").textContent = Object.keys(decisions).length;
+}
+function decide(key, row, value, card) {
+  if (decisions[key] && decisions[key].decision === value) delete decisions[key];
+  else decisions[key] = {...row, decision: value};
+  paintDecision(key, card); save();
+}
+function paintDecision(key, card) {
+  const d = decisions[key] && decisions[key].decision;
+  card.classList.toggle("decided-accept", d === "accept");
+  card.classList.toggle("decided-reject", d === "reject");
+  card.querySelectorAll("button.accept").forEach(b => b.setAttribute("aria-pressed", String(d === "accept")));
+  card.querySelectorAll("button.reject").forEach(b => b.setAttribute("aria-pressed", String(d === "reject")));
+}
+function buttons(key, row, card, acceptText, rejectText) {
+  const accept = el("button", {class: "accept", "aria-pressed": "false", text: acceptText});
+  const reject = el("button", {class: "reject", "aria-pressed": "false", text: rejectText});
+  accept.onclick = () => decide(key, row, "accept", card);
+  reject.onclick = () => decide(key, row, "reject", card);
+  return el("div", {class: "buttons"}, accept, reject);
+}
+function filters() {
+  return {library: $("#f-library").value, text: $("#f-text").value.toLowerCase(), flagged: $("#f-flagged").checked,
+          kind: $("#f-kind").value, undecided: $("#f-undecided").checked};
+}
+function renderSuspects() {
+  const f = filters(), box = $("#suspects");
+  box.replaceChildren();
+  const shown = DATA.suspects.filter(s => (!f.library || s.library === f.library) && (!f.flagged || s.issue)
+    && (!f.text || (s.path + " " + s.label + " " + s.suggestion).toLowerCase().includes(f.text))
+    && (!f.undecided || !decisions["relabel:" + s.path]));
+  $("#n-suspects").textContent = "(" + DATA.suspects.filter(s => s.issue).length + ")";
+  if (!shown.length) box.append(el("p", {class: "empty", text: "No suspect matches the filters."}));
+  for (const s of shown.slice(0, 500)) {
+    const key = "relabel:" + s.path;
+    const card = el("article", {class: "card suspect", "data-path": s.path});
+    const left = el("div", {},
+      el("div", {class: "file", text: base(s.path)}), el("div", {class: "sub", text: s.path}),
+      el("div", {class: "labels"}, el("span", {class: "tag now", text: s.label}), " → ",
+         el("span", {class: "tag new", text: s.suggestion}), " ",
+         s.issue ? el("span", {class: "tag flag", text: "flagged"}) : null),
+      el("div", {class: "sub", text: `${s.library} · label quality ${s.quality.toFixed(3)} · p(label) ${s.p_label.toFixed(2)} · p(suggestion) ${s.p_suggestion.toFixed(2)}`}),
+      player(s.path));
+    const row = {kind: "relabel", path: s.path, library: s.library, label: s.label, suggestion: s.suggestion, keep: ""};
+    left.append(buttons(key, row, card, "Accept: relabel to " + s.suggestion, "Reject: keep " + s.label));
+    const right = el("div", {class: "neigh"}, el("strong", {text: "Nearest files of " + s.library}), el("span"));
+    for (const n of s.neighbours) {
+      right.append(el("div", {}, el("span", {class: n.label === s.label ? "tag now" : "tag", text: n.label}), " ",
+        el("span", {class: "sub", text: base(n.path) + " · cos " + n.cosine.toFixed(3)}), player(n.path)), el("span"));
+    }
+    card.append(left, right);
+    paintDecision(key, card);
+    box.append(card);
+  }
+}
+function renderDuplicates() {
+  const f = filters(), box = $("#duplicates");
+  box.replaceChildren();
+  $("#n-dups").textContent = "(" + DATA.clusters.length + ")";
+  const shown = DATA.clusters.filter(c => (!f.kind || c.kind === f.kind)
+    && (!f.library || c.files.some(p => DATA.libraries_of[p] === f.library))
+    && (!f.text || c.files.join(" ").toLowerCase().includes(f.text)));
+  if (!shown.length) box.append(el("p", {class: "empty", text: "No duplicate cluster matches the filters."}));
+  for (const c of shown) {
+    const card = el("article", {class: "card dups", "data-kind": c.kind});
+    card.append(el("div", {}, el("span", {class: "tag flag", text: c.kind}), " ",
+      el("strong", {text: c.files.length + " files"}), el("span", {class: "sub", text: "  keep the first, decide on the others"})));
+    const members = el("div", {class: "members"});
+    c.files.forEach((p, i) => {
+      const m = el("div", {class: "member", "data-path": p},
+        el("div", {class: "file", text: base(p)}), el("div", {class: "sub", text: p}),
+        el("div", {class: "sub", text: (DATA.libraries_of[p] || "") + " · " + (DATA.labels_of[p] || "")}), player(p));
+      if (i > 0) {
+        const key = "duplicate:" + p;
+        const row = {kind: "duplicate", path: p, library: DATA.libraries_of[p] || "", label: DATA.labels_of[p] || "",
+                     suggestion: "", keep: c.files[0]};
+        m.append(buttons(key, row, m, "Accept: remove copy", "Reject: keep both"));
+        paintDecision(key, m);
+      } else m.append(el("div", {class: "sub", text: "kept"}));
+      members.append(m);
+    });
+    const table = el("table", {class: "evidence"}, el("tr", {},
+      ...["a", "b", "cosine", "correlation", "lag (s)", "overlap", "gain (dB)", "kind"].map(h => el("th", {text: h}))));
+    for (const p of c.pairs) table.append(el("tr", {}, ...[base(p.a), base(p.b), p.cosine.toFixed(3),
+      p.correlation.toFixed(4), p.lag_s.toFixed(3), p.overlap.toFixed(2), p.gain_db.toFixed(1), p.kind].map(v => el("td", {text: v}))));
+    card.append(members, table);
+    box.append(card);
+  }
+}
+function renderCrosswalk() {
+  const f = filters(), box = $("#crosswalk");
+  box.replaceChildren();
+  $("#n-cross").textContent = "(" + DATA.crosswalk.length + ")";
+  if (!DATA.crosswalk.length) { box.append(el("p", {class: "empty", text: DATA.crosswalk_note || "No crosswalk in this audit."})); return; }
+  const table = el("table", {}, el("tr", {}, ...["source library", "class", "files", "→ target class", "share", "confidence", "lift"].map(h => el("th", {text: h}))));
+  for (const r of DATA.crosswalk.filter(r => (!f.library || r.source_library === f.library)
+       && (!f.text || (r.source_class + " " + r.targets.map(t => t.target).join(" ")).toLowerCase().includes(f.text)))) {
+    r.targets.forEach((t, i) => {
+      table.append(el("tr", {}, el("td", {text: i ? "" : r.source_library + " → " + r.target_library}),
+        el("td", {text: i ? "" : r.source_class}), el("td", {text: i ? "" : r.files}), el("td", {text: t.target}),
+        el("td", {}, el("div", {text: (100 * t.share).toFixed(0) + " %"}), el("div", {class: "bar", style: `width:${Math.round(100 * t.share)}%`})),
+        el("td", {text: t.confidence.toFixed(2)}), el("td", {text: t.lift.toFixed(1) + "×"})));
+    });
+  }
+  box.append(table);
+}
+function renderAll() { renderSuspects(); renderDuplicates(); renderCrosswalk(); }
+function csvCell(v) { v = String(v ?? ""); return /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }
+$("#export").onclick = () => {
+  const cols = DATA.decision_columns;
+  const lines = [cols.join(",")].concat(Object.values(decisions).map(d => cols.map(c => csvCell(d[c])).join(",")));
+  const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], {type: "text/csv"}));
+  const a = el("a", {href: url, download: "audit-decisions.csv"});
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+};
+document.querySelectorAll("nav button").forEach(b => b.onclick = () => {
+  document.querySelectorAll("nav button").forEach(x => x.setAttribute("aria-selected", String(x === b)));
+  document.querySelectorAll("main section").forEach(s => s.hidden = s.id !== b.dataset.tab);
+});
+for (const lib of DATA.libraries) $("#f-library").append(el("option", {text: lib}));
+["#f-library", "#f-text", "#f-flagged", "#f-kind", "#f-undecided"].forEach(s => $(s).addEventListener("input", renderAll));
+$("#meta").textContent = `${DATA.files} files · ${DATA.libraries.length} libraries · model ${DATA.model} · ${DATA.created}`;
+save(); renderAll();
+</script>
+</body></html>
+"""

@@ -1,0 +1,160 @@
+"""sfxrep audit: suspected mislabels, duplicates verified on the signals, the crosswalk, and the decisions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+import yaml
+
+from sfxrep.audit.crosswalk import crosswalk, wilson_lower
+from sfxrep.audit.decisions import preview, read_decisions
+from sfxrep.audit.duplicates import NEAR_MIN, STEADY_MIN, VERIFY_RATE, compare_signals, steadiness
+from sfxrep.audit.mislabels import judge_library
+
+
+def take(rng: np.random.Generator, cls: int, seconds: float, sr: int = VERIFY_RATE) -> np.ndarray:
+    """One recording of a kind of sound: noise in the class's own octave band, struck and decaying (another
+    take of the same class has the same band and envelope but its own fine structure)."""
+    n = int(seconds * sr)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    centre = 150.0 * 2 ** cls
+    spectrum[(freqs < centre / 1.5) | (freqs > centre * 1.5)] = 0
+    x = np.fft.irfft(spectrum, n) * np.exp(-np.arange(n) / (sr * rng.uniform(0.2, 0.5)))
+    return (0.8 * x / np.abs(x).max()).astype(np.float32)
+
+
+def test_a_trimmed_quieter_resampled_copy_aligns_and_another_take_does_not():
+    rng = np.random.default_rng(0)
+    first = take(rng, 3, 1.5)
+    trim = int(0.2 * VERIFY_RATE)
+    copy = soxr.resample(soxr.resample(first[trim:] * 0.5, VERIFY_RATE, 8_000), 8_000, VERIFY_RATE)
+    correlation, lag, overlap, gain = compare_signals(first, copy)
+    assert correlation >= NEAR_MIN and lag == pytest.approx(0.2, abs=0.002) and overlap > 0.99
+    assert gain == pytest.approx(-6.0, abs=0.5) and steadiness(first, copy, lag) >= STEADY_MIN
+    assert compare_signals(first, take(rng, 3, 1.5))[0] < 0.5  # the same kind of sound, another take
+    t = np.arange(VERIFY_RATE) / VERIFY_RATE  # two takes of one steady tone: the pitch drifts a little
+    tone_a, tone_b = np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * (440 * t + 3 * t ** 2) + 1.0)
+    correlation, lag, _, _ = compare_signals(tone_a, tone_b)
+    assert steadiness(tone_a, tone_b, lag) < STEADY_MIN
+
+
+def test_flipped_labels_rank_first_and_tiny_classes_are_not_judged():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(4), 20)
+    vectors = np.eye(4)[truth] * 3 + rng.standard_normal((80, 4)) * 0.8
+    labels = [f"c{t}" for t in truth]
+    for i in (3, 25, 47):  # three flipped labels
+        labels[i] = f"c{(truth[i] + 1) % 4}"
+    vectors = np.vstack([vectors, rng.standard_normal((2, 4))])  # and a class of two files
+    labels += ["solo", "solo"]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    verdict = judge_library("lib", [f"f{i}" for i in range(82)], labels, vectors.astype(np.float32))
+    assert {s.path for s in verdict.ranked[:3]} == {"f3", "f25", "f47"}
+    assert all(s.issue and s.suggestion == f"c{truth[int(s.path[1:])]}" for s in verdict.ranked[:3])
+    assert verdict.not_judged == 2 and verdict.small_classes == ["solo"]
+    assert len(verdict.ranked) == 80 and [n.path for n in verdict.ranked[0].neighbours][0] != verdict.ranked[0].path
+
+
+def test_the_crosswalk_maps_each_class_with_its_share_and_a_wilson_confidence():
+    rng = np.random.default_rng(1)
+    centres = np.eye(3)
+    target = np.repeat(np.arange(3), 10)
+    source = np.repeat(np.arange(3), 6)
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
+    t_vec = unit(centres[target] + rng.standard_normal((30, 3)) * 0.05)
+    s_vec = unit(centres[source[::-1]] + rng.standard_normal((18, 3)) * 0.05)  # "a" files sound like "C"
+    rows = crosswalk("src", [["a", "b", "c"][s] for s in source], s_vec, "UCS", [["A", "B", "C"][t] for t in target],
+                     t_vec)
+    mapping = {r.source_class: r.targets[0] for r in rows}
+    assert {k: v.target for k, v in mapping.items()} == {"a": "C", "b": "B", "c": "A"}
+    assert all(v.share == 1.0 and v.files == 6 and v.lift == pytest.approx(3.0) for v in mapping.values())
+    assert mapping["a"].confidence == pytest.approx(wilson_lower(6, 6), abs=1e-4)
+    assert wilson_lower(6, 6) == pytest.approx(0.6097, abs=1e-3) and wilson_lower(30, 30) > 0.88
+    with pytest.raises(ValueError, match="no labelled files"):
+        crosswalk("src", ["a"], s_vec[:1], "UCS", [], t_vec[:0])
+
+
+def test_decisions_become_a_preview_and_a_bad_file_names_its_line(tmp_path):
+    good = tmp_path / "decisions.csv"
+    good.write_text("kind,path,library,label,suggestion,keep,decision\n"
+                    "relabel,/lib/dogs/bark.wav,lib,dogs,cats,,accept\n"
+                    "relabel,/lib/misc_001.wav,lib,misc,doors,,accept\n"
+                    "relabel,/lib/dogs/woof.wav,lib,dogs,cats,,reject\n"
+                    "duplicate,/lib/dogs/bark copy.flac,lib,dogs,,/lib/dogs/bark.wav,accept\n")
+    changes = preview(read_decisions(good))
+    assert [(c.action, c.path, c.target) for c in changes] == [
+        ("move", "/lib/dogs/bark.wav", "/lib/cats/bark.wav"), ("relabel", "/lib/misc_001.wav", "doors"),
+        ("remove", "/lib/dogs/bark copy.flac", "/lib/dogs/bark.wav")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,path,library,label,suggestion,keep,decision\nrelabel,/a.wav,lib,x,y,,maybe\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:2: .*'maybe'"):
+        read_decisions(bad)
+    (tmp_path / "other.csv").write_text("path,label\n/a.wav,x\n")
+    with pytest.raises(ValueError, match="not an audit decisions file"):
+        read_decisions(tmp_path / "other.csv")
+
+
+def damaged_library(root):
+    """A 4-class folder library with one file moved into the wrong class and one file copied three ways."""
+    rng = np.random.default_rng(3)
+    for c in range(4):
+        (root / "lib" / f"c{c:02d}").mkdir(parents=True)
+        for i in range(8):
+            sf.write(root / "lib" / f"c{c:02d}" / f"f{i:02d}.wav", take(rng, c, rng.uniform(1.0, 1.6), 22_050), 22_050)
+    shutil.move(root / "lib" / "c00" / "f03.wav", root / "lib" / "c02" / "f03_moved.wav")  # a c00 sound labelled c02
+    samples, rate = sf.read(root / "lib" / "c01" / "f00.wav", dtype="float32")
+    trim = int(0.15 * rate)
+    sf.write(root / "lib" / "c01" / "f00 copy.flac", soxr.resample(samples[trim:] * 0.5, rate, 16_000), 16_000)
+    sf.write(root / "lib" / "c01" / "f00 again.ogg", samples, rate, format="OGG", subtype="VORBIS")
+    spec = root / "libs.yaml"
+    spec.write_text(yaml.safe_dump({"split": {"seed": 0, "min_per_class": 2},
+                                    "libraries": [{"name": "lib", "kind": "folder", "root": "lib"}]}))
+    return spec
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """An index of the damaged library (log-mel statistics: no weights needed) and its audit."""
+    from sfxrep.cli import main
+
+    root = tmp_path_factory.mktemp("audit")
+    spec = damaged_library(root)
+    work = ["--work-dir", str(root / "prepared"), "--cache-dir", str(root / "cache")]
+    main(["index", "--out", str(root / "index"), "--libraries", str(spec), "--model", "logmel", "--no-progress", *work])
+    main(["audit", str(root / "index"), "--out", str(root / "audit"), "--no-progress", *work])
+    return root
+
+
+def test_the_audit_finds_the_moved_file_and_the_copies_but_not_other_takes(audited):
+    records = [json.loads(line) for line in (audited / "audit" / "audit.jsonl").read_text().splitlines()]
+    summary = records[0]
+    assert summary["finding"] == "summary" and summary["files"] == 34 and summary["libraries"] == ["lib"]
+    suspects = [r for r in records if r["finding"] == "mislabel"]
+    assert suspects and suspects[0]["path"].endswith("c02/f03_moved.wav") and suspects[0]["suggestion"] == "c00"
+    assert suspects[0]["neighbours"][0]["label"] == "c00"  # the evidence: it sounds like c00
+    clusters = [r for r in records if r["finding"] == "duplicate"]
+    assert len(clusters) == 1, clusters  # the three copies of c01/f00, and no two different takes
+    assert sorted(f.rsplit("/", 1)[1] for f in clusters[0]["files"]) == ["f00 again.ogg", "f00 copy.flac", "f00.wav"]
+    trimmed = next(p for p in clusters[0]["pairs"] if "copy" in p["a"] + p["b"] and "f00.wav" in p["a"] + p["b"])
+    assert abs(abs(trimmed["lag_s"]) - 0.15) < 0.002 and abs(abs(trimmed["gain_db"]) - 6.0) < 0.5
+    assert summary["candidate_pairs_refuted"] >= 0 and summary["crosswalk_rows"] == 0
+    assert "--reference" in summary["crosswalk_note"]
+    header = (audited / "audit" / "audit.csv").read_text().splitlines()[0]
+    assert header == "finding,rank,library,path,label,suggestion,score,others,evidence"
+
+
+def test_an_index_without_labels_is_refused_with_the_reason(tmp_path, audited):
+    from sfxrep.audit.run import run_audit
+    from sfxrep.index.store import Index
+
+    index = Index.open(audited / "index")
+    with pytest.raises(ValueError, match=r"no labelled library \['nope'\]"):
+        run_audit(index, libraries=["nope"], log=lambda _: None)
+    with pytest.raises(ValueError, match="lib is not a labelled library|nope is not a labelled library"):
+        run_audit(index, pairs=[("lib", "nope")], duplicates=False, log=lambda _: None)
