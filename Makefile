@@ -36,7 +36,7 @@ TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $
 	$(if $(INIT),--init $(INIT)) $(if $(FREEZE),--freeze-encoder-epochs $(FREEZE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
-.PHONY: help install train tune tune-show test test-fast study bench model clean
+.PHONY: help install browser train tune tune-show test test-fast study bench model clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -58,6 +58,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install sfxrep (torch pinned by TORCH)
+
+browser:  ## Debian's headless Chromium for the audit page's browser test (root or sudo; no download at run time)
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	@chromium --version
 
 train: $(STAMP)  ## train + kNN-evaluate a scenario (default: cross-dataset on the built-in demo)
 	$(BIN)/sfxrep train --scenario $(SCENARIO) $(TRAIN_OPTIONS) --results $(RESULTS) $(if $(RESUME),--resume) \

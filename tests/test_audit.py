@@ -158,3 +158,77 @@ def test_an_index_without_labels_is_refused_with_the_reason(tmp_path, audited):
         run_audit(index, libraries=["nope"], log=lambda _: None)
     with pytest.raises(ValueError, match="lib is not a labelled library|nope is not a labelled library"):
         run_audit(index, pairs=[("lib", "nope")], duplicates=False, log=lambda _: None)
+
+
+def chromium() -> str:
+    """Debian's headless Chromium (``.ci/run`` installs it); absent on a developer's machine: skip, in CI: fail."""
+    import os
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (.ci/run: make browser)")
+        pytest.skip("no chromium on this machine (make browser installs Debian's)")
+    return path
+
+
+@pytest.mark.slow  # a real browser
+def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(audited, tmp_path):
+    from urllib.parse import unquote, urlparse
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    from sfxrep.cli import main
+
+    page_file = audited / "audit" / "audit.html"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(),
+                                    args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        # every player points at a real file, and the browser decodes one and plays it
+        sources = page.eval_on_selector_all("audio", "els => els.map(a => a.src)")
+        assert sources and all(urlparse(s).scheme == "file" and __import__("pathlib").Path(unquote(urlparse(s).path))
+                               .is_file() for s in sources)
+        page.evaluate("() => { const a = document.querySelector('article.suspect audio'); a.muted = true; "
+                      "return a.play(); }")
+        page.wait_for_function("() => document.querySelector('article.suspect audio').currentTime > 0.05",
+                               timeout=10_000)
+        assert page.evaluate("() => document.querySelector('article.suspect audio').duration") > 0.5
+        # filters
+        assert page.locator("article.suspect").count() == 1  # flagged only: the moved file
+        page.uncheck("#f-flagged")
+        assert page.locator("article.suspect").count() > 1
+        page.fill("#f-text", "f03_moved")
+        assert page.locator("article.suspect").count() == 1
+        # decisions: accept the relabel, keep both of one duplicate pair, remove the other copy
+        page.click("article.suspect button.accept")
+        page.fill("#f-text", "")
+        page.click("nav button[data-tab=duplicates]")
+        members = page.locator("#duplicates .member:has(button)")
+        assert members.count() == 2
+        members.nth(0).locator("button.reject").click()
+        members.nth(1).locator("button.accept").click()
+        assert page.inner_text("#n-decided") == "3"
+        page.screenshot(path=str(tmp_path / "duplicates.png"))
+        with page.expect_download() as download:
+            page.click("#export")
+        exported = tmp_path / "decisions.csv"
+        download.value.save_as(exported)
+        assert download.value.suggested_filename == "audit-decisions.csv"
+        page.reload()  # decisions persist in the browser
+        assert page.inner_text("#n-decided") == "3"
+        assert not errors, errors
+        browser.close()
+    assert (tmp_path / "duplicates.png").stat().st_size > 20_000
+    rows = read_decisions(exported)
+    relabel = next(r for r in rows if r["kind"] == "relabel")
+    assert relabel["path"].endswith("c02/f03_moved.wav") and relabel["suggestion"] == "c00"
+    assert relabel["decision"] == "accept"
+    assert sorted(r["decision"] for r in rows if r["kind"] == "duplicate") == ["accept", "reject"]
+    main(["audit", "--apply", str(exported), "--preview-out", str(tmp_path / "changes.csv")])
+    changes = (tmp_path / "changes.csv").read_text().splitlines()
+    assert changes[0] == "action,path,target,reason" and len(changes) == 3
+    assert any(line.startswith("move,") and line.split(",")[2].endswith("c00/f03_moved.wav") for line in changes)
+    assert (audited / "lib" / "c02" / "f03_moved.wav").is_file()  # a preview: nothing was moved

@@ -19,17 +19,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import soxr
 from scipy.signal import fftconvolve
 
 from sfxrep.audio.decode import AudioDecodeError, decode
 
 CANDIDATE_COSINE = 0.90  # embedding cosine a pair needs to be verified at all
-SIGNATURE_COSINE = 0.95  # … or cosine of the two files' spectral signatures
+SIGNATURE_COSINE = 0.85  # … or cosine of the two files' spectral signatures
 SIGNATURE_BANDS = 48  # log-spaced bands of a signature, 60 Hz – 5 kHz
-NEIGHBOURS = 8  # nearest files checked per file
+NEIGHBOURS = 8  # nearest files checked per file by embedding
+SIGNATURE_NEIGHBOURS = 16  # … and by spectral signature (it ranks a trimmed copy a little lower)
 VERIFY_RATE = 11_025  # Hz: both signals are compared at this rate (lossy codecs change the highs most)
 MIN_OVERLAP = 0.7  # the aligned signals must share this fraction of the shorter one
 NEAR_MIN = 0.90  # normalised cross-correlation of a near-duplicate
+SCREEN_MIN = 0.8  # correlation at a quarter of VERIFY_RATE a pair needs before the full comparison
 STEADY_MIN = 0.9  # … in this share of its audible 50 ms windows
 EXACT_MIN = 0.9999  # … and of an exact copy (same audio in another name, format or sample rate)
 
@@ -110,17 +113,33 @@ def _level_db(x: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-12))
 
 
-def compare_signals(a: np.ndarray, b: np.ndarray, rate: int = VERIFY_RATE) -> tuple[float, float, float, float]:
-    """Align ``b`` to ``a`` by normalised cross-correlation; returns (correlation, lag in s, overlap, gain dB).
+def _fractional_shift(x: np.ndarray, delay: float) -> np.ndarray:
+    """``x`` delayed by ``delay`` samples (|delay| ≤ 0.5) through a linear phase in the frequency domain."""
+    n = len(x)
+    spectrum = np.fft.rfft(x, 2 * n)  # zero-padded: no wrap-around
+    spectrum *= np.exp(-2j * np.pi * np.fft.rfftfreq(2 * n) * delay)
+    return np.fft.irfft(spectrum, 2 * n)[:n]
 
-    ``a``, ``b``: ``(n,)`` mono samples at ``rate`` as stored (not normalised). Only lags that overlap at least
-    :data:`MIN_OVERLAP` of the shorter signal count; the correlation at a lag is normalised by the two signals'
-    energies within the overlap, so a trim or a gain change does not lower it.
+
+def _segments(a: np.ndarray, b: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of ``a`` and ``b`` that overlap when ``a[t]`` meets ``b[t − lag]``."""
+    start_a, start_b = max(lag, 0), max(-lag, 0)
+    n = max(0, min(len(a) - start_a, len(b) - start_b))
+    return a[start_a:start_a + n], b[start_b:start_b + n]
+
+
+def align(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Where ``b`` best matches ``a``: (lag in samples, fractional; its correlation; the overlap share).
+
+    The normalised cross-correlation is searched over every integer lag that overlaps at least
+    :data:`MIN_OVERLAP` of the shorter signal, normalised by the two signals' energies within the overlap (a trim
+    or a gain change does not lower it); the peak is refined to a fraction of a sample (a parabola through the
+    peak and its neighbours), since a trim at one sample rate is rarely a whole number of samples at another.
     """
     a, b = a.astype(np.float64), b.astype(np.float64)
     na, nb = len(a), len(b)
     if min(na, nb) < 16:
-        return 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0
     corr = fftconvolve(a, b[::-1], mode="full")  # index m ↔ lag m − (nb − 1): a[t] · b[t − lag]
     lags = np.arange(-(nb - 1), na)
     ca, cb = np.concatenate([[0.0], np.cumsum(a * a)]), np.concatenate([[0.0], np.cumsum(b * b)])
@@ -130,26 +149,48 @@ def compare_signals(a: np.ndarray, b: np.ndarray, rate: int = VERIFY_RATE) -> tu
     energy = (ca[hi_a] - ca[lo_a]) * (cb[hi_b] - cb[lo_b])
     valid = (overlap >= MIN_OVERLAP * min(na, nb)) & (energy > 0)
     if not valid.any():
-        return 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0
     ncc = np.where(valid, corr / np.sqrt(np.where(energy > 0, energy, 1.0)), -np.inf)
     m = int(np.argmax(ncc))
-    lag = int(lags[m])
-    seg_a, seg_b = a[lo_a[m]:hi_a[m]], b[lo_b[m]:hi_b[m]]
-    return float(ncc[m]), lag / rate, float(overlap[m] / min(na, nb)), _level_db(seg_b) - _level_db(seg_a)
+    delta = 0.0
+    if 0 < m < len(ncc) - 1 and np.isfinite(ncc[m - 1]) and np.isfinite(ncc[m + 1]):
+        left, mid, right = ncc[m - 1], ncc[m], ncc[m + 1]
+        curvature = left - 2 * mid + right
+        delta = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+    return float(lags[m]) + delta, float(ncc[m]), float(overlap[m] / min(na, nb))
+
+
+def aligned(a: np.ndarray, b: np.ndarray, lag: float) -> tuple[np.ndarray, np.ndarray]:
+    """The overlapping parts of ``a`` and ``b`` at a fractional ``lag`` (samples; ``b`` is shifted)."""
+    whole = int(np.floor(lag + 0.5))
+    shifted = _fractional_shift(b.astype(np.float64), lag - whole) if lag != whole else b.astype(np.float64)
+    return _segments(a.astype(np.float64), shifted, whole)
+
+
+def compare_signals(a: np.ndarray, b: np.ndarray, rate: int = VERIFY_RATE) -> tuple[float, float, float, float]:
+    """Align ``b`` to ``a``; returns (correlation, lag in s, overlap, gain in dB) at the best fractional lag.
+
+    ``a``, ``b``: ``(n,)`` mono samples at ``rate`` as stored (not normalised); see :func:`align`.
+    """
+    lag, _, overlap = align(a, b)
+    if overlap == 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    seg_a, seg_b = aligned(a, b, lag)
+    denominator = np.sqrt((seg_a @ seg_a) * (seg_b @ seg_b))
+    correlation = float(seg_a @ seg_b / denominator) if denominator > 0 else 0.0
+    return correlation, lag / rate, overlap, _level_db(seg_b) - _level_db(seg_a)
 
 
 def steadiness(a: np.ndarray, b: np.ndarray, lag_s: float, rate: int = VERIFY_RATE, window_s: float = 0.05) -> float:
-    """Share of the audible windows (``window_s``) of the aligned overlap in which ``b`` still correlates with
+    """Share of the audible windows (``window_s``, shorter for sounds under 0.4 s) of the aligned overlap in which ``b`` still correlates with
     ``a`` (local correlation ≥ 0.8). A copy agrees everywhere; a second take of a steady tone, which a whole-file
     correlation can confuse with a copy, drifts out of phase within a fraction of a second."""
-    lag = int(round(lag_s * rate))
-    start_a, start_b = max(lag, 0), max(-lag, 0)
-    n = min(len(a) - start_a, len(b) - start_b)
-    w = max(16, int(window_s * rate))
-    if n < w:
+    seg_a, seg_b = aligned(a, b, lag_s * rate)
+    w = max(16, min(int(window_s * rate), len(seg_a) // 8))  # a very short sound: eight windows of it
+    n = len(seg_a) // w * w
+    if n == 0:
         return 0.0
-    x = a[start_a:start_a + n // w * w].astype(np.float64).reshape(-1, w)
-    y = b[start_b:start_b + n // w * w].astype(np.float64).reshape(-1, w)
+    x, y = seg_a[:n].reshape(-1, w), seg_b[:n].reshape(-1, w)
     ex, ey = (x * x).sum(1), (y * y).sum(1)
     audible = (ex > 1e-4 * ex.max()) & (ey > 1e-4 * ey.max())
     if not audible.any():
@@ -177,7 +218,8 @@ def signature(samples: np.ndarray, rate: int = VERIFY_RATE, n_fft: int = 1024) -
 
 
 class SignalCache:
-    """Decoded signals at :data:`VERIFY_RATE` (not normalised), the most recent ``keep`` of them in memory."""
+    """Decoded signals at :data:`VERIFY_RATE` (not normalised), the most recent ``keep`` of them in memory;
+    :meth:`coarse` gives the same signal at a quarter of the rate (the screen of :func:`verify_pair`)."""
 
     def __init__(self, rate: int = VERIFY_RATE, keep: int = 256) -> None:
         from collections import OrderedDict
@@ -197,6 +239,18 @@ class SignalCache:
                 self._signals.popitem(last=False)
         return self._signals.get(path)
 
+    def coarse(self, path: str) -> np.ndarray | None:
+        """The signal at ``rate / 4`` (content below 1.4 kHz at the default rate), cached with it."""
+        key = ("coarse", path)
+        if key not in self._signals:
+            x = self(path)
+            if x is None:
+                return None
+            self._signals[key] = soxr.resample(x, self.rate, self.rate // 4).astype(np.float32)
+            if len(self._signals) > self.keep:
+                self._signals.popitem(last=False)
+        return self._signals[key]
+
 
 def signatures(paths: list[str], signals: SignalCache) -> np.ndarray:
     """``(N, SIGNATURE_BANDS)`` signatures of ``paths`` (zeros for a file that cannot be decoded)."""
@@ -209,11 +263,17 @@ def signatures(paths: list[str], signals: SignalCache) -> np.ndarray:
 
 
 def verify_pair(a: str, b: str, cosine: float, signals: SignalCache) -> PairEvidence | None:
-    """The evidence for one candidate pair, or ``None`` when a file cannot be decoded (``signals.failures``)."""
+    """The evidence for one candidate pair, or ``None`` when a file cannot be decoded (``signals.failures``).
+
+    A screen at a quarter of the rate comes first: a pair that does not reach :data:`SCREEN_MIN` there (most
+    candidates: other takes) is refuted with that evidence, at a sixteenth of the cost of the full comparison.
+    """
     x, y = signals(a), signals(b)
     if x is None or y is None:
         return None
-    correlation, lag, overlap, gain = compare_signals(x, y, signals.rate)
+    correlation, lag, overlap, gain = compare_signals(signals.coarse(a), signals.coarse(b), signals.rate // 4)
+    if correlation >= SCREEN_MIN:
+        correlation, lag, overlap, gain = compare_signals(x, y, signals.rate)
     steady = steadiness(x, y, lag, signals.rate) if correlation >= NEAR_MIN else 0.0
     same_length = abs(len(x) - len(y)) <= max(2, 0.002 * max(len(x), len(y)))
     kind = ("exact" if correlation >= EXACT_MIN and same_length and abs(lag) < 0.002 and abs(gain) < 0.1
@@ -255,7 +315,7 @@ def find_duplicates(paths: list[str], vectors: np.ndarray, *, threshold: float =
     """
     signals = SignalCache()
     candidates = {(i, j): c for i, j, c in candidate_pairs(vectors, threshold, neighbours)}
-    for i, j, _ in candidate_pairs(signatures(paths, signals), SIGNATURE_COSINE, neighbours):
+    for i, j, _ in candidate_pairs(signatures(paths, signals), SIGNATURE_COSINE, SIGNATURE_NEIGHBOURS):
         candidates.setdefault((i, j), float(vectors[i] @ vectors[j]))
     evidence = []
     for (i, j), cosine in sorted(candidates.items()):

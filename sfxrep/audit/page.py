@@ -69,6 +69,7 @@ nav { display:flex; gap:4px; }
 nav button { border:1px solid var(--line); background:var(--bg); border-radius:6px; padding:6px 12px; cursor:pointer;
              font:inherit; }
 nav button[aria-selected="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
+nav button[aria-selected="true"] .count { color:#dbe6ff; }
 .export { margin-left:auto; border:0; background:var(--ink); color:#fff; border-radius:6px; padding:7px 14px;
           cursor:pointer; font:inherit; }
 .filters { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:10px 24px; color:var(--muted); }
