@@ -89,7 +89,7 @@ def scores(audit, truth: dict) -> dict:
     from sfxrep.audio.decode import decode
 
     flipped = set(truth["flipped"])
-    judged = [s for s in audit.ranked]
+    judged = audit.ranked
     n = len(flipped)
     top = judged[:n]
     hits = sum(s.path in flipped for s in top)

@@ -58,7 +58,7 @@ def test_flipped_labels_rank_first_and_tiny_classes_are_not_judged():
     assert {s.path for s in verdict.ranked[:3]} == {"f3", "f25", "f47"}
     assert all(s.issue and s.suggestion == f"c{truth[int(s.path[1:])]}" for s in verdict.ranked[:3])
     assert verdict.not_judged == 2 and verdict.small_classes == ["solo"]
-    assert len(verdict.ranked) == 80 and [n.path for n in verdict.ranked[0].neighbours][0] != verdict.ranked[0].path
+    assert len(verdict.ranked) == 80 and verdict.ranked[0].neighbours[0].path != verdict.ranked[0].path
 
 
 def test_the_crosswalk_maps_each_class_with_its_share_and_a_wilson_confidence():
@@ -156,7 +156,7 @@ def test_an_index_without_labels_is_refused_with_the_reason(tmp_path, audited):
     index = Index.open(audited / "index")
     with pytest.raises(ValueError, match=r"no labelled library \['nope'\]"):
         run_audit(index, libraries=["nope"], log=lambda _: None)
-    with pytest.raises(ValueError, match="lib is not a labelled library|nope is not a labelled library"):
+    with pytest.raises(ValueError, match="nope is not a labelled library"):
         run_audit(index, pairs=[("lib", "nope")], duplicates=False, log=lambda _: None)
 
 
