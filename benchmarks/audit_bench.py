@@ -128,14 +128,14 @@ def scores(audit, truth: dict) -> dict:
 
 
 def audit_bench(shared: Path, libraries: list[str], model: str = "aisfx", seed: int = 0,
-                work: Path | None = None) -> dict:
+                work: Path | None = None, duplicates: int = 20) -> dict:
     """Damage, index, audit and score; the figures as a dict."""
     from sfxrep.audit.run import run_audit
     from sfxrep.index.store import Index
 
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         tmp = Path(tmp)
-        truth = damage(shared, tmp / "libraries", libraries, seed=seed)
+        truth = damage(shared, tmp / "libraries", libraries, seed=seed, duplicates=duplicates)
         start = time.perf_counter()
         index, _ = Index.build(tmp / "index", model=model, libraries=truth["yaml"], work_dir=tmp / "prepared",
                                cache_dir=tmp / "cache", progress=False)

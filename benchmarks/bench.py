@@ -9,6 +9,7 @@
 * data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate), and
   the share of a real training step spent waiting for data with 0, 2 and 4 loader workers;
 * embedding: evaluation blocks per second through the frozen encoder;
+* audit: ``sfxrep audit`` against damage injected into a copy of real libraries (:mod:`benchmarks.audit_bench`);
 * index: ``sfxrep index`` files/s and audio-seconds/s on the same real files, MB on disk; search latency
   p50 / p99 at 10 k and 100 k vectors, exact and HNSW (:mod:`benchmarks.index_bench`).
 
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="DataLoader worker counts of the data-wait benchmark (none: skip it)")
     parser.add_argument("--index-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="index sizes of the search-latency benchmark (none: skip it)")
+    parser.add_argument("--audit-libraries", nargs="*", default=["dirt_oneshots", "redeclipse_sounds",
+                                                                  "retro512_junkala", "lmms_samples"],
+                        help="libraries of --shared for the audit benchmark with injected damage (none: skip it)")
     parser.add_argument("--bf16-max-width", type=int, default=None,
                         help="time bf16 only up to this width (default: every width where bf16 is native, else 16: "
                              "emulated bf16 at width 64 takes minutes a step)")
@@ -210,6 +214,12 @@ def main(argv: list[str] | None = None) -> None:
                     f = figures[method]
                     print(f"  {n:>8} {method:<6} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {f['build_s']:>8.1f} "
                           f"{figures['data_mb']:>8.1f} {figures['hnsw_mb'] if method == 'hnsw' else 0:>8.1f}")
+    if args.audit_libraries and shared.is_dir():
+        from benchmarks.audit_bench import audit_bench, report
+
+        print("\nsfxrep audit on a damaged copy (5 % labels flipped, 20 near-copies; benchmarks/audit_bench.py)")
+        summary["audit"] = audit_bench(shared, args.audit_libraries)
+        report(summary["audit"])
     print("\n" + json.dumps(summary))
 
 

@@ -20,7 +20,7 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared), "--embed-modes", "batched"]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
-          *files])
+          "--audit-libraries", *files])  # the audit benchmark: its own test below
     out = capsys.readouterr().out
     assert re.search(r"\n\s+4\s+0\.\d\dM\s+fp32\s+[\d.]+", out)
     assert re.search(r"bf16 \+ channels_last\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+x", out)
@@ -42,3 +42,22 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
 def test_cnn9_macs_match_the_paper():
     assert abs(cnn9_macs(64) / 1e9 - 1.93) < 0.05  # "about 1.93 GMAC per block"
 
+
+
+@pytest.mark.slow  # end to end: damage a copy, index it, audit it, score it
+def test_the_audit_bench_scores_the_damage_it_injected(tmp_path, capsys):
+    from benchmarks.audit_bench import audit_bench, report
+    from tests.test_audit import take
+
+    rng = __import__("numpy").random.default_rng(0)
+    for c in range(4):  # a folder library of 4 classes × 10 takes
+        for i in range(10):
+            path = tmp_path / "shared" / "mini" / f"c{c}" / f"t{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            __import__("soundfile").write(path, take(rng, c, rng.uniform(0.8, 1.4), 22_050), 22_050)
+    figures = audit_bench(tmp_path / "shared", ["mini"], model="logmel", duplicates=3, work=tmp_path)
+    assert figures["files"] == 43 and figures["flipped"] == 2 and figures["duplicates_injected"] == 3
+    assert 0 <= figures["precision_at_n"] <= 1 and figures["duplicate_recall"] == 1.0
+    assert figures["false_pairs"] == 0 and figures["audit_s_per_1k_files"] > 0
+    report(figures)
+    assert "precision@N" in capsys.readouterr().out

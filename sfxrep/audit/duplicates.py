@@ -25,7 +25,7 @@ from scipy.signal import fftconvolve
 from sfxrep.audio.decode import AudioDecodeError, decode
 
 CANDIDATE_COSINE = 0.90  # embedding cosine a pair needs to be verified at all
-SIGNATURE_COSINE = 0.85  # … or cosine of the two files' spectral signatures
+SIGNATURE_COSINE = 0.70  # … or cosine of the two files' spectral signatures
 SIGNATURE_BANDS = 48  # log-spaced bands of a signature, 60 Hz – 5 kHz
 NEIGHBOURS = 8  # nearest files checked per file by embedding
 SIGNATURE_NEIGHBOURS = 16  # … and by spectral signature (it ranks a trimmed copy a little lower)
