@@ -88,14 +88,17 @@ test-fast: $(STAMP)  ## lint, then the unit tests: every end-to-end test (marked
 study: $(STAMP)  ## RQ1-RQ4 on ../shared/data, one fixed budget, 3 seeds, references, then the tables and report
 	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl $(BIN)/python experiments/study.py
 
-# make model: the release recipe on the seven ../shared/data libraries, resumable (run it again to continue), then
-# written into the package as sfxrep-v1 (half precision, checked against the checkpoint). On a GPU:
+# make model: the release recipe on the seven ../shared/data libraries, resumable (run it again to continue); then the
+# weight-space ensemble with aiSFX whose mixing weight is best on the validation splits, written into the package as
+# sfxrep-v1 (half precision, checked against full precision on real files), and its kNN evaluation. On a GPU:
 #   make model TORCH="torch==2.13.0 --extra-index-url https://download.pytorch.org/whl/cu128" ARGS="--trainer.accelerator gpu"
 RELEASE  ?= experiments/release/sfxrep-v1.yaml
-model: $(STAMP)  ## train the release model (resumable), evaluate it, ship it as sfxrep-v1
+model: $(STAMP)  ## train the release model (resumable), choose its WiSE-FT mix on validation, ship it as sfxrep-v1
 	$(BIN)/sfxrep train --scenario cross -c experiments/release/budget.yaml -c $(RELEASE) --name sfxrep-v1 \
 		--results results/release/sfxrep-v1.jsonl --runs runs/release --resume $(if $(ARGS),-- $(ARGS))
-	$(BIN)/sfxrep release results/release/sfxrep-v1.jsonl --name sfxrep-v1
+	$(BIN)/sfxrep release results/release/sfxrep-v1.jsonl --name sfxrep-v1 --interpolate auto
+	$(BIN)/sfxrep evaluate sfxrep-v1 --libraries-yaml experiments/libraries/shared.yaml \
+		--results results/release/references.jsonl
 
 bench: $(STAMP)  ## throughput: train step per precision, data wait, embedding vs aiSFX, indexing, search
 	$(BIN)/python -m benchmarks.bench

@@ -126,7 +126,7 @@ def _release(ns: argparse.Namespace) -> None:
 
     from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.models.checkpoint import load_checkpoint
-    from sfxrep.models.release import WEIGHTS, export_release, sha256
+    from sfxrep.models.release import WEIGHTS, export_release, probe_record, sha256
     from sfxrep.results.rows import read_results
 
     source = Path(ns.checkpoint)
@@ -142,8 +142,10 @@ def _release(ns: argparse.Namespace) -> None:
         module, info = _interpolated(ckpt, data, ns.interpolate)
     blocks = [data.eval_dataset(library, "test") for library in data.spec.names]
     waves = torch.stack([dataset[i]["wave"] for dataset in blocks for i in range(0, len(dataset), 7)][:256])
+    probe = [row.path for library in data.spec.names for row in data.rows(library, "test")[:2]]
     out, parity = export_release(module, Path(ns.out or WEIGHTS) / f"{ns.name}.pt", waves,
-                                 checkpoint=str(ckpt.path), libraries=data.spec.names, **info)
+                                 checkpoint=str(ckpt.path), libraries=data.spec.names,
+                                 probe=probe_record(module, probe), **info)
     print(f"{out}: {ns.name}, {out.stat().st_size / 1e6:.1f} MB, float16; embedding cosine to the checkpoint "
           f"≥ {parity:.5f} on {len(waves)} real test blocks; SHA-256 {sha256(out)}")
 

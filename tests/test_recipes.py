@@ -91,8 +91,14 @@ def test_a_recipe_fit_keeps_the_sources_statistics_and_logs_its_distillation(tin
     from sfxrep.models.interpolate import interpolate
 
     main(["release", str(best), "--name", "tiny-wise", "--out", str(tmp_path / "weights"), "--interpolate", "auto"])
-    record = torch.load(tmp_path / "weights" / "tiny-wise.pt", weights_only=True)["interpolation"]
+    full = torch.load(tmp_path / "weights" / "tiny-wise.pt", weights_only=True)
+    record = full["interpolation"]
     assert record["start"] == str(source.resolve()) and record["alpha"] in ALPHAS
+    from sfxrep.models.release import probe_parity  # real files' full-precision embeddings travel with it
+
+    assert len(full["probe"]["files"]) == 4 and full["probe"]["embeddings"].shape == (4, 32)
+    parity = probe_parity(load_release(tmp_path / "weights" / "tiny-wise.pt"), full["probe"], tiny_libraries.parent)
+    assert parity >= 0.999
     assert set(record["validation_frame_macro_f1"]) == {f"{a:g}" for a in ALPHAS}
     expect = interpolate(load_checkpoint(source).module, load_checkpoint(best).module, record["alpha"])
     got = load_release(tmp_path / "weights" / "tiny-wise.pt").encoder.state_dict()

@@ -79,6 +79,35 @@ def embedding_parity(reference: SfxModule, release: SfxModule, waves: torch.Tens
     return float(torch.nn.functional.cosine_similarity(a, b, dim=1).min())
 
 
+def first_blocks(paths: list[str | Path]) -> torch.Tensor:
+    """``(N, S)``: the first input block (zero-padded) of each file, at 44.1 kHz."""
+    from sfxrep.audio.blocks import block_samples
+    from sfxrep.audio.decode import decode
+
+    samples = block_samples(100)
+    blocks = [torch.from_numpy(decode(p).samples[:samples]).float() for p in paths]
+    return torch.stack([torch.nn.functional.pad(b, (0, samples - len(b))) for b in blocks])
+
+
+def probe_record(module: SfxModule, paths: list[str | Path]) -> dict:
+    """The full-precision embeddings of the first block of each of ``paths`` (real files), with the paths relative
+    to their common folder: a release carries them so that anyone with the same files can check its parity."""
+    import os
+
+    root = os.path.commonpath([str(Path(p).resolve().parent) for p in paths])
+    with torch.no_grad():
+        embeddings = module.eval().embed(first_blocks(paths)).float()
+    return {"files": [os.path.relpath(Path(p).resolve(), root) for p in paths], "embeddings": embeddings}
+
+
+def probe_parity(release: SfxModule, probe: dict, root: str | Path) -> float:
+    """The smallest cosine between ``release``'s embeddings of the probe files under ``root`` and the recorded
+    full-precision ones."""
+    with torch.no_grad():
+        now = release.eval().embed(first_blocks([Path(root) / f for f in probe["files"]]))
+    return float(torch.nn.functional.cosine_similarity(now, probe["embeddings"], dim=1).min())
+
+
 def export_release(module: SfxModule, out: str | Path, waves: torch.Tensor, dtype: torch.dtype = torch.float16,
                    **info) -> tuple[Path, float]:
     """Write ``module`` as a release file in ``dtype`` if its embeddings of ``waves`` (real audio blocks) keep
