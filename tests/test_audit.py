@@ -234,3 +234,19 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
     assert changes[0] == "action,path,target,reason" and len(changes) == 3
     assert any(line.startswith("move,") and line.split(",")[2].endswith("c00/f03_moved.wav") for line in changes)
     assert (audited / "lib" / "c02" / "f03_moved.wav").is_file()  # a preview: nothing was moved
+
+
+def test_embed_audio_makes_a_portable_page_and_refuses_an_audit_too_large(audited, tmp_path, monkeypatch):
+    from sfxrep.audit import page
+    from sfxrep.audit.run import page_data, run_audit
+    from sfxrep.index.store import Index
+
+    index = Index.open(audited / "index")
+    audit = run_audit(index, duplicates=True, log=lambda _: None)
+    html = page.render(page_data(audit, index), tmp_path, embed_audio=True).read_text()
+    data = json.loads(html.split("const DATA = ", 1)[1].split(";\nconst KEY", 1)[0])
+    assert data["audio"] and all(src.startswith("data:audio/") for src in data["audio"].values())
+    assert "f03_moved.wav" in html and "../" not in "".join(data["audio"].values())
+    monkeypatch.setattr(page, "EMBED_MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"--embed-audio: the audit.s \d+ files hold"):
+        page.render(page_data(audit, index), tmp_path, embed_audio=True)

@@ -34,8 +34,8 @@ def test_it_loads_by_name_for_embedding_indexing_evaluation_and_fine_tuning(tmp_
     assert registry.load_trainable(NAME).encoder.width == 64  # --init sfxrep-v1
     record = torch.load(release.WEIGHTS / f"{NAME}.pt", weights_only=True)
     assert record["dtype"] == "float16" and record["interpolation"]["start"] == "aisfx"
-    files, embeddings, skipped = api.embed_paths([tone(tmp_path / "a.wav", seconds=3.0)], model)
-    assert embeddings.shape == (1, 512) and not skipped and torch.isfinite(torch.from_numpy(embeddings)).all()
+    paths, embeddings, skipped = api.embed_paths([tone(tmp_path / "a.wav", seconds=3.0)], model)
+    assert len(paths) == 1 and embeddings.shape == (1, 512) and not skipped and torch.isfinite(torch.from_numpy(embeddings)).all()
 
 
 def test_its_half_precision_weights_embed_real_files_as_the_full_precision_model():
