@@ -23,6 +23,7 @@ import soxr
 from scipy.signal import fftconvolve
 
 from sfxrep.audio.decode import AudioDecodeError, decode
+from sfxrep.audit.neighbours import nearest
 
 CANDIDATE_COSINE = 0.90  # embedding cosine a pair needs to be verified at all
 SIGNATURE_COSINE = 0.70  # … or cosine of the two files' spectral signatures
@@ -90,22 +91,12 @@ def candidate_pairs(vectors: np.ndarray, threshold: float = CANDIDATE_COSINE, ne
         vectors: ``(N, D)`` unit rows (the index's normalised embeddings).
         chunk: rows compared at once (memory ``chunk × N`` floats).
     """
-    n = len(vectors)
     found: dict[tuple[int, int], float] = {}
-    for start in range(0, n, chunk):
-        sims = vectors[start:start + chunk] @ vectors.T  # (c, N)
-        for r in range(sims.shape[0]):
-            sims[r, start + r] = -np.inf  # a file is not its own duplicate
-        k = min(neighbours, n - 1)
-        if k <= 0:
-            break
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for r, cols in enumerate(top):
-            i = start + r
-            for j in cols:
-                score = float(sims[r, j])
-                if score >= threshold:
-                    found[(min(i, j), max(i, j))] = score
+    order, cosines = nearest(vectors, neighbours, chunk)
+    for i, (cols, scores) in enumerate(zip(order, cosines, strict=True)):
+        for j, score in zip(cols, scores, strict=True):
+            if score >= threshold:
+                found[(min(i, int(j)), max(i, int(j)))] = float(score)
     return sorted((i, j, s) for (i, j), s in found.items())
 
 

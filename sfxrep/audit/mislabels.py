@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from sfxrep.audit.neighbours import nearest
+
 FOLDS = 3  # stratified folds of the out-of-sample probabilities
 KNN_WEIGHT = 0.5  # the probabilities: this share of leave-one-out kNN votes, the rest logistic regression
 C = 0.01  # inverse L2 strength of the logistic regression (measured best of 0.01, 0.1, 1 on the bench)
@@ -90,17 +92,8 @@ def knn_probabilities(vectors: np.ndarray, labels: np.ndarray, n_classes: int, k
         ``probs (N, C)`` (rows sum to 1), and each file's neighbours ``(N, k')`` with their cosines ``(N, k')``.
     """
     n = len(vectors)
-    k = min(k, n - 1)
-    order = np.empty((n, k), np.int64)
-    cosines = np.empty((n, k), np.float32)
-    for start in range(0, n, chunk):  # memory chunk × N, not N × N
-        sims = vectors[start:start + chunk] @ vectors.T  # (c, N)
-        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf  # leave the file itself out
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        rank = np.argsort(-top_sims, axis=1)
-        order[start:start + len(sims)] = np.take_along_axis(top, rank, axis=1)
-        cosines[start:start + len(sims)] = np.take_along_axis(top_sims, rank, axis=1)
+    order, cosines = nearest(vectors, k, chunk)
+    k = order.shape[1]
     weights = np.exp((cosines - cosines[:, :1]) / temperature)  # (N, k), the nearest weighs 1
     votes = np.zeros((n, n_classes))
     np.add.at(votes, (np.repeat(np.arange(n), k), labels[order].ravel()), weights.ravel())
