@@ -85,8 +85,8 @@ test-fast: $(STAMP)  ## lint, then the unit tests: every end-to-end test (marked
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
 
-study: $(STAMP)  ## RQ1-RQ4 on ../shared/data, one fixed budget, 3 seeds, references, then the tables and report
-	CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl $(BIN)/python experiments/study.py
+study: $(STAMP)  ## study-v1: RQ1-RQ4 on ../shared/data, 3 seeds, resumable (run again to continue) → results/study-v1
+	$(BIN)/python experiments/study.py $(if $(ARGS),-- $(ARGS))
 
 # make model: the release recipe on the seven ../shared/data libraries, resumable (run it again to continue); then the
 # weight-space ensemble with aiSFX whose mixing weight is best on the validation splits, written into the package as

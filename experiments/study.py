@@ -1,60 +1,79 @@
-"""The paper's comparisons (RQ1–RQ4) on one set of libraries at one fixed budget, then their tables and report.
+"""study-v1: the paper's comparisons (RQ1–RQ4) on the seven libraries of ../shared/data, at one fixed budget, with
+three seeds for every configuration; then its tables, report, W&B Report and the claims of STUDY.md.
 
-    CONFIG=experiments/shared.yaml RESULTS=runs/study.jsonl SEEDS="0 1 2" python experiments/study.py [-- ARGS]
+    make study                      # = python experiments/study.py, resumable
+    SEEDS="0 1 2" OUT=results/study-v1 CONFIG="experiments/study/budget.yaml" python experiments/study.py [-- ARGS]
 
-CONFIG is the budget and the libraries; ARGS (after ``--``) are LightningCLI arguments for every run. Every run
-is resumable and a finished one is skipped, so running the study again continues where it stopped and never
-writes a row twice (``make study`` does this). The libraries of the references (RQ4) are read from the resolved
-config, not from the YAML's text.
+CONFIG (space-separated YAML files) is the budget and the libraries; ARGS (after ``--``) are LightningCLI arguments
+for every run. The runs go seed by seed, so an interrupted study has whole seeds of every configuration. Every run
+is resumable and a finished one is skipped: running the study again continues where it stopped and never writes a
+row twice. ``WANDB=0`` leaves W&B out (default: offline runs in ``<RUNS>/wandb``, out of git).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
 
 from sfxrep.cli import main as sfxrep
 from sfxrep.evaluate.run import evaluate_reference
+from sfxrep.results.report.dashboard import build_dashboard
 from sfxrep.results.rows import read_results
 from sfxrep.training.plan import TrainPlan
 from sfxrep.training.scenarios import resolve, run_plan
 
-LOSSES = ("contrastive", "triplet", "circle")
-REFERENCES = ("logmel", "aisfx")
+SCENARIOS = ("cross", "within", "ucs_transfer")  # paper 5.2.1
+METHODS = ({}, {"mixing": "joint"}, {"fdr": True}, {"bn": "per_library"})  # X-Sequential first (paper 5.3)
+FULL = ("ce", "triplet")  # RQ2 and RQ3 run for CE and Triplet; RQ1 needs every loss in every scenario
+METRIC_ONLY = ("contrastive", "circle")
+REFERENCES = ("logmel", "aisfx", "sfxrep-v1")  # RQ4, evaluated once (they do not depend on a seed)
 
 
 def grid(seeds: list[int]) -> list[dict]:
-    """The options of every run: RQ1 (each metric loss, within and cross, seed 0), RQ2/RQ3 with CE per seed
-    (within, X-Sequential, X-Joint, BN per library, FDR at 0.9 and at 0.5), and RQ2's UCS transfer."""
-    runs = [{"scenario": scenario, "loss": loss} for loss in LOSSES for scenario in ("within", "cross")]
+    """The options of every run, seed by seed: for CE and Triplet the three scenarios and the three cross-dataset
+    methods besides X-Sequential; for Contrastive and Circle the three scenarios (X-Sequential in cross)."""
+    runs = []
     for seed in seeds:
-        runs += [{"seed": seed, "scenario": "within"}, {"seed": seed, "scenario": "cross"},
-                 {"seed": seed, "scenario": "cross", "mixing": "joint"},
-                 {"seed": seed, "scenario": "cross", "bn": "per_library"},
-                 {"seed": seed, "scenario": "cross", "fdr": True},  # the paper's threshold 0.9
-                 {"seed": seed, "scenario": "cross", "fdr": True, "fdr_threshold": 0.5}]  # one a short budget reaches
-    return [*runs, {"scenario": "ucs_transfer"}]
+        for loss in FULL:
+            runs += [{"seed": seed, "loss": loss, "scenario": "cross", **m} for m in METHODS]
+            runs += [{"seed": seed, "loss": loss, "scenario": s} for s in SCENARIOS[1:]]
+        runs += [{"seed": seed, "loss": loss, "scenario": s} for loss in METRIC_ONLY for s in SCENARIOS]
+    return runs
 
 
 def main(argv: list[str]) -> None:
-    config = os.environ.get("CONFIG", "experiments/shared.yaml")
-    results = os.environ.get("RESULTS", "runs/study.jsonl")
+    out = Path(os.environ.get("OUT", "results/study-v1"))
+    configs = os.environ.get("CONFIG", "experiments/study/budget.yaml").split()
+    runs = os.environ.get("RUNS", "runs/study-v1")
+    if os.environ.get("WANDB", "1") != "0":
+        configs.append("experiments/loggers/wandb.yaml")
+        os.environ.setdefault("WANDB_MODE", "offline")
     seeds = [int(s) for s in os.environ.get("SEEDS", "0 1 2").split()]
+    results = str(out / "results.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
     overrides = argv[argv.index("--") + 1:] if "--" in argv else []
-    base = TrainPlan(configs=[config], results=results, resume=True, overrides=overrides)
-    for n, options in enumerate(grid(seeds), start=1):
-        print(f"[study] run {n}/{len(grid(seeds))}: {options}", flush=True)
-        run_plan(TrainPlan(**{**vars(base), **options}))
+    base = TrainPlan(configs=configs, results=results, resume=True, overrides=overrides, runs=runs)
     libraries = resolve(base).data.libraries
     done = {r.model for r in read_results(results)} if os.path.exists(results) else set()
     for reference in REFERENCES:  # RQ4: reference models under the same kNN protocol, once
         if reference not in done:
+            print(f"[study] reference {reference}", flush=True)
             evaluate_reference(reference, libraries, results=results)
+    plan = grid(seeds)
+    start = time.perf_counter()
+    for n, options in enumerate(plan, start=1):
+        print(f"[study] run {n}/{len(plan)} ({(time.perf_counter() - start) / 60:.0f} min): {options}", flush=True)
+        run_plan(TrainPlan(**{**vars(base), **options}))
     sfxrep(["compare", results, "--rq", "rq2", "--absolute", "--where", "loss=ce", "--metrics", "frame_macro_f1",
             "file_macro_f1"])
     sfxrep(["compare", results, "--rq", "rq3", "--where", "loss=ce"])
-    sfxrep(["compare", results, "--rq", "rq1", "--where", "seed=0"])
-    sfxrep(["report", results, "--out", os.environ.get("REPORT", "runs/study-report")])
+    sfxrep(["compare", results, "--rq", "rq1"])
+    sfxrep(["report", results, "--out", str(out / "report")])
+    dashboard = {r.library for r in read_results(results) if r.library != "esc50"}
+    print(build_dashboard("sfxrep", None, sorted(dashboard), out / "wandb_report.json"))
+    sfxrep(["claims", results, "--study", str(out / "STUDY.md")])
 
 
 if __name__ == "__main__":

@@ -213,6 +213,12 @@ def _report(ns: argparse.Namespace) -> None:
         print(build_dashboard(ns.wandb_project, ns.entity, libraries, Path(ns.out) / "wandb_report.json"))
 
 
+def _claims(ns: argparse.Namespace) -> None:
+    from sfxrep.results.claims import claims_command
+
+    claims_command(ns)
+
+
 def _compare(ns: argparse.Namespace) -> None:
     from sfxrep.results.compare import compare_command
 
@@ -301,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--entity", help="W&B entity (team or user) of the project")
     r.add_argument("--where", nargs="+", metavar="KEY=VALUE", help="only rows with these values (KEY!=VALUE: without)")
     r.set_defaults(func=_report)
+
+    q = sub.add_parser("claims", help="the paper's claims (§6) measured on a study's results: mean and 95 %% CI "
+                                      "over seeds, a verdict per claim, one figure each")
+    q.add_argument("results", type=Path)
+    q.add_argument("--study", help="a Markdown file whose claims section (between its markers) is rewritten")
+    q.add_argument("--figures", help="folder of the claims' figures (default: <study folder>/report/claims)")
+    q.add_argument("--label-issues", help="label-issue rate per library (JSON; default: label_issues.json beside "
+                                          "RESULTS), which tells messy libraries from clean ones for claim 6")
+    q.set_defaults(func=_claims)
 
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
     c.add_argument("results", type=Path)

@@ -85,7 +85,12 @@ def test_every_run_of_the_study_grid_resolves_to_what_it_compares(tiny_libraries
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
     grid = study.grid([0, 1])
-    assert len(grid) == 6 + 2 * 6 + 1 and len({str(sorted(o.items())) for o in grid}) == len(grid)  # no duplicate
+    # per seed: CE and Triplet in 3 scenarios + 3 more cross methods, Contrastive and Circle in 3 scenarios
+    assert len(grid) == 2 * (2 * 6 + 2 * 3) and len({str(sorted(o.items())) for o in grid}) == len(grid)
+    assert [o["seed"] for o in grid] == sorted(o["seed"] for o in grid)  # seed by seed: a stopped study is whole
+    for loss in ("ce", "contrastive", "triplet", "circle"):
+        for scenario in ("within", "ucs_transfer", "cross"):
+            assert sum(o["loss"] == loss and o["scenario"] == scenario for o in grid) >= 2, (loss, scenario)
     for options in grid:
         labels = describe(resolve(_plan(tmp_path, tiny_libraries, **options)))
         assert labels["loss"] == options.get("loss", "ce")
