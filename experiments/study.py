@@ -12,6 +12,7 @@ row twice. ``WANDB=0`` leaves W&B out (default: offline runs in ``<RUNS>/wandb``
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -43,6 +44,25 @@ def grid(seeds: list[int]) -> list[dict]:
     return runs
 
 
+def label_issues(libraries: str, out: Path, runs: str) -> dict:
+    """Claim 6's messy libraries: per library, the share of files ``sfxrep audit``'s confident-learning test flags
+    as likely mislabelled, on an aiSFX index of the libraries (so it does not depend on this study's models)."""
+    path = out / "label_issues.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    from sfxrep.audit.run import run_audit
+    from sfxrep.index.build import build
+    from sfxrep.index.store import Index
+
+    folder = Path(runs) / "aisfx-index"
+    build(folder, model="aisfx", libraries=libraries)
+    audit = run_audit(Index.open(folder), duplicates=False)
+    rates = {v.library: {"files": len(v.ranked) + v.not_judged, "judged": len(v.ranked), "issues": len(v.issues),
+                         "rate": round(len(v.issues) / max(1, len(v.ranked)), 4)} for v in audit.verdicts}
+    path.write_text(json.dumps(rates, indent=1) + "\n")
+    return rates
+
+
 def main(argv: list[str]) -> None:
     out = Path(os.environ.get("OUT", "results/study-v1"))
     configs = os.environ.get("CONFIG", "experiments/study/budget.yaml").split()
@@ -61,6 +81,7 @@ def main(argv: list[str]) -> None:
         if reference not in done:
             print(f"[study] reference {reference}", flush=True)
             evaluate_reference(reference, libraries, results=results)
+    label_issues(libraries, out, runs)
     plan = grid(seeds)
     start = time.perf_counter()
     for n, options in enumerate(plan, start=1):
