@@ -74,13 +74,15 @@ def main(argv: list[str]) -> None:
     results = str(out / "results.jsonl")
     out.mkdir(parents=True, exist_ok=True)
     overrides = argv[argv.index("--") + 1:] if "--" in argv else []
-    base = TrainPlan(configs=configs, results=results, resume=True, overrides=overrides, runs=runs)
+    # fp32 evaluation: one checkpoint scores the same on every machine, and the study's rows stay comparable
+    base = TrainPlan(configs=configs, results=results, resume=True, overrides=overrides, runs=runs,
+                     eval_precision="fp32")
     libraries = resolve(base).data.libraries
     done = {r.model for r in read_results(results)} if os.path.exists(results) else set()
     for reference in REFERENCES:  # RQ4: reference models under the same kNN protocol, once
         if reference not in done:
             print(f"[study] reference {reference}", flush=True)
-            evaluate_reference(reference, libraries, results=results)
+            evaluate_reference(reference, libraries, results=results, precision="fp32")
     label_issues(libraries, out, runs)
     plan = grid(seeds)
     start = time.perf_counter()

@@ -67,20 +67,22 @@ def get_scene_embeddings(audio: torch.Tensor, model: Embedder, library: str | No
     return embeddings.mean(dim=1)
 
 
-def embed_file(path: str | Path, model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT) -> np.ndarray:
-    """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels).
+def embed_file(path: str | Path, model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT,
+               precision: str = "auto") -> np.ndarray:
+    """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels); the encoder at
+    ``precision`` (``auto``: bf16 where native, see :func:`sfxrep.hardware.embedding_precision`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded.
     """
-    (item,) = FileEmbedder(model, library, tail=tail, decode_workers=0)([path])
+    (item,) = FileEmbedder(model, library, tail=tail, decode_workers=0, precision=precision)([path])
     if isinstance(item, AudioDecodeError):
         raise item
     return item.blocks
 
 
 def embed_paths(paths: list[str | Path], model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT,
-                compile: bool = False) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
+                compile: bool = False, precision: str = "auto") -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
 
     Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.models.embedding.FileEmbedder`).
@@ -90,7 +92,7 @@ def embed_paths(paths: list[str | Path], model: Embedder, library: str | None = 
         not be decoded — those are reported, never silently dropped.
     """
     done, vectors, skipped = [], [], []
-    for item in FileEmbedder(model, library, tail=tail, compile=compile)(audio_files(paths)):
+    for item in FileEmbedder(model, library, tail=tail, compile=compile, precision=precision)(audio_files(paths)):
         if isinstance(item, AudioDecodeError):
             skipped.append((item.path, item.reason))
         else:

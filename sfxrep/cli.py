@@ -70,13 +70,13 @@ def _evaluate(ns: argparse.Namespace) -> None:
             raise SystemExit(f"sfxrep evaluate {ns.checkpoint} needs --libraries-yaml (the libraries to evaluate on)")
         try:
             rows = evaluate_reference(name, ns.libraries_yaml, libraries=ns.libraries, k=ns.k,
-                                      results=ns.results, bf16=ns.bf16)
+                                      results=ns.results, precision=ns.precision)
         except OpenL3Unavailable as err:
             print(f"sfxrep evaluate: {err}")
             return
     else:
         rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
-                                   scenario=ns.scenario, run=ns.run, results=ns.results, bf16=ns.bf16)
+                                   scenario=ns.scenario, run=ns.run, results=ns.results, precision=ns.precision)
     print(format_table(rows, RESULT_COLUMNS))
 
 
@@ -191,13 +191,18 @@ def _embed(ns: argparse.Namespace) -> None:
     from sfxrep.fileio import check_writable
 
     out = check_writable(ns.out if str(ns.out).endswith(".npz") else f"{ns.out}.npz")  # numpy adds .npz
-    files, embeddings, skipped = embed_paths(ns.paths, load_model(ns.checkpoint), ns.library, ns.tail, ns.compile)
+    from sfxrep.hardware import embedding_precision
+
+    model = load_model(ns.checkpoint)
+    precision = embedding_precision(ns.precision, getattr(model, "device", "cpu"))
+    files, embeddings, skipped = embed_paths(ns.paths, model, ns.library, ns.tail, ns.compile, precision)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     if not files:
         raise ValueError(f"no file could be embedded ({len(skipped)} skipped, reasons above); nothing written")
-    np.savez(out, paths=np.array(files), embeddings=embeddings, skipped=np.array([f"{p}: {r}" for p, r in skipped]))
-    print(f"{len(files)} files embedded ({embeddings.shape[1]}-d), {len(skipped)} skipped → {out}")
+    np.savez(out, paths=np.array(files), embeddings=embeddings, skipped=np.array([f"{p}: {r}" for p, r in skipped]),
+             precision=np.array(precision))
+    print(f"{len(files)} files embedded ({embeddings.shape[1]}-d, encoder in {precision}), {len(skipped)} skipped → {out}")
 
 
 def _report(ns: argparse.Namespace) -> None:
@@ -264,7 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scenario", help="recorded scenario (default: inferred)")
     e.add_argument("--run", help="run name for the rows")
     e.add_argument("--results", default="runs/results.jsonl")
-    e.add_argument("--bf16", action="store_true", help="embed under bf16 autocast")
+    from sfxrep.hardware import EMBED_PRECISIONS
+
+    e.add_argument("--precision", choices=EMBED_PRECISIONS, default="auto",
+                   help="the encoder's precision: auto = bf16 where this machine has it natively (AMX, AVX512-BF16, a "
+                        "CUDA GPU), else fp32; recorded in each row")
     e.set_defaults(func=_evaluate)
 
     p = sub.add_parser("prepare", help="decode, cache and split the libraries of a YAML file")
@@ -293,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--tail", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
     m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.models.embedding)")
+    m.add_argument("--precision", choices=EMBED_PRECISIONS, default="auto",
+                   help="the encoder's precision: auto = bf16 where this machine has it natively, else fp32")
     m.set_defaults(func=_embed)
 
     add_index_commands(sub)
@@ -356,6 +367,12 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("fit", "validate", "test"):
         command, run = argv[0], lambda: _lightning(argv)
+    elif argv[:2] == ["index", "merge"]:
+        from sfxrep.index.cluster import merge_command
+        from sfxrep.index.command import merge_parser
+
+        ns = merge_parser().parse_intermixed_args(argv[2:])
+        command, run = "index merge", lambda: merge_command(ns.out, ns.shards)
     else:
         overrides = argv[argv.index("--") + 1:] if "--" in argv else []  # LightningCLI arguments, as they are
         ns = build_parser().parse_args(argv[: len(argv) - len(overrides) - bool(overrides or "--" in argv)])

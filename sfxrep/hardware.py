@@ -1,11 +1,13 @@
 """What this CPU's kernels may use: its native bf16 instructions, and the environment settings that hold torch's
 and oneDNN's kernels below them (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``). ``precision: auto``
-(:mod:`sfxrep.training.precision`) and the compiled embedder (:mod:`sfxrep.models.embedding`) both read it.
+(:mod:`sfxrep.training.precision`), the embedding precision (:func:`embedding_precision`: embed, index, evaluate)
+and the compiled embedder (:mod:`sfxrep.models.embedding`) read it.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Literal, get_args
 
 import torch
 
@@ -55,3 +57,37 @@ def env_limits() -> list[str]:
     values = ((name, os.environ.get(name, "").strip()) for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
                                                                      "DNNL_MAX_CPU_ISA"))
     return [f"{name}={value}" for name, value in values if value and value.lower() not in ("default", "all")]
+
+
+# ---- inference: the precision embedding runs at ----------------------------------------------------------------
+
+EmbedPrecision = Literal["auto", "fp32", "bf16"]
+EMBED_PRECISIONS: tuple[str, ...] = get_args(EmbedPrecision)
+
+
+def embedding_precision(precision: str = "auto", device: torch.device | str = "cpu") -> str:
+    """The precision frozen embedding runs at: ``auto`` → ``bf16`` where ``device`` computes it natively (a CUDA
+    GPU with bf16, a CPU with AVX512-BF16 or AMX whose kernels may use them), else ``fp32``; an explicit choice is
+    kept. Only the encoder runs in bf16: the log-mel frontend stays float32 (:mod:`sfxrep.models.frontend`), and
+    so do the embeddings handed back.
+
+    Accuracy (``make bench``, aiSFX and sfxrep-v1 on the seven libraries of ``../shared/data``): the gate is block
+    cosine ≥ 0.99 to fp32 and kNN macro-F1 within 0.5 points of fp32.
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    if precision not in EMBED_PRECISIONS:
+        raise ValueError(f"embedding precision must be one of {EMBED_PRECISIONS}, not {precision!r}")
+    if precision != "auto":
+        return precision
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def embedding_autocast(precision: str, device: torch.device | str = "cpu") -> torch.autocast:
+    """The autocast context of a resolved embedding ``precision`` (``fp32``: a disabled one)."""
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -183,6 +183,22 @@ def test_an_index_refuses_another_model(library, tmp_path, capsys):
         Index.open(tmp_path / "idx").check_model("aisfx")
 
 
+def test_an_index_records_its_precision_and_an_update_embeds_the_same_way(library, tmp_path, capsys):
+    from tests.test_embedding import tiny_model
+
+    model = tiny_model()
+    model.source = "tiny"
+    Index.build(tmp_path / "idx", [library], model=model, progress=False, precision="bf16")
+    assert json.loads((tmp_path / "idx" / "index.json").read_text())["model"]["precision"] == "bf16"
+    (library / "c00" / "f00.wav").unlink()
+    Index.build(tmp_path / "idx", [library], model=model, progress=False)  # an update: as it was built
+    with pytest.raises(ValueError, match="built with the encoder in bf16"):
+        Index.build(tmp_path / "idx", [library], model=model, progress=False, precision="fp32")
+    main(["index", str(library), "--out", str(tmp_path / "idx32"), "--model", "logmel", "--precision", "fp32",
+          "--no-progress"])
+    assert json.loads((tmp_path / "idx32" / "index.json").read_text())["model"]["precision"] == "fp32"
+
+
 def test_hnsw_agrees_with_exact_search_and_its_graph_is_saved(tmp_path):
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((50, 64))
@@ -252,3 +268,49 @@ def test_label_suggestions_beat_a_permuted_baseline_and_name_ucs_classes(tmp_pat
 def test_ucs_names():
     assert ucs_name("/x/Door slam_02.WAV", "DOORWood", "ACME", "Lib 1") == "DOORWood_Door slam 02_ACME_Lib1.wav"
     assert ucs_name("/x/DOORMetl_Gate Clank_TC_Src.wav", "DOORMetl", "ME", "S").startswith("DOORMetl_Gate Clank TC")
+
+
+def _same_index(a: Index, b: Index) -> None:
+    """Row for row the same files, metadata, failures and (to float rounding) vectors and statistics."""
+    assert [r.to_dict() for r in a.rows] == [r.to_dict() for r in b.rows]
+    assert [f.to_dict() for f in a.failures] == [f.to_dict() for f in b.failures]
+    np.testing.assert_allclose(a.vectors, b.vectors, rtol=1e-5, atol=1e-6)
+    for x, y in zip(a.stats, b.stats, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
+    assert {k: a.meta[k] for k in ("model", "sources", "files", "failures", "dim")} == \
+        {k: b.meta[k] for k in ("model", "sources", "files", "failures", "dim")}
+
+
+def test_shards_built_by_hand_merge_into_the_one_machine_index(library, tmp_path, capsys):
+    (library / "c01" / "broken.wav").write_bytes(b"RIFF....not audio")
+    one, _ = build(tmp_path / "one", [library])
+    for i in range(3):
+        main(["index", str(library), "--out", str(tmp_path / f"s{i}"), "--model", "logmel", "--shard", f"{i}/3",
+              "--no-progress"])
+    sizes = [json.loads((tmp_path / f"s{i}" / "index.json").read_text())["files"] for i in range(3)]
+    assert sum(sizes) == len(one) and min(sizes) >= 6  # nearly equal, contiguous runs
+    with pytest.raises(SystemExit):
+        main(["index", "merge", "--out", str(tmp_path / "bad"), str(tmp_path / "s0"), str(tmp_path / "s2")])
+    assert "expected each of 0/3" in capsys.readouterr().err
+    main(["index", "merge", "--out", str(tmp_path / "merged"), *(str(tmp_path / f"s{i}") for i in (2, 0, 1))])
+    _same_index(Index.open(tmp_path / "one"), Index.open(tmp_path / "merged"))
+    assert "20 files from 3 shards (1 could not be decoded)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="shard 0/3, not of shard 1/3"):
+        build(tmp_path / "s0", [library], shard=(1, 3))
+    with pytest.raises(SystemExit):
+        main(["index", str(library), "--out", str(tmp_path / "x"), "--shard", "3/3"])
+    assert "expected i/n with 0 <= i < n" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # end to end: three submitit task processes
+def test_a_sharded_build_through_submitit_equals_the_one_machine_build(tmp_path):
+    rng = np.random.default_rng(1)
+    lib = tmp_path / "lib"
+    for i in range(240):  # a few hundred files in 6 classes
+        (lib / f"k{i % 6}").mkdir(parents=True, exist_ok=True)
+        sf.write(lib / f"k{i % 6}" / f"{i:04d}.wav", distinct_sound(rng, i % 3, rng.uniform(0.2, 1.2), 11_025), 11_025)
+    build(tmp_path / "one", [lib])
+    main(["index", str(lib), "--out", str(tmp_path / "cluster"), "--model", "logmel", "--shards", "3", "--cluster",
+          "local", "--cpus", "1"])
+    _same_index(Index.open(tmp_path / "one"), Index.open(tmp_path / "cluster"))
+    assert sorted(p.name for p in (tmp_path / "cluster.shards").iterdir()) == ["0000", "0001", "0002", "submitit"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,3 +55,40 @@ def test_the_run_records_what_auto_chose(tiny_libraries, tmp_path):
     cli = SfxLightningCLI(args=tiny_fit_args(tiny_libraries, tmp_path, "--trainer.precision", "auto"), run=False)
     assert cli.config.trainer.precision == expected and cli.trainer.precision == expected
     assert cpu_capability().split(" + ")[0] in {"DEFAULT", "AVX2", "AVX512", "ZVECTOR", "VSX", "SVE256"}
+
+
+# ---- embedding precision (embed, index, evaluate) ----------------------------------------------------------------
+
+def test_embedding_auto_is_bf16_only_where_native(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    assert hardware.embedding_precision("auto") == "fp32"
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
+    assert hardware.embedding_precision("auto", "cpu") == "bf16"
+    assert hardware.embedding_precision("fp32") == "fp32" and hardware.embedding_precision("bf16") == "bf16"
+    with pytest.raises(ValueError, match="one of"):
+        hardware.embedding_precision("int4")
+
+
+def test_a_cpu_told_to_act_as_avx2_embeds_in_fp32(monkeypatch):
+    monkeypatch.setattr(hardware, "_hardware_bf16", lambda: ["AMX"])
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert hardware.embedding_precision("auto") == "fp32"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
+    assert hardware.embedding_precision("auto") == "bf16"
+
+
+def test_bf16_embeddings_agree_with_fp32_and_come_back_float32(tmp_path):
+    from sfxrep.models.embedding import FileEmbedder
+    from tests.conftest import tone
+    from tests.test_embedding import tiny_model
+
+    paths = [tone(tmp_path / f"p{i}.wav", freq=220.0 * (i + 1), seconds=1.5 + i) for i in range(3)]
+    fp32 = FileEmbedder(tiny_model(), decode_workers=0, precision="fp32")
+    bf16 = FileEmbedder(tiny_model(), decode_workers=0, precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    for a, b in zip(fp32(paths), bf16(paths), strict=True):
+        assert a.blocks.dtype == b.blocks.dtype == np.float32 and a.blocks.shape == b.blocks.shape
+        cosine = (a.blocks * b.blocks).sum(1) / np.linalg.norm(a.blocks, axis=1) / np.linalg.norm(b.blocks, axis=1)
+        assert cosine.min() >= 0.99
+        assert not np.array_equal(a.blocks, b.blocks)  # bf16 really ran: rounding shows

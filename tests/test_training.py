@@ -81,8 +81,9 @@ def test_every_mixing_trains_and_lightning_advances_the_sampler_epoch(tiny_libra
 def test_unseen_library_gets_adapted_batchnorm_at_evaluation(tiny_libraries, tmp_path):
     best, _ = fit(tiny_fit_args(tiny_libraries, tmp_path, "--data.train_libraries", '["lib_a"]',
                                 "--model.encoder.init_args.bn", "per_library"))
-    rows = evaluate_checkpoint(best, results=tmp_path / "results.jsonl")
+    rows = evaluate_checkpoint(best, results=tmp_path / "results.jsonl", precision="bf16")
     by_lib = {r.library: r for r in rows}
+    assert {r.embed_precision for r in rows} == {"bf16"}  # the precision the rows were embedded at
     assert by_lib["lib_a"].scenario == "within" and by_lib["lib_a"].bn_adapted_blocks == 0
     assert by_lib["lib_b"].scenario == "ucs_transfer" and not by_lib["lib_b"].seen_in_training
     assert by_lib["lib_b"].bn_adapted_blocks > 0

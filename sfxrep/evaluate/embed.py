@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
+from sfxrep.hardware import embedding_autocast
 from sfxrep.models.module import SfxModule
 
 
@@ -31,8 +32,10 @@ def _bn(module: torch.nn.Module) -> str | None:
 
 
 @torch.no_grad()
-def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, bf16: bool = False) -> Embedded:
-    """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode).
+def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, precision: str = "fp32"
+                 ) -> Embedded:
+    """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode), the encoder at a
+    resolved ``precision`` (``fp32`` or ``bf16``: :func:`sfxrep.hardware.embedding_precision`).
 
     With per-library BatchNorm, the dataset's library picks the BatchNorm set; a library the encoder has not
     seen must be adapted first (:func:`adapt_batchnorm`).
@@ -42,7 +45,7 @@ def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int =
     device = module.device
     chunks, labels, files = [], [], []
     for batch in _batches(dataset, batch_size):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        with embedding_autocast(precision, device):
             chunks.append(module.embed(batch["wave"].to(device), library).cpu())  # float32
         labels.append(batch["label"])
         files.append(batch["file"])

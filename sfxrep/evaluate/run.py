@@ -8,6 +8,7 @@ from pathlib import Path
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.hardware import embedding_precision
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
 from sfxrep.models.registry import Embedder
 from sfxrep.results.rows import ResultRow, append_results
@@ -29,7 +30,7 @@ def evaluate_module(
     scenario: str | None = None,
     run: str = "run",
     meta: dict | None = None,
-    bf16: bool = False,
+    precision: str = "auto",
     keep: dict | None = None,
 ) -> list[ResultRow]:
     """kNN-evaluate ``module``'s frozen embeddings on each library's test split (train split as reference).
@@ -42,7 +43,8 @@ def evaluate_module(
         scenario: recorded scenario; default inferred from the trained and evaluated libraries.
         run: run name of the rows.
         meta: further :class:`ResultRow` fields for every row (mixing, fdr, checkpoint …).
-        bf16: embed under bf16 autocast.
+        precision: the encoder's precision, ``auto`` (bf16 where native), ``fp32`` or ``bf16``; recorded in each
+            row as ``embed_precision``.
         keep: when given, receives library → (test embeddings, labels, class names) (for W&B figures).
 
     Raises:
@@ -52,6 +54,7 @@ def evaluate_module(
     if unknown:
         raise ValueError(f"--libraries {unknown} not in {data.spec.source} (its libraries: {data.spec.names})")
     data.ready()
+    precision = embedding_precision(precision, getattr(module, "device", "cpu"))
     trained = list(getattr(module, "libraries", []))
     encoder, objective = getattr(module, "encoder", None), getattr(module, "objective", None)
     rows = []
@@ -62,7 +65,7 @@ def evaluate_module(
             print(f"[evaluate] {library}: no test files, skipped")
             continue
         adapted = adapt_batchnorm(module, train)
-        a, b = embed_blocks(module, train, bf16=bf16), embed_blocks(module, test, bf16=bf16)
+        a, b = embed_blocks(module, train, precision=precision), embed_blocks(module, test, precision=precision)
         score = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k)
         if keep is not None:
             keep[library] = (b.embeddings, b.labels, data.classes[library])
@@ -70,7 +73,7 @@ def evaluate_module(
             run=run, library=library, scenario=scenario or infer_scenario(trained, library),
             train_libraries=trained, seen_in_training=library in trained, bn=getattr(encoder, "bn", None),
             loss=objective.name if objective is not None else "none", width=getattr(encoder, "width", None), k=k,
-            n_classes=len(data.classes[library]),
+            n_classes=len(data.classes[library]), embed_precision=precision,
             **vars(score), bn_adapted_blocks=adapted, eval_seconds=round(time.perf_counter() - start, 2),
             **(meta or {}),
         ))
@@ -86,7 +89,7 @@ def evaluate_checkpoint(
     scenario: str | None = None,
     run: str | None = None,
     results: str | Path | None = None,
-    bf16: bool = False,
+    precision: str = "auto",
     meta: dict | None = None,
     keep: dict | None = None,
 ) -> list[ResultRow]:
@@ -100,7 +103,7 @@ def evaluate_checkpoint(
         scenario: recorded scenario; default inferred from the trained and evaluated libraries.
         run: run name for the rows; default the run name stored in the checkpoint.
         results: results file the rows are appended to (``None``: not written).
-        bf16: embed under bf16 autocast.
+        precision: see :func:`evaluate_module`.
         meta: further fields for every row (``study``, ``trial`` …).
         keep: see :func:`evaluate_module`.
 
@@ -117,7 +120,8 @@ def evaluate_checkpoint(
                 "fdr": fdr is not None, "fdr_threshold": fdr.get("threshold") if fdr else None,
                 "precision": ckpt.run_info.get("precision"), "init": ckpt.init, **(meta or {})}
     rows = evaluate_module(ckpt.module, SfxDataModule(**data_args), libraries=libraries, k=k, scenario=scenario,
-                           run=run or ckpt.run_info.get("run") or ckpt.path.stem, meta=row_meta, bf16=bf16, keep=keep)
+                           run=run or ckpt.run_info.get("run") or ckpt.path.stem, meta=row_meta, precision=precision,
+                           keep=keep)
     if results is not None:
         append_results(rows, results)
     return rows
@@ -125,7 +129,7 @@ def evaluate_checkpoint(
 
 def evaluate_reference(name: str, libraries_yaml: str, *, libraries: list[str] | None = None, k: int = 1,
                        results: str | Path | None = None, work_dir: str = "runs/prepared",
-                       cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
+                       cache_dir: str = "runs/cache", precision: str = "auto") -> list[ResultRow]:
     """kNN evaluation of a reference model (RQ4: ``aisfx``, ``logmel``, ``openl3``) on a libraries YAML.
 
     The rows have ``model`` = ``name`` and scenario ``reference`` (``released`` for aisfx, as before).
@@ -142,15 +146,9 @@ def evaluate_reference(name: str, libraries_yaml: str, *, libraries: list[str] |
         run = f"aisfx-{AISFX_VERSION}"
     data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
     rows = evaluate_module(module, data, libraries=libraries, k=k,
-                           scenario="released" if name == "aisfx" else "reference", run=run, meta=meta, bf16=bf16)
+                           scenario="released" if name == "aisfx" else "reference", run=run, meta=meta,
+                           precision=precision)
     if results is not None:
         append_results(rows, results)
     return rows
 
-
-def evaluate_released(libraries_yaml: str, *, libraries: list[str] | None = None, k: int = 1,
-                      results: str | Path | None = None, work_dir: str = "runs/prepared",
-                      cache_dir: str = "runs/cache", bf16: bool = False) -> list[ResultRow]:
-    """kNN evaluation of the authors' released X-Sequential-CE model (``aisfx``) on a libraries YAML."""
-    return evaluate_reference("aisfx", libraries_yaml, libraries=libraries, k=k, results=results, work_dir=work_dir,
-                              cache_dir=cache_dir, bf16=bf16)

@@ -36,20 +36,21 @@ class Choice:
     per_library: dict[float, dict[str, float]] = field(default_factory=dict)
 
 
-def validation_scores(module: SfxModule, data: SfxDataModule, *, k: int = 1, bf16: bool = False) -> dict[str, float]:
+def validation_scores(module: SfxModule, data: SfxDataModule, *, k: int = 1, precision: str = "fp32") -> dict[str, float]:
     """Library → kNN frame macro-F1 of ``module`` on its validation split (train split as reference)."""
     scores = {}
     for library in data.spec.names:
         val = data.eval_dataset(library, "val")
         if not len(val):
             continue
-        a, b = embed_blocks(module, data.eval_dataset(library, "train"), bf16=bf16), embed_blocks(module, val, bf16=bf16)
+        train = data.eval_dataset(library, "train")
+        a, b = embed_blocks(module, train, precision=precision), embed_blocks(module, val, precision=precision)
         scores[library] = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files, k=k).frame_macro_f1
     return scores
 
 
 def choose_alpha(start: SfxModule, tuned: SfxModule, data: SfxDataModule, *, alphas: tuple[float, ...] = ALPHAS,
-                 k: int = 1, bf16: bool = False, log=print) -> Choice:
+                 k: int = 1, precision: str = "fp32", log=print) -> Choice:
     """The α of ``alphas`` whose interpolated model scores best on the validation splits of ``data``.
 
     Ties go to the smaller α (the model closer to the start, which forgets less of what it knew).
@@ -59,7 +60,7 @@ def choose_alpha(start: SfxModule, tuned: SfxModule, data: SfxDataModule, *, alp
     """
     per_library: dict[float, dict[str, float]] = {}
     for alpha in sorted(alphas):
-        per_library[alpha] = validation_scores(interpolate(start, tuned, alpha), data, k=k, bf16=bf16)
+        per_library[alpha] = validation_scores(interpolate(start, tuned, alpha), data, k=k, precision=precision)
         if not per_library[alpha]:
             raise ValueError(f"{data.spec.source}: no library has a validation split to choose alpha on")
         log(f"alpha {alpha:.2f}: mean validation frame macro-F1 {np.mean(list(per_library[alpha].values())):.3f} "

@@ -11,6 +11,7 @@ or more than half of the index is refused unless ``prune`` says the files are go
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import sys
 import time
@@ -104,6 +105,8 @@ class Builder:
     batch_size: int = 64
     compile: bool = False
     prune: bool = False
+    shard: tuple[int, int] | None = None
+    new_parts: list[Path] = field(default_factory=list)
 
     def refresh(self, work_dir: str | Path, cache_dir: str | Path) -> BuildReport:
         """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save."""
@@ -115,6 +118,8 @@ class Builder:
             self.meta["ucs_libraries"] = ucs
             seen = {f.path for f in labelled}
             found = labelled + [f for f in found if f.path not in seen]
+        if self.shard is not None:
+            found = shard_of(found, *self.shard)
         report = BuildReport(found=len(found))
         found_paths = {f.path for f in found}
         present = [i for i, r in enumerate(self.table.rows) if r.path in found_paths]
@@ -136,9 +141,9 @@ class Builder:
             else:
                 todo.append(entry)
         if todo:
-            self._embed(todo, report)
+            self._embed(sorted(todo, key=lambda e: e.path), report)  # in path order: each part is read back once
         report.seconds = time.perf_counter() - start
-        fmt.write(self.folder, self.meta, self.table)
+        fmt.write(self.folder, self.meta, self.table, self.new_parts)
         return report
 
     def _check_removal(self, roots: list[str], found: set[str], removed: int) -> None:
@@ -159,7 +164,7 @@ class Builder:
 
         model = self.meta["model"]
         embedder = FileEmbedder(self.model, model["library"], batch_size=self.batch_size, tail=model["tail"],
-                                compile=self.compile)
+                                compile=self.compile, precision=model.get("precision", "fp32"))
         entries = {e.path: e for e in todo}
         with_blocks = self.table.block_vectors is not None
         rows: list[FileRow] = []
@@ -176,9 +181,7 @@ class Builder:
             empty = np.zeros((0, dim), np.float32)
             part = fmt.Table(list(rows), np.stack(vectors) if vectors else empty,
                              (np.concatenate(blocks) if blocks else empty) if with_blocks else None, list(failures))
-            fmt.write_part(self.folder, part, dim, self.meta["model"]["sha256"])
-            self.table.replace(part.rows, part.vectors, part.block_vectors)
-            self.table.record_failures(part.failures, {f.path for f in failures} | {r.path for r in rows})
+            self.new_parts.append(fmt.write_part(self.folder, part, dim, self.meta["model"]["sha256"]))
             rows.clear(), vectors.clear(), blocks.clear(), failures.clear()
 
         bar = tqdm(total=len(todo), unit="file", desc="sfxrep index", disable=not self.progress, file=sys.stderr,
@@ -229,10 +232,12 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
           tail: bool | None = None, library: str | None = None, work_dir: str | Path = "runs/prepared",
           cache_dir: str | Path = "runs/cache", progress: bool = True, retry_failed: bool = False,
           batch_size: int = 64, compile: bool = False, prune: bool = False,
-          repair: bool = False) -> tuple[dict, fmt.Table, nn.Module, BuildReport]:
+          repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
+          ) -> tuple[dict, nn.Module, BuildReport]:
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
-    for the arguments), holding the folder's writer lock. Returns its ``index.json``, table, model and what the
-    build did."""
+    for the arguments), holding the folder's writer lock. Returns its ``index.json``, the model and what the build
+    did. The new vectors stream from the build's parts into ``data.npz`` (:func:`sfxrep.index.format.write`)."""
+    from sfxrep.hardware import embedding_precision
     from sfxrep.models.embedding import TAIL_DEFAULT
 
     out = Path(out)
@@ -250,10 +255,20 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
         module, source = load_indexing_model(model if model is not None else recorded)
         if meta is not None and tail is None:
             tail = meta["model"]["tail"]
-        ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail)
+        if shard is not None and meta is not None and meta.get("shard") != list(shard):
+            had = "/".join(map(str, meta["shard"])) if meta.get("shard") else "no shard (a whole index)"
+            raise ValueError(f"{out}: an index of shard {had}, not of shard {shard[0]}/{shard[1]}")
+        recorded_precision = meta["model"].get("precision", "fp32") if meta else None  # older indexes: fp32
+        if recorded_precision and precision not in (None, "auto", recorded_precision):
+            raise ValueError(f"{out}: built with the encoder in {recorded_precision}; an update embeds the same way "
+                             f"(not --precision {precision}): build a new index for {precision}")
+        precision = recorded_precision or embedding_precision(precision or "auto", getattr(module, "device", "cpu"))
+        ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail, precision)
         if meta is None:
             meta = {"format": fmt.FORMAT, "model": ident, "sources": sources, "ucs_libraries": [],
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "dim": None}
+            if shard is not None:
+                meta["shard"] = list(shard)
             table = fmt.Table([], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32) if blocks else None)
             out.mkdir(parents=True, exist_ok=True)
             fmt.write(out, meta, table)  # index.json first: a build killed before its end resumes from its parts
@@ -263,5 +278,70 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
                 print(f"sfxrep index: {out} was built without block embeddings; --blocks needs a new index",
                       file=sys.stderr)
             meta["sources"] = sources
-        builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune)
-        return meta, table, module, builder.refresh(work_dir, cache_dir)
+        builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune, shard)
+        return meta, module, builder.refresh(work_dir, cache_dir)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` → ``(i, n)``: shard ``i`` (0-based, as ``$SLURM_ARRAY_TASK_ID`` of ``--array=0-(n-1)``) of ``n``.
+
+    Raises:
+        ValueError: not ``i/n`` with 0 ≤ i < n.
+    """
+    i, sep, n = text.partition("/")
+    try:
+        shard = (int(i), int(n))
+    except ValueError:
+        shard = (-1, 0)
+    if not sep or not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"--shard {text!r}: expected i/n with 0 <= i < n (e.g. 3/16)")
+    return shard
+
+
+def shard_of(found: list[Found], i: int, n: int) -> list[Found]:
+    """Shard ``i`` of ``n``: the ``i``-th of ``n`` contiguous, nearly equal runs of the files in path order. Every
+    machine scanning the same sources gets the same runs, and the shards' rows concatenated are the whole index's
+    in its order, so :func:`merge` streams them one after the other."""
+    ordered = sorted(found, key=lambda f: f.path)
+    return ordered[i * len(ordered) // n:(i + 1) * len(ordered) // n]
+
+
+def merge(out: str | Path, shards: Sequence[str | Path]) -> dict:
+    """Merge the shard indexes built with ``--shard i/n`` (all ``n`` of them, same model and sources) into ``out``,
+    streaming one shard at a time; returns the merged ``index.json``.
+
+    Raises:
+        ValueError: a shard is missing, repeated, of another model or of other sources.
+    """
+    metas = []
+    for folder in map(Path, shards):
+        if not (folder / "index.json").is_file():
+            raise ValueError(f"{folder}: not an index (no index.json)")
+        if fmt.part_files(folder):
+            raise ValueError(f"{folder}: a shard whose build did not finish (it has parts/); run its build again")
+        metas.append(json.loads((folder / "index.json").read_text()))
+    numbers = [tuple(m.get("shard") or ()) for m in metas]
+    if any(len(s) != 2 for s in numbers):
+        raise ValueError(f"{[str(s) for s, n in zip(shards, numbers, strict=True) if len(n) != 2]}: not shard indexes "
+                         "(built without --shard i/n)")
+    total = numbers[0][1]
+    if sorted(numbers) != [(i, total) for i in range(total)]:
+        raise ValueError(f"shards {sorted(f'{i}/{n}' for i, n in numbers)}: expected each of 0/{total} … "
+                         f"{total - 1}/{total} once")
+    first = metas[0]
+    for folder, m in zip(shards, metas, strict=True):
+        check_same_model(first["model"], m["model"], Path(folder))
+        if m["sources"] != first["sources"]:
+            raise ValueError(f"{folder}: indexes other sources ({m['sources']}) than {shards[0]} ({first['sources']})")
+    ordered = [Path(s) / "data.npz" for _, s in sorted(zip(numbers, shards, strict=True))]
+    meta = {k: v for k, v in first.items() if k != "shard"}
+    meta["ucs_libraries"] = sorted({u for m in metas for u in m.get("ucs_libraries", [])})
+    out = Path(out)
+    with _writing(out):
+        if (out / "index.json").is_file():
+            raise ValueError(f"{out}: an index is already there; merge into a new folder")
+        blocks = all(m.get("blocks") for m in metas)
+        empty = fmt.Table([], np.zeros((0, first.get("dim") or 0), np.float32),
+                          np.zeros((0, first.get("dim") or 0), np.float32) if blocks else None)
+        fmt.write(out, meta, empty, ordered)
+    return meta

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sfxrep.audio.decode import AudioDecodeError
+from sfxrep.hardware import EMBED_PRECISIONS
 
 
 def positive(value: str) -> int:
@@ -30,7 +31,9 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
                        description="Builds INDEX, or brings it up to date: only new and changed files are embedded, "
                                    "deleted ones are dropped, files that cannot be decoded are listed. Without "
-                                   "ROOTs or --libraries an existing index re-scans its recorded sources.")
+                                   "ROOTs or --libraries an existing index re-scans its recorded sources. A vendor's library: --shards N "
+                                   "--cluster slurm builds N shards as SLURM array tasks and merges them; by hand, "
+                                   "--shard I/N per task and then `sfxrep index merge --out INDEX SHARD...`.")
     i.add_argument("roots", nargs="*", help="folders (searched recursively) and files")
     i.add_argument("--out", required=True, help="the index folder")
     i.add_argument("--model", default=None, help="aisfx (the authors' release, default for a new index), logmel, or a "
@@ -42,6 +45,17 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     i.add_argument("--compile", action="store_true",
                    help="torch.compile the encoder (measure first: no faster end to end on a 2-core AVX2 CPU)")
+    i.add_argument("--precision", choices=EMBED_PRECISIONS, default=None,
+                   help="the encoder's precision of a new index: auto (default) = bf16 where this machine has it "
+                        "natively (AMX, AVX512-BF16, a CUDA GPU), else fp32; recorded in index.json")
+    i.add_argument("--shard", metavar="I/N", help="index only shard I (0-based) of N: a contiguous run of the files in "
+                   "path order (one SLURM array task: --shard $SLURM_ARRAY_TASK_ID/N); then sfxrep index merge")
+    i.add_argument("--shards", type=positive, help="build in N shard tasks on --cluster, wait, and merge into --out")
+    i.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
+                   help="with --shards: SLURM array tasks through submitit, or local processes")
+    i.add_argument("--partition", help="with --shards: the SLURM partition")
+    i.add_argument("--cpus", type=positive, default=8, help="with --shards: CPU cores per task")
+    i.add_argument("--time-min", type=positive, default=12 * 60, help="with --shards: minutes per task")
     i.add_argument("--retry-failed", action="store_true", help="decode again files that failed before")
     i.add_argument("--prune", action="store_true", help="let an update drop a recorded root's every file, or more "
                                                         "than half of the index (refused otherwise: an unmounted drive?)")
@@ -82,7 +96,17 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.set_defaults(func=label_command)
 
 
+def merge_parser() -> argparse.ArgumentParser:
+    """``sfxrep index merge --out INDEX SHARD...`` (options and shards in any order)."""
+    parser = argparse.ArgumentParser(prog="sfxrep index merge", description="merge the shard indexes built with "
+                                     "sfxrep index --shard I/N (all N of them) into one new index")
+    parser.add_argument("shards", nargs="+", help="the shard index folders")
+    parser.add_argument("--out", required=True, help="the merged index folder (new)")
+    return parser
+
+
 def index_command(ns: argparse.Namespace) -> None:
+    from sfxrep.index.build import parse_shard
     from sfxrep.index.store import Index
 
     if ns.failures:
@@ -90,10 +114,19 @@ def index_command(ns: argparse.Namespace) -> None:
             print(f"{failure.path}: {failure.reason}")
         return
     libraries, names = _split_reference(ns.libraries) if ns.libraries else (None, None)
+    if ns.shards:
+        from sfxrep.index.cluster import ShardJob, build_on_cluster
+
+        job = ShardJob(ns.out, tuple(ns.roots), ns.model, libraries, tuple(names) if names else None, ns.precision,
+                       ns.work_dir, ns.cache_dir)
+        meta = build_on_cluster(job, ns.shards, ns.cluster, ns.partition, ns.cpus, ns.time_min)
+        print(f"{ns.out}: {meta['files']} files from {ns.shards} shards ({meta['failures']} could not be decoded)")
+        return
     index, report = Index.build(ns.out, ns.roots, ns.model, libraries=libraries, library_names=names, blocks=ns.blocks,
                                 tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
                                 progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile,
-                                prune=ns.prune, repair=ns.repair)
+                                prune=ns.prune, repair=ns.repair, precision=ns.precision,
+                                shard=parse_shard(ns.shard) if ns.shard else None)
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}")
     print(f"{ns.out}: {report.summary()}; the index holds {len(index)} files"

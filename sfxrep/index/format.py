@@ -21,14 +21,14 @@ import socket
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from sfxrep.fileio import atomic_write, atomic_write_text
 from sfxrep.index.rows import Failure, FileRow
-from sfxrep.index.vectors import fit_stats
+from sfxrep.index.vectors import fit_stats, l2
 
 FORMAT = 1
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a torn or corrupt .npz raises
@@ -177,27 +177,126 @@ def read(folder: str | Path, repair: bool = False) -> tuple[dict, Table, tuple[n
     return meta, table, (fit_stats(table.vectors) if len(table) else None) if parts else stats
 
 
-def write(folder: Path, meta: dict, table: Table) -> tuple[np.ndarray, np.ndarray] | None:
-    """Write ``data.npz`` and ``index.json`` atomically (rows sorted by path), then drop the merged parts and a
-    stale HNSW graph. Returns the normalisation statistics it stored (``None`` for an empty index)."""
-    table.select(sorted(range(len(table)), key=lambda i: table.rows[i].path))
-    stats = fit_stats(table.vectors) if len(table) else None
-    dim = table.dim or meta.get("dim") or 0
-    mean, std = stats if stats else (np.zeros(dim, np.float32), np.ones(dim, np.float32))
-    atomic_write(folder / "data.npz", lambda f: np.savez(f, mean=mean, std=std, **_arrays(table, dim)))
-    meta.update(format=FORMAT, files=len(table), failures=len(table.failures), dim=dim,
-                blocks=table.block_vectors is not None, updated=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                labelled=sum(1 for r in table.rows if r.label is not None))
+STREAM_ROWS = 4096  # rows per chunk when a build streams its vectors into data.npz
+
+
+class _Pieces:
+    """The pieces a build writes from: the table in memory (piece 0) and part files, each read when its rows are
+    reached and dropped when the next part is (a build's parts are in path order, so each is read once)."""
+
+    def __init__(self, table: Table, parts: Sequence[Path]) -> None:
+        self.table, self.parts = table, list(parts)
+        self._loaded: tuple[int, Table, np.ndarray] | None = None
+        self._offsets = {0: _offsets(table)}
+
+    def get(self, piece: int) -> tuple[Table, np.ndarray]:
+        """The piece's table and its rows' block offsets."""
+        if piece == 0:
+            return self.table, self._offsets[0]
+        if self._loaded is None or self._loaded[0] != piece:
+            part = _read_arrays(self.parts[piece - 1])
+            self._loaded = (piece, part, _offsets(part))
+        return self._loaded[1], self._loaded[2]
+
+
+def _offsets(table: Table) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([r.blocks for r in table.rows], dtype=np.int64)])
+
+
+def _stream_member(zf: zipfile.ZipFile, name: str, shape: tuple[int, int], chunks: Iterator[np.ndarray]) -> None:
+    """Write ``name.npy`` of float32 ``shape`` into ``zf`` from row chunks, never holding the whole array."""
+    with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                   "fortran_order": False, "shape": shape})
+        written = 0
+        for chunk in chunks:
+            out.write(np.ascontiguousarray(chunk, np.float32).tobytes())
+            written += len(chunk)
+        if written != shape[0]:
+            raise RuntimeError(f"{name}: wrote {written} rows, expected {shape[0]}")
+
+
+def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) -> tuple[np.ndarray, np.ndarray] | None:
+    """Write ``data.npz`` and ``index.json`` atomically, rows sorted by path, then drop the parts and a stale HNSW
+    graph. Returns the normalisation statistics it stored (``None`` for an empty index).
+
+    ``parts`` are part files of this build (:func:`write_part`) not yet in ``table``: their rows replace rows of the
+    same path, and their vectors are streamed from disk into ``data.npz`` in chunks of :data:`STREAM_ROWS` rows, so
+    a build's memory does not grow with its vectors (``make bench``: peak memory at 1k, 10k, 100k files).
+    """
+    pieces = _Pieces(table, parts)
+    order: list[tuple[str, int, int]] = []  # (path, piece, row) of every row, newest piece winning a path
+    failures: dict[str, Failure] = {f.path: f for f in table.failures}
+    newest: dict[str, int] = {}
+    for piece in range(len(parts), 0, -1):  # metadata only: a part's vectors are read again when written
+        part = pieces.get(piece)[0]
+        for i, row in enumerate(part.rows):
+            newest.setdefault(row.path, piece)
+            if newest[row.path] == piece:
+                order.append((row.path, piece, i))
+        done = {r.path for r in part.rows} | {f.path for f in part.failures}
+        for path in done:
+            failures.pop(path, None)
+        failures.update({f.path: f for f in part.failures if newest.setdefault(f.path, piece) == piece})
+    order += [(r.path, 0, i) for i, r in enumerate(table.rows) if r.path not in newest]
+    order.sort()
+    rows = [pieces.get(piece)[0].rows[i] for _, piece, i in order]
+    dim = table.dim or next((pieces.get(p)[0].dim for p in range(1, len(parts) + 1) if pieces.get(p)[0].dim), 0) \
+        or meta.get("dim") or 0
+    with_blocks = table.block_vectors is not None
+    sums = np.zeros((2, dim), np.float64)  # Σ unit vectors, Σ squares: the normalisation statistics in one pass
+
+    def chunks(blocks: bool) -> Iterator[np.ndarray]:
+        batch: list[np.ndarray] = []
+        for _, piece, i in order:
+            source, offsets = pieces.get(piece)
+            batch.append(source.block_vectors[offsets[i]:offsets[i + 1]] if blocks else source.vectors[i:i + 1])
+            if len(batch) >= STREAM_ROWS:
+                yield _accumulate(np.concatenate(batch), None if blocks else sums)
+                batch.clear()
+        if batch:
+            yield _accumulate(np.concatenate(batch), None if blocks else sums)
+
+    def save(f) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            _stream_member(zf, "vectors", (len(order), dim), chunks(False))
+            if with_blocks:
+                _stream_member(zf, "block_vectors", (sum(r.blocks for r in rows), dim), chunks(True))
+            n = max(1, len(order))
+            mean = (sums[0] / n).astype(np.float32)
+            std = np.maximum(np.sqrt(np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)), 1e-6).astype(np.float32)
+            if not order:
+                mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
+            for name, value in (("mean", mean), ("std", std),
+                                ("rows", np.array(json.dumps([r.to_dict() for r in rows]))),
+                                ("failures", np.array(json.dumps([f.to_dict() for f in failures.values()])))):
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, value, allow_pickle=False)
+            stats[:] = [mean, std] if order else []
+
+    stats: list = []
+    atomic_write(folder / "data.npz", save)
+    meta.update(format=FORMAT, files=len(order), failures=len(failures), dim=dim, blocks=with_blocks,
+                updated=time.strftime("%Y-%m-%dT%H:%M:%S"), labelled=sum(1 for r in rows if r.label is not None))
     atomic_write_text(folder / "index.json", json.dumps(meta, indent=2) + "\n")
     for part in part_files(folder):
         part.unlink()
     (folder / "hnsw.faiss").unlink(missing_ok=True)
-    return stats
+    return (stats[0], stats[1]) if stats else None
 
 
-def write_part(folder: Path, part: Table, dim: int, model: str) -> None:
+def _accumulate(vectors: np.ndarray, sums: np.ndarray | None) -> np.ndarray:
+    """Add the L2-normalised ``vectors`` and their squares to ``sums`` (rows 0 and 1); returns ``vectors``."""
+    if sums is not None and len(vectors):
+        unit = l2(vectors).astype(np.float64)
+        sums[0] += unit.sum(axis=0)
+        sums[1] += (unit * unit).sum(axis=0)
+    return vectors
+
+
+def write_part(folder: Path, part: Table, dim: int, model: str) -> Path:
     """Write the files a running build has finished as the next ``parts/part-NNNNNN.npz``, with the SHA-256 of
-    the ``model`` that embedded them (a part of another model is never merged)."""
-    n = len(part_files(folder))
-    atomic_write(folder / "parts" / f"part-{n:06d}.npz",
-                 lambda f: np.savez(f, model=np.array(model), **_arrays(part, dim)))
+    the ``model`` that embedded them (a part of another model is never merged); returns its path."""
+    path = folder / "parts" / f"part-{len(part_files(folder)):06d}.npz"
+    atomic_write(path, lambda f: np.savez(f, model=np.array(model), **_arrays(part, dim)))
+    return path

@@ -29,9 +29,11 @@ def weights_sha256(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def identity(module: nn.Module, source: str, library: str | None, tail: bool) -> dict:
-    """The ``model`` record of ``index.json``: what decides an embedding."""
-    return {"source": source, "sha256": weights_sha256(module), "library": library, "tail": tail}
+def identity(module: nn.Module, source: str, library: str | None, tail: bool, precision: str = "fp32") -> dict:
+    """The ``model`` record of ``index.json``: what decides an embedding, and the encoder's ``precision`` (recorded;
+    bf16 and fp32 embeddings of one model agree to cosine ≥ 0.99, so a query may use either)."""
+    return {"source": source, "sha256": weights_sha256(module), "library": library, "tail": tail,
+            "precision": precision}
 
 
 class ModelMismatchError(ValueError):

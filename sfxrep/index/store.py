@@ -36,12 +36,26 @@ class Index:
     """File embeddings with metadata, searchable by example. Open one with :meth:`open`, make or refresh one
     with :meth:`build` / :meth:`update`; query with :meth:`search`, label with :meth:`label`."""
 
-    def __init__(self, folder: Path, meta: dict, table: fmt.Table,
+    def __init__(self, folder: Path, meta: dict, table: fmt.Table | None = None,
                  stats: tuple[np.ndarray, np.ndarray] | None = None, model: nn.Module | None = None) -> None:
-        self.folder, self.meta, self.table = Path(folder), meta, table
-        self.stats = stats if stats is not None else (fit_stats(table.vectors) if len(table) else None)
+        """``table`` ``None``: read from ``folder`` when first needed (a build does not hold its vectors)."""
+        self.folder, self.meta, self._table, self._stats = Path(folder), meta, table, stats
         self._search: VectorSearch | None = None
         self._model = model
+
+    @property
+    def table(self) -> fmt.Table:
+        if self._table is None:
+            self.meta, self._table, stats = fmt.read(self.folder)
+            self._stats = self._stats if self._stats is not None else stats
+        return self._table
+
+    @property
+    def stats(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-dimension mean and SD of the unit vectors (the normalisation), ``None`` for an empty index."""
+        if self._stats is None and len(self.table):
+            self._stats = fit_stats(self.table.vectors)
+        return self._stats
 
     @classmethod
     def open(cls, folder: str | Path) -> Index:
@@ -60,7 +74,8 @@ class Index:
               blocks: bool = False, tail: bool | None = None, library: str | None = None,
               work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache", progress: bool = True,
               retry_failed: bool = False, batch_size: int = 64, compile: bool = False, prune: bool = False,
-              repair: bool = False) -> tuple[Index, BuildReport]:
+              repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
+              ) -> tuple[Index, BuildReport]:
         """Create the index ``out``, or bring an existing one up to date (only new and changed files are embedded).
 
         Args:
@@ -81,11 +96,18 @@ class Index:
                 :class:`~sfxrep.models.embedding.FileEmbedder`).
             prune: allow an update to drop a recorded root's every file, or more than half of the index.
             repair: an unreadable ``data.npz`` is rebuilt from the readable parts and the files.
+            precision: the encoder's precision of a new index (``auto``: bf16 where native, else fp32), recorded in
+                ``index.json``; an update embeds as the index was built.
+            shard: ``(i, n)``: index only shard ``i`` of ``n`` of the files (:func:`sfxrep.index.build.shard_of`),
+                for :func:`sfxrep.index.build.merge`.
+
+        Returns:
+            the index (its table is read from disk when first used) and what the build did.
         """
-        meta, table, module, report = build(out, roots, model, libraries, library_names, blocks, tail, library,
-                                            work_dir, cache_dir, progress, retry_failed, batch_size, compile,
-                                            prune, repair)
-        return cls(Path(out), meta, table, model=module), report
+        meta, module, report = build(out, roots, model, libraries, library_names, blocks, tail, library, work_dir,
+                                     cache_dir, progress, retry_failed, batch_size, compile, prune, repair,
+                                     precision, shard)
+        return cls(Path(out), meta, model=module), report
 
     def update(self, progress: bool = True, retry_failed: bool = False, **paths) -> BuildReport:
         """Re-scan the index's recorded sources: embed new and changed files, drop deleted ones, save."""
@@ -98,7 +120,7 @@ class Index:
     # ---- the table ------------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.table) if self._table is not None else int(self.meta.get("files") or 0)
 
     @property
     def rows(self) -> list[FileRow]:
@@ -155,7 +177,8 @@ class Index:
         from sfxrep.models.embedding import FileEmbedder
 
         meta = self.meta["model"]
-        (item,) = FileEmbedder(self.model(), meta["library"], tail=meta["tail"], decode_workers=0)([path])
+        (item,) = FileEmbedder(self.model(), meta["library"], tail=meta["tail"], decode_workers=0,
+                               precision=meta.get("precision", "fp32"))([path])
         if isinstance(item, AudioDecodeError):
             raise item
         return item.vector

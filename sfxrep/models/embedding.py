@@ -28,7 +28,7 @@ import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
-from sfxrep.hardware import env_limits
+from sfxrep.hardware import embedding_autocast, embedding_precision, env_limits
 from sfxrep.models.module import SfxModule
 
 TAIL_DEFAULT = False
@@ -105,11 +105,14 @@ class FileEmbedder:
             encoder alone does 31 blocks/s against 23–24 eager, yet whole-file embedding measured 8.9–9.9 files/s
             compiled against 10.0–11.1 eager (``make bench``), so measure on your machine. (int8 PT2E
             quantisation through torchao and inductor gave no gain either: 17.7 blocks/s at cosine 0.9988, no VNNI.)
+        precision: the encoder's precision: ``auto`` (default) is bf16 where the device computes it natively (AMX,
+            AVX512-BF16, a CUDA GPU), else fp32 (:func:`sfxrep.hardware.embedding_precision`); ``precision``
+            holds the resolved value.
     """
 
     def __init__(self, model: SfxModule, library: str | None = None, batch_size: int = 64, tail: bool = TAIL_DEFAULT,
                  decode_workers: int | None = None, prefetch: int = 32, channels_last: bool = True, hop_frames: int = 50,
-                 block_frames: int = 100, compile: bool = False) -> None:
+                 block_frames: int = 100, compile: bool = False, precision: str = "auto") -> None:
         self.model = model.eval()
         if channels_last and isinstance(model, SfxModule) and not model.channels_last:
             model.channels_last = True
@@ -120,6 +123,7 @@ class FileEmbedder:
         hop = model.frontend.hop_length
         self.block_length, self.block_hop = block_samples(block_frames, hop), hop_frames * hop
         self.device = torch.device(model.device)
+        self.precision = embedding_precision(precision, self.device)
         if compile and not isinstance(model, SfxModule):
             raise ValueError(f"compile: only a CNN9 model (a checkpoint or aisfx) is compiled, not {type(model).__name__}")
         if compile and env_limits():  # see sfxrep.hardware.env_limits
@@ -142,12 +146,13 @@ class FileEmbedder:
     def _forward(self, blocks: torch.Tensor) -> torch.Tensor:
         """``(n, block_length)`` → ``(n, D)`` float32 on the CPU."""
         blocks = blocks.to(self.device, non_blocking=True)
-        if self.compiled is None:
-            return self.model.embed(blocks, self.library).cpu()
-        n = blocks.shape[0]
-        if n < self.batch_size:  # one shape for the compiled graph
-            blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
-        return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
+        with embedding_autocast(self.precision, self.device):  # the frontend stays float32 under it
+            if self.compiled is None:
+                return self.model.embed(blocks, self.library).float().cpu()
+            n = blocks.shape[0]
+            if n < self.batch_size:  # one shape for the compiled graph
+                blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
+            return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
 
     def _decode(self, path: str) -> DecodedAudio | AudioDecodeError:
         try:

@@ -34,6 +34,7 @@ class ResultRow:
         init: the warm start of a fine-tuned model (``aisfx`` or a checkpoint path); ``None`` from scratch.
         train_libraries: the libraries the model was trained on; ``seen_in_training`` says if this one was.
         width, k, precision: encoder width, kNN neighbours, training precision.
+        embed_precision: the encoder's precision when embedding for the evaluation (``fp32``, ``bf16``).
         n_classes: classes of the library; the ``n_*`` counts describe the evaluation.
         frame_macro_f1, file_macro_f1: kNN macro-F1 per frame (paper) and per file (majority vote).
         frame_accuracy, file_accuracy: the same predictions' accuracy (ESC-50 is reported with it).
@@ -60,6 +61,7 @@ class ResultRow:
     width: int | None = None
     k: int = 1
     precision: str | None = None
+    embed_precision: str | None = None
     n_classes: int = 0
     frame_macro_f1: float = NAN
     file_macro_f1: float = NAN

@@ -27,6 +27,7 @@ from jsonargparse import Namespace
 
 from sfxrep.data.samplers import Mixing
 from sfxrep.fileio import check_yaml_mapping
+from sfxrep.hardware import EmbedPrecision
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results.rows import Scenario
 from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
@@ -86,6 +87,8 @@ class TrainPlan:
     base: str | None = option(None, "UCS-transfer base library (default: the first UCS library)")
     results: str = option("runs/results.jsonl", "results file the rows are appended to")
     k: int = option(1, "neighbours of the kNN evaluation (paper: 1)")
+    eval_precision: EmbedPrecision = option("auto", "the encoder's precision in the kNN evaluation: auto (bf16 where native), "
+                                         "fp32 or bf16; recorded in the rows")
     name: str | None = option(None, "run-name prefix (default: derived from the settings that ran)")
     seed: int | None = option(None, "seeds weights, crops and batches; the split keeps its own" + UNSET)
     experiments: str | None = option(None, "the experiments folder (default: ./experiments, else the package's)")

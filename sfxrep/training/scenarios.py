@@ -144,7 +144,7 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         try:
             ckpt = load_checkpoint(best)
             new = evaluate_checkpoint(ckpt, libraries=eval_libraries, k=plan.k, scenario=plan.scenario, run=run,
-                                      meta=plan.meta, keep=kept)
+                                      meta=plan.meta, keep=kept, precision=plan.eval_precision)
             for row in new:
                 row.train_seconds = train_seconds
             if wandb:
