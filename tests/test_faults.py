@@ -146,8 +146,8 @@ def test_a_corrupt_part_is_left_out_and_its_files_embedded_again(library, tmp_pa
     def killed(*args, **kwargs):  # the build dies before its final save: its 4 parts stay
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sfxrep.index.build.fmt, "write", lambda folder, meta, table: real(folder, meta, table)
-                        if not len(table) else killed())
+    monkeypatch.setattr(sfxrep.index.build.fmt, "write", lambda folder, meta, table, parts=():
+                        real(folder, meta, table) if not parts else killed())
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path / "idx", [library])
     monkeypatch.setattr(sfxrep.index.build.fmt, "write", real)
@@ -173,7 +173,7 @@ def test_a_part_of_another_model_is_never_merged(library, tmp_path, monkeypatch)
     other = tmp_path / "other"
     monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 5)
     monkeypatch.setattr(sfxrep.index.build.fmt, "write", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt)
-                        if len(a[2]) else None)
+                        if a[3:] and a[3] else None)  # the final save (with the build's parts) dies
     with pytest.raises(KeyboardInterrupt):  # a build with another model, killed: its parts stay
         from sfxrep.models.cnn9 import CNN9
         from sfxrep.models.module import SfxModule

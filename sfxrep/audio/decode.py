@@ -40,6 +40,9 @@ class AudioDecodeError(Exception):
         self.transient = transient
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # crosses process boundaries whole (a decoder process hands it back)
+        return type(self), (self.path, self.reason, self.transient)
+
 
 @dataclass(frozen=True)
 class DecodedAudio:

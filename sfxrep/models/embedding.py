@@ -1,8 +1,8 @@
 """Embedding many files at the hardware's speed: decode in the background, batch blocks across files.
 
 One file at a time wastes the CNN (a 3 s sound is 2 blocks, a forward pass is cheapest at dozens) and leaves
-the cores idle while the next file decodes. :class:`FileEmbedder` keeps a pool of decoder threads ahead of
-the model (libsndfile and soxr release the GIL), cuts each decoded file into its blocks, and runs the
+the cores idle while the next file decodes. :class:`FileEmbedder` keeps a pool of decoder processes ahead of
+the model (decode and resample never hold the model's interpreter), cuts each decoded file into its blocks, and runs the
 frozen model on full batches of ``batch_size`` blocks that may span many files, in channels-last layout
 under ``torch.inference_mode``. Files come back in input order; a file that cannot be decoded comes back
 as its :class:`~sfxrep.audio.decode.AudioDecodeError`, in place, so a caller reports it and goes on.
@@ -16,10 +16,11 @@ as its :class:`~sfxrep.audio.decode.AudioDecodeError`, in place, so a caller rep
 from __future__ import annotations
 
 import collections
+import multiprocessing
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +75,21 @@ class _Pending:
     channels: int = 0
 
 
-def default_decode_workers() -> int:
-    """Background decoders for this machine: none up to 3 cores, then one per 4 cores (at most 4).
+def decode_or_error(path: str) -> DecodedAudio | AudioDecodeError:
+    """The decoded file, or its :class:`AudioDecodeError` as a value (what a decoder process hands back)."""
+    try:
+        return decode(path)
+    except AudioDecodeError as err:
+        return err
 
-    Measured on 2 AVX2 cores (released model, 40 files of ``../shared/data``): 9.7 files/s decoding in the
-    calling thread against 9.0 with 2 decoder threads, which take cycles from the CNN's two intra-op
-    threads. With more cores than the CNN uses well, decoding ahead hides its ~2 ms per file.
+
+def default_decode_workers() -> int:
+    """Decoder processes for this machine: none up to 3 cores, then one per 4 cores (at most 4).
+
+    On 2 cores the CNN is the bound (``make bench`` prints each stage's files/s alone): decoding takes ~2 ms of a
+    file's ~50 ms there, and a decoder process would take cycles from the CNN's two intra-op threads (measured on 2
+    AVX2 cores with threads: 9.7 files/s decoding inline against 9.0 with 2 decoders). With more cores than the
+    CNN uses well, decoding ahead hides its cost entirely.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(4, cores // 4)
@@ -94,7 +104,7 @@ class FileEmbedder:
         library: BatchNorm set of a per-library-BN model (ignored with shared BN).
         batch_size: blocks per forward pass (64: the training batch; larger buys little on a CPU).
         tail: embed the zero-padded last partial block (default :data:`TAIL_DEFAULT`).
-        decode_workers: background decoding threads (0: decode in the calling thread; default
+        decode_workers: decoder processes (0: decode in the calling thread; default
             :func:`default_decode_workers`).
         prefetch: files decoded ahead of the model (bounds memory: ~4 MB per minute of audio).
         channels_last: run the encoder in channels-last layout (faster on x86 CPUs: ``make bench``).
@@ -154,22 +164,18 @@ class FileEmbedder:
                 blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
             return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
 
-    def _decode(self, path: str) -> DecodedAudio | AudioDecodeError:
-        try:
-            return decode(path)
-        except AudioDecodeError as err:
-            return err
 
     def _decoded(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, DecodedAudio | AudioDecodeError]]:
         """``(path, audio or error)`` in input order, decoded up to ``prefetch`` files ahead."""
         if self.decode_workers <= 0:
             for path in map(str, paths):
-                yield path, self._decode(path)
+                yield path, decode_or_error(path)
             return
         window: collections.deque[tuple[str, Future]] = collections.deque()
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sfxrep-decode") as pool:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or OpenMP state
+        with ProcessPoolExecutor(self.decode_workers, mp_context=context) as pool:
             for path in map(str, paths):
-                window.append((path, pool.submit(self._decode, path)))
+                window.append((path, pool.submit(decode_or_error, path)))
                 if len(window) >= self.prefetch:
                     done, future = window.popleft()
                     yield done, future.result()
