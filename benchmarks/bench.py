@@ -1,10 +1,16 @@
 """``make bench``: throughput figures on this machine (printed, never asserted), then one JSON line.
 
-* machine: torch's CPU capability (AVX2, AVX512 …, with AVX512-BF16 / AMX when present) and what
-  ``precision: auto`` resolves to here;
-* train step: 64 waveform blocks → LogMel → CNN9 → head → CE → backward → Adam in fp32, fp32 + channels-last and
-  bf16 autocast + channels-last, as s/step, input frames/s and achieved GFLOP/s (3 × forward MACs × 2);
-* file embedding: sfxrep's path vs the authors' aiSFX pipeline on the same real files (``--files``);
+* machine: torch's CPU capability (AVX2, AVX512 …, with AVX512-BF16 / AMX when present), what ``precision: auto``
+  resolves to here, and the peak FLOP/s of the cores for fp32 and bf16 with its derivation (:func:`cpu_peak`);
+* train step: 64 waveform blocks → LogMel → CNN9 → head → CE → backward → Adam in fp32, fp32 + channels-last, bf16
+  autocast and bf16 + channels-last, as s/step, input frames/s, achieved GFLOP/s (3 × forward MACs × 2) and % of peak;
+* file embedding: sfxrep's path (at the precision ``auto`` picks, fp32, bf16 …) vs the authors' aiSFX pipeline on the
+  same real files (``--files``); each stage alone (decode, the model) and which one bounds the pipeline; whole
+  processes (``sfxrep embed`` against the authors' pipeline as a script, start-up included);
+* bf16 accuracy gate: block cosine and kNN macro-F1 of bf16 against fp32 embeddings on the seven libraries
+  (:mod:`benchmarks.precision_bench`);
+* index at scale: ``sfxrep index`` files/s and peak memory at 1k, 10k, 100k files, with the time of a 500k-file
+  library projected (:mod:`benchmarks.scale_bench`);
 * frontend: 64 blocks of 2.3 s through the torch.stft and nnAudio backends;
 * data: class-balanced batches per second from the demo DataModule (decode cache → crops → collate), and
   the share of a real training step spent waiting for data with 0, 2 and 4 loader workers;
@@ -20,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -48,7 +56,49 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[floa
     return statistics.median(times), max(times) - min(times)
 
 
-MODES = {"fp32": (False, False), "fp32 + channels_last": (False, True), "bf16 + channels_last": (True, True)}
+MODES = {"fp32": (False, False), "fp32 + channels_last": (False, True), "bf16": (True, False),
+         "bf16 + channels_last": (True, True)}
+# FLOP per cycle per core of the widest unit of each kind. Intel server cores (instruction tables): AMX TMUL 16×32
+# bf16 MACs per cycle (1024 MAC = 2048 FLOP); AVX512-BF16 VDPBF16PS on two ports (2 × 16 lanes × 2 MAC = 64 MAC = 128
+# FLOP); AVX512 fp32 FMA on two ports (2 × 16 = 32 MAC = 64 FLOP). AMD Zen 4 (family 0x19) runs 512-bit instructions
+# on its two 256-bit FMA pipes: half those (fp32 32, bf16 64); Zen 5 (0x1a) has full 512-bit pipes. AVX2 FMA on two
+# ports: 2 × 8 = 16 MAC = 32 FLOP.
+FLOP_PER_CYCLE = {"AMX": 2048, "AVX512-BF16": 128, "AVX512": 64, "AVX2": 32}
+
+
+def cpu_ghz() -> tuple[float, str]:
+    """The cores' nominal clock in GHz and where it was read (the model name's "@ x.xxGHz", else cpufreq's maximum,
+    else /proc/cpuinfo's current MHz)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    named = re.search(r"model name\s*:.*@\s*([\d.]+)\s*GHz", info)
+    if named:
+        return float(named.group(1)), "model name"
+    top = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if top.is_file():
+        return int(top.read_text()) / 1e6, "cpufreq max"
+    mhz = re.search(r"cpu MHz\s*:\s*([\d.]+)", info)
+    return (float(mhz.group(1)) / 1e3, "cpu MHz") if mhz else (math.nan, "unknown")
+
+
+def cpu_peak(threads: int) -> dict:
+    """The peak FLOP/s of ``threads`` cores for fp32 and for bf16, with the derivation printed by ``make bench``."""
+    from sfxrep.hardware import _hardware_bf16, kernel_limits
+
+    ghz, source = cpu_ghz()
+    isa = torch.backends.cpu.get_cpu_capability()
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    family = re.search(r"cpu family\s*:\s*(\d+)", info)
+    halved = "AuthenticAMD" in info and family is not None and int(family.group(1)) == 0x19  # Zen 4: 2 × 256 bit
+    fp32 = FLOP_PER_CYCLE["AVX512" if "AVX512" in isa else "AVX2"] // (2 if halved and "AVX512" in isa else 1)
+    native = [] if kernel_limits() else _hardware_bf16()
+    bf16_unit = "AMX" if "AMX" in native else "AVX512-BF16" if native else None
+    bf16 = FLOP_PER_CYCLE[bf16_unit] // (2 if halved and bf16_unit == "AVX512-BF16" else 1) if bf16_unit else None
+    peak = {"ghz": ghz, "ghz_from": source, "fp32_tflops": threads * ghz * fp32 / 1e3,
+            "bf16_tflops": threads * ghz * bf16 / 1e3 if bf16 else None, "bf16_unit": bf16_unit,
+            "derivation": f"{threads} cores × {ghz:.2f} GHz ({source}) × {fp32} fp32 FLOP/cycle"
+                          + (" (AMD Zen 4: 512-bit ops on 256-bit pipes)" if halved else "")
+                          + (f"; × {bf16} bf16 FLOP/cycle ({bf16_unit})" if bf16 else "; no native bf16")}
+    return peak
 
 
 def cnn9_macs(width: int, frames: int = FRAMES, mels: int = 96) -> int:
@@ -114,6 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--audit-libraries", nargs="*", default=["dirt_oneshots", "redeclipse_sounds",
                                                                   "retro512_junkala", "lmms_samples"],
                         help="libraries of --shared for the audit benchmark with injected damage (none: skip it)")
+    parser.add_argument("--whole-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time whole processes: sfxrep embed against the authors' pipeline as a script")
+    parser.add_argument("--gate-models", nargs="*", default=["aisfx", "sfxrep-v1"],
+                        help="models of the bf16 accuracy gate on --gate-libraries (none: skip it)")
+    parser.add_argument("--gate-libraries", default="experiments/libraries/shared.yaml")
+    parser.add_argument("--scale-sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000],
+                        help="files of the index scale benchmark (none: skip it)")
     parser.add_argument("--bf16-max-width", type=int, default=None,
                         help="time bf16 only up to this width (default: every width where bf16 is native, else 16: "
                              "emulated bf16 at width 64 takes minutes a step)")
@@ -127,11 +184,15 @@ def main(argv: list[str] | None = None) -> None:
 
     summary: dict = {"cpu_capability": cpu_capability(), "threads": args.threads, "torch": torch.__version__,
                      "precision_auto": resolve_precision("auto", "cpu")}
+    peak = summary["peak"] = cpu_peak(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {summary['cpu_capability']}, "
           f"precision auto → {summary['precision_auto']}; batch {BATCH} x {FRAMES} frames x 96 mels\n")
 
-    print("train step (waveform → loss → Adam step)")
-    print(f"{'width':>5}  {'params':>8}  {'mode':<20} {'s/step':>8} {'±':>6} {'frames/s':>9} {'GFLOP/s':>8}  vs fp32")
+    print(f"peak: {peak['derivation']} = {peak['fp32_tflops']:.2f} TFLOP/s fp32"
+          + (f", {peak['bf16_tflops']:.2f} TFLOP/s bf16" if peak["bf16_tflops"] else ""))
+    print("\ntrain step (waveform → loss → Adam step; % of the peak of its precision)")
+    print(f"{'width':>5}  {'params':>8}  {'mode':<20} {'s/step':>8} {'±':>6} {'frames/s':>9} {'GFLOP/s':>8}  vs fp32"
+          "  % peak")
     summary["train_step_s"], summary["gflops_achieved"] = {}, {}
     for width in args.widths:
         params = sum(p.numel() for p in CNN9(width).parameters())
@@ -145,8 +206,10 @@ def main(argv: list[str] | None = None) -> None:
             gflops = 3 * 2 * cnn9_macs(width) * BATCH / median / 1e9
             summary["train_step_s"][f"w{width} {mode}"] = round(median, 4)
             summary["gflops_achieved"][f"w{width} {mode}"] = round(gflops, 1)
+            top = peak["bf16_tflops"] if MODES[mode][0] else peak["fp32_tflops"]
+            share = f"{100 * gflops / 1e3 / top:6.1f} %" if top and not math.isnan(top) else "     —"
             print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} {median:>8.3f} {spread:>6.3f} "
-                  f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x")
+                  f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x  {share}")
 
     print("\nfrontend (64 blocks of 2.30 s → log-mel)")
     wave = torch.randn(BATCH, block_samples(FRAMES))
@@ -176,16 +239,36 @@ def main(argv: list[str] | None = None) -> None:
 
     shared = Path(args.shared)
     if args.files and shared.is_dir():
-        from benchmarks.embed_bench import SFXREP_MODES, aisfx_files_per_s, sample_files, sfxrep_files_per_s
+        from benchmarks.embed_bench import (
+            AUTO,
+            SFXREP_MODES,
+            aisfx_files_per_s,
+            sample_files,
+            sfxrep_files_per_s,
+            stage_rates,
+            whole_process,
+        )
+        from sfxrep.hardware import cpu_has_native_bf16, embedding_precision
 
         files = sample_files(args.files, shared)
-        print(f"\nfile embedding, released model, {len(files)} real files of ≥ 3 s of {shared}")
+        auto = embedding_precision("auto")
+        print(f"\nfile embedding, released model, {len(files)} real files of ≥ 3 s of {shared} (auto → {auto})")
+        summary["embed_precision_auto"] = auto
         summary["embed_modes_files_per_s"] = {}
-        for mode in SFXREP_MODES if args.embed_modes == "all" else ("batched",):
+        for mode in (AUTO, *SFXREP_MODES) if args.embed_modes == "all" else (AUTO,):
+            if "bf16" in mode and not cpu_has_native_bf16():
+                print(f"  sfxrep {mode:<34} skipped (bf16 is emulated on this CPU)")
+                continue
             rate = round(sfxrep_files_per_s(files, mode), 2)
             summary["embed_modes_files_per_s"][mode] = rate
-            print(f"  sfxrep {mode:<34} {rate:7.2f} files/s")
-        summary["embed_files_per_s"] = summary["embed_modes_files_per_s"]["batched"]
+            print(f"  sfxrep {mode + (f' ({auto})' if mode == AUTO else ''):<34} {rate:7.2f} files/s")
+        summary["embed_files_per_s"] = summary["embed_modes_files_per_s"][AUTO]
+        stages = summary["embed_stages_files_per_s"] = {k: round(v, 2) for k, v in stage_rates(files).items()}
+        bound = min((k for k in stages if k != "blocks_per_file"), key=stages.get)
+        print(f"  each stage alone ({stages['blocks_per_file']:.1f} blocks per file): "
+              + ", ".join(f"{k} {v:.1f} files/s" for k, v in stages.items() if k != "blocks_per_file")
+              + f" → bound by {bound}" + (" (decoder processes would not help)" if bound.startswith("model") else
+                                         " (decoder processes help: FileEmbedder(decode_workers=N))"))
         try:
             rate, backend = aisfx_files_per_s(files)
             summary["aisfx_files_per_s"], summary["aisfx_spectrogram"] = round(rate, 2), backend
@@ -194,6 +277,13 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError as err:
             summary["aisfx_files_per_s"] = None
             print(f"  aiSFX pipeline: not available ({err})")
+        if args.whole_process and summary["aisfx_files_per_s"]:
+            whole = summary["embed_whole_process_files_per_s"] = {k: v and round(v, 2) for k, v in
+                                                                  whole_process(files).items()}
+            reference = next((v for k, v in whole.items() if k.startswith("aiSFX")), None)
+            print("  whole processes (start-up and model loading included): " + ", ".join(
+                f"{k} {v:.2f} files/s" + (f" ({v / reference:.2f}x)" if reference and not k.startswith("aiSFX")
+                                          else "") for k, v in whole.items() if v))
         from benchmarks.index_bench import indexing_rate
 
         summary["index"] = indexing_rate(files)
@@ -214,6 +304,21 @@ def main(argv: list[str] | None = None) -> None:
                     f = figures[method]
                     print(f"  {n:>8} {method:<6} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {f['build_s']:>8.1f} "
                           f"{figures['data_mb']:>8.1f} {figures['hnsw_mb'] if method == 'hnsw' else 0:>8.1f}")
+    if args.gate_models and shared.is_dir():
+        from benchmarks.precision_bench import gate
+        from benchmarks.precision_bench import report as gate_report
+
+        summary["precision_gate"] = []
+        for model in args.gate_models:
+            result = gate(model, args.gate_libraries)
+            gate_report(result)
+            summary["precision_gate"].append({k: v for k, v in result.items() if k != "f1"})
+    if args.scale_sizes and shared.is_dir():
+        from benchmarks.scale_bench import report as scale_report
+        from benchmarks.scale_bench import scale_bench
+
+        print("\nsfxrep index at scale (hard-linked copies of real files, logmel model; one process per size)")
+        summary["index_scale"] = scale_report(scale_bench(shared, args.scale_sizes), summary.get("embed_files_per_s"))
     if args.audit_libraries and shared.is_dir():
         from benchmarks.audit_bench import audit_bench, report
 

@@ -35,7 +35,9 @@ def sample_files(limit: int, shared: Path, min_seconds: float = 3.0) -> list[Pat
     return files[::step][:limit]
 
 
-SFXREP_MODES = ("one file at a time, tail (before)", "batched", "batched + tail", "batched + compile")
+SFXREP_MODES = ("one file at a time, tail (before)", "batched fp32", "batched bf16", "batched + tail",
+                "batched + compile")
+AUTO = "batched"  # the default path: the precision ``auto`` resolves to here
 
 
 def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
@@ -55,7 +57,8 @@ def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
                 get_timestamp_embeddings(torch.from_numpy(load_audio(path))[None], model)
             return len(paths)
     else:
-        embedder = FileEmbedder(model, tail="tail" in mode, compile="compile" in mode)
+        precision = "fp32" if "fp32" in mode else "bf16" if "bf16" in mode else "auto"
+        embedder = FileEmbedder(model, tail="tail" in mode, compile="compile" in mode, precision=precision)
 
         def run(paths: list[Path]) -> int:
             return sum(1 for _ in embedder(paths))
@@ -91,3 +94,74 @@ def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:
     for path in files:
         one(path)
     return len(files) / (time.perf_counter() - start), backend
+
+
+def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
+    """Each stage of the embedding pipeline alone, in files/s on ``files``: decoding (decode + resample + mono) in
+    this process, and the model (frontend + encoder) on pre-decoded blocks at fp32 and at bf16. The slowest stage
+    bounds the pipeline."""
+    from sfxrep.api import load_model
+    from sfxrep.hardware import cpu_has_native_bf16
+    from sfxrep.models.embedding import FileEmbedder, decode_or_error
+
+    start = time.perf_counter()
+    decoded = [decode_or_error(str(p)) for p in files]
+    rates = {"decode": len(files) / (time.perf_counter() - start)}
+    embedder = FileEmbedder(load_model(model_name), decode_workers=0)
+    blocks = [embedder.blocks_of(a.samples) for a in decoded if not isinstance(a, Exception)]
+    batch = torch.cat(blocks)
+    for precision in ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",):
+        embedder.precision = precision
+        embedder._forward(batch[:64])  # warm-up
+        start = time.perf_counter()
+        for chunk in batch.split(64):
+            embedder._forward(chunk)
+        rates[f"model {precision}"] = len(blocks) / (time.perf_counter() - start)
+    rates["blocks_per_file"] = len(batch) / max(1, len(blocks))
+    return rates
+
+
+AISFX_SCRIPT = """
+import sys, time, torch
+from aisfx import inference
+from aisfx.preprocessing import spectrogram_normalize
+from aisfx.spectrogram.spectrogram_{backend} import compute_spectrogram
+weights, ds_dict = torch.load(inference.get_path_modelWeights(), map_location="cpu", weights_only=False)
+model = inference.load_bestModel(weights, ds_dict, "cpu")
+for path in sys.argv[1:]:
+    spec = compute_spectrogram(filename=path, sr=inference.SAMPLE_RATE, block_size=inference.SPEC_BLOCK_LENGTH,
+                               hop_size=inference.SPEC_HOP_LENGTH, n_mels=inference.MEL_BINS, f_min=inference.F_MIN,
+                               f_max=inference.F_MAX)
+    inference.model_get_embedding(spectrogram_normalize(spec, spec_norm="original", mn=None, mx=None), 0.5, True,
+                                  model, "cpu")
+"""
+
+
+def whole_process(files: list[Path]) -> dict:
+    """Files/s of whole processes on ``files``, start-up and model loading included: ``sfxrep embed aisfx`` at its
+    default precision and at fp32, and the authors' aiSFX pipeline (its own code, Essentia spectrograms where
+    installed) as a script."""
+    import subprocess
+    import sys
+    import tempfile
+
+    def timed_run(command: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        return len(files) / (time.perf_counter() - start)
+
+    paths = [str(p) for p in files]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in (("sfxrep embed (auto)", []), ("sfxrep embed (fp32)", ["--precision", "fp32"])):
+            out[label] = timed_run([sys.executable, "-m", "sfxrep.cli", "embed", "aisfx", *paths, "--out",
+                                    f"{tmp}/e.npz", *extra])
+        backend = "essentia" if importlib.util.find_spec("essentia") else "librosa"
+        script = Path(tmp) / "aisfx_pipeline.py"
+        script.write_text(AISFX_SCRIPT.replace("{backend}", backend))
+        try:
+            out[f"aiSFX pipeline ({backend})"] = timed_run([sys.executable, str(script), *paths])
+        except subprocess.CalledProcessError as err:
+            out[f"aiSFX pipeline ({backend})"] = None
+            print(f"  aiSFX pipeline failed: {err.stderr.decode()[-300:]}")
+    return out

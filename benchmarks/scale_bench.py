@@ -1,6 +1,6 @@
 """A vendor's library on one machine: ``sfxrep index`` at 1k, 10k and 100k files, files/s and peak memory.
 
-The files are hard links to a few real short files of ``../shared/data`` under distinct names (synthetic copies:
+The files are hard links to copies of a few real short files of ``../shared/data`` under distinct names (synthetic copies:
 every path is a file of its own to the index, while the disk holds a few hundred kilobytes). Each size is built by
 a fresh ``sfxrep index`` process, whose peak resident memory (``ru_maxrss`` from ``wait4``) is what is reported.
 The embedding model is ``logmel`` (the same build path as any model: decode, frontend, parts, streamed
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,9 @@ def scale_bench(shared: Path, sizes: list[int]) -> list[dict]:
     out = []
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=os.environ.get("SFXREP_BENCH_TMP")) as tmp:
-            link_library(Path(tmp) / "lib", sources, n)
+            (Path(tmp) / "seeds").mkdir()
+            seeds = [Path(shutil.copy(f, Path(tmp) / "seeds" / f"{i:03d}.wav")) for i, f in enumerate(sources)]
+            link_library(Path(tmp) / "lib", seeds, n)  # links to copies: the real files stay untouched (ctime)
             out.append({"n": n, **index_process(Path(tmp) / "lib", Path(tmp) / "index")})
     return out
 
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shared", default="../shared/data")
     parser.add_argument("--model-files-per-s", type=float, help="the released model's files/s here")
     ns = parser.parse_args(argv)
-    print(f"sfxrep index at scale (hard-linked copies of real files, logmel model; one process per size)")
+    print("sfxrep index at scale (hard-linked copies of real files, logmel model; one process per size)")
     summary = report(scale_bench(Path(ns.shared), ns.sizes), ns.model_files_per_s)
     print(json.dumps({"index_scale": summary}))
 

@@ -20,17 +20,20 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared), "--embed-modes", "batched"]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
-          "--audit-libraries", *files])  # the audit benchmark: its own test below
+          "--no-whole-process", "--gate-models", "--scale-sizes", "--audit-libraries", *files])  # own tests below
     out = capsys.readouterr().out
     assert re.search(r"\n\s+4\s+0\.\d\dM\s+fp32\s+[\d.]+", out)
     assert re.search(r"bf16 \+ channels_last\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+x", out)
     assert "torch" in out and "nnaudio" in out and "blocks/s" in out and "batches/s" in out
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["cpu_capability"] and summary["precision_auto"] in ("32-true", "bf16-mixed")
-    assert set(summary["train_step_s"]) == {"w4 fp32", "w4 fp32 + channels_last", "w4 bf16 + channels_last"}
+    assert set(summary["train_step_s"]) == {"w4 fp32", "w4 fp32 + channels_last", "w4 bf16", "w4 bf16 + channels_last"}
+    assert summary["peak"]["fp32_tflops"] > 0 and "cores ×" in summary["peak"]["derivation"]
+    assert "% peak" in out
     assert all(v > 0 for v in summary["gflops_achieved"].values())
     if not AISFX_MISSING:
         assert summary["embed_files_per_s"] > 0 and summary["aisfx_files_per_s"] > 0
+        assert summary["embed_stages_files_per_s"]["decode"] > 0 and "bound by" in out
         assert summary["index"]["files"] == 2 and summary["index"]["audio_s_per_s"] > 0
     assert 0 <= summary["data_wait_fraction"]["0"] < 1
     assert not list((tmp_path / "lib_a").glob("*.yaml"))
@@ -61,3 +64,29 @@ def test_the_audit_bench_scores_the_damage_it_injected(tmp_path, capsys):
     assert figures["false_pairs"] == 0 and figures["audit_s_per_1k_files"] > 0
     report(figures)
     assert "precision@N" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # end to end: fresh sfxrep index processes
+def test_the_scale_bench_builds_each_size_in_its_own_process(tmp_path, capsys, monkeypatch):
+    from benchmarks.scale_bench import report, scale_bench
+
+    for i in range(3):
+        tone(tmp_path / "shared" / f"s{i}.wav", freq=200 + 50 * i, seconds=0.3)
+    monkeypatch.setenv("SFXREP_BENCH_TMP", str(tmp_path))
+    rows = scale_bench(tmp_path / "shared", [20, 60])
+    assert [r["files"] for r in rows] == [20, 60] and all(r["peak_mb"] > 0 and r["files_per_s"] > 0 for r in rows)
+    summary = report(rows, model_files_per_s=10.0)
+    assert summary["vendor_projection_h"]["1"] == pytest.approx(500_000 / 10 / 3600, rel=0.01)
+    assert "peak memory from 20 to 60 files" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]  # its links and indexes are gone
+
+
+def test_the_peak_is_derived_from_the_hardware(monkeypatch):
+    from benchmarks import bench
+
+    peak = bench.cpu_peak(2)
+    assert peak["fp32_tflops"] == pytest.approx(2 * peak["ghz"] * int(peak["derivation"].split(" × ")[2].split()[0]) / 1e3)
+    monkeypatch.setattr(bench.torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    avx2 = bench.cpu_peak(2)
+    assert avx2["bf16_tflops"] is None and "32 fp32 FLOP/cycle" in avx2["derivation"]
