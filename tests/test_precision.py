@@ -92,3 +92,21 @@ def test_bf16_embeddings_agree_with_fp32_and_come_back_float32(tmp_path):
         cosine = (a.blocks * b.blocks).sum(1) / np.linalg.norm(a.blocks, axis=1) / np.linalg.norm(b.blocks, axis=1)
         assert cosine.min() >= 0.99
         assert not np.array_equal(a.blocks, b.blocks)  # bf16 really ran: rounding shows
+
+
+@pytest.mark.parametrize(("capability", "env", "expected"), [
+    ("AVX512", {}, True), ("AVX2", {}, False), ("AVX512", {"ONEDNN_MAX_CPU_ISA": "AVX2"}, False),
+    ("AVX512", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, True)])
+def test_channels_last_auto_follows_the_measurements(monkeypatch, capability, env, expected):
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.module import SfxModule
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert hardware.channels_last_helps("cpu") is expected
+    module = SfxModule(CNN9(4), {"lib": 2}, channels_last="auto")
+    assert module.channels_last is expected
+    assert module.encoder.conv_block2.conv1.weight.is_contiguous(memory_format=torch.channels_last) is expected
+    assert hardware.channels_last_helps("cuda") and SfxModule(CNN9(4), channels_last=True).channels_last

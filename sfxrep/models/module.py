@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -19,6 +20,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
 from sfxrep.audio.decode import SAMPLE_RATE
+from sfxrep.hardware import channels_last_helps
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.distillation import Distillation
 from sfxrep.models.frontend import LogMel
@@ -46,7 +48,8 @@ class SfxModule(LightningModule):
         lr: learning rate; when set it overrides the optimizer's (a stable key for search spaces). ``None`` =
             the optimizer's own (Adam: 1e-3).
         weight_decay: likewise for weight decay (``None`` = the optimizer's own, Adam: 0).
-        channels_last: run the encoder in channels-last memory format (speed: see ``make bench``).
+        channels_last: run the encoder in channels-last memory format; ``auto``: where it is faster on this
+            machine (:func:`sfxrep.hardware.channels_last_helps`; ``make bench``). The attribute holds the result.
         encoder_lr_scale: the encoder's learning rate as a fraction of the heads' (1: one rate; fine-tuning a
             warm-started encoder gently: e.g. 0.1).
 
@@ -68,7 +71,7 @@ class SfxModule(LightningModule):
         lr_scheduler: dict | None = None,
         lr: float | None = None,
         weight_decay: float | None = None,
-        channels_last: bool = False,
+        channels_last: bool | Literal["auto"] = False,
         encoder_lr_scale: float = 1.0,
     ) -> None:
         super().__init__()
@@ -85,7 +88,9 @@ class SfxModule(LightningModule):
         self.encoder = encoder
         self.objective = objective if objective is not None else Objective()
         self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
-        self.lr, self.weight_decay, self.channels_last = lr, weight_decay, channels_last
+        if channels_last == "auto":
+            channels_last = channels_last_helps("cuda" if torch.cuda.is_available() else "cpu")
+        self.lr, self.weight_decay, self.channels_last = lr, weight_decay, bool(channels_last)
         self.encoder_lr_scale = encoder_lr_scale
         self.distillation: Distillation | None = None  # set while fitting by the Distill callback (distill.*)
         self.heads: nn.ModuleDict | None = None
