@@ -90,3 +90,17 @@ def test_the_peak_is_derived_from_the_hardware(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     avx2 = bench.cpu_peak(2)
     assert avx2["bf16_tflops"] is None and "32 fp32 FLOP/cycle" in avx2["derivation"]
+
+
+@pytest.mark.slow  # end to end: the GPU check's code, tiny, on the CPU
+def test_the_gpu_check_runs_its_code_on_the_cpu_and_ends_with_one_json_line(tmp_path, capsys):
+    from benchmarks.gpu import main as gpu_main
+
+    for i in range(3):
+        tone(tmp_path / "data" / f"g{i}.wav", freq=300 + 100 * i, seconds=2.5)
+    gpu_main(["--cpu-smoke", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"),
+              "--checks", "frontend", "train_step", "embed"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["smoke"] and summary["frontend"]["torch"]["max_abs_diff"] == 0.0
+    assert summary["train_step"]["s_per_step"] > 0 and summary["embed"]["files"] == 3
+    assert json.loads((tmp_path / "out" / "gpu.json").read_text()) == summary
