@@ -123,6 +123,7 @@ def test_sfxrep_claims_splices_the_verdicts_into_study_md_and_draws_a_figure_eac
     text = study.read_text()
     assert "hand-written text" in text and text.rstrip().endswith("after") and "\nold\n" not in text
     assert text.count("### Claim ") == 7 and "**Verdict: reproduced.**" in text
+    assert "| within | circle | — | 3 |" in text  # the runs table: seeds done per configuration
     figures = sorted((tmp_path / "report" / "claims").glob("claim*.png"))
     assert [f.name for f in figures] == [f"claim{n}.png" for n in range(1, 8)]
     assert all(f.stat().st_size > 5000 for f in figures)

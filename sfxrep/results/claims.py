@@ -478,7 +478,31 @@ def markdown(finding: Finding, libraries: Sequence[str], figure: str | None = No
     return "\n".join(out)
 
 
-def write(findings: list[Finding], libraries: Sequence[str], study: Path | None, figures: Path | None) -> str:
+def progress(rows: Sequence[ResultRow]) -> str:
+    """The runs so far: per configuration, the seeds done and the wall time of a run (training + evaluation)."""
+    runs: dict[tuple, dict[str, float]] = {}
+    for r in latest_per_seed(rows):
+        if r.model != "sfxrep":
+            continue
+        method = "FDR" if r.fdr_threshold else "BN per library" if r.bn == "per_library" else \
+            "X-Joint" if r.mixing == "joint" else "X-Sequential" if r.scenario == "cross" else "—"
+        seconds = runs.setdefault((r.scenario, r.loss, method), {}).setdefault(r.run, 0.0)
+        runs[(r.scenario, r.loss, method)][r.run] = max(seconds, float(r.train_seconds or 0)) + float(
+            r.eval_seconds or 0)
+    lines = ["| scenario | loss | method | seeds done | minutes per run (train + evaluation) |", "|---|---|---|---|---|"]
+    total = 0.0
+    for (scenario, loss, method), by_run in sorted(runs.items()):
+        seeds = len({r.seed for r in rows if r.run in by_run})
+        total += sum(by_run.values())
+        lines.append(f"| {scenario} | {loss} | {method} | {seeds} | "
+                     f"{statistics.fmean(by_run.values()) / 60:.1f} |")
+    lines.append(f"\n{sum(len(v) for v in runs.values())} trained models so far, {total / 3600:.1f} h of wall time "
+                 "(a within-dataset run trains one model per library; its time is their sum).")
+    return "\n".join(lines)
+
+
+def write(findings: list[Finding], libraries: Sequence[str], study: Path | None, figures: Path | None,
+          rows: Sequence[ResultRow] = ()) -> str:
     """The claims section (also spliced into ``study`` between its claim markers, or appended)."""
     parts = ["| claim | verdict |", "|---|---|"]
     parts += [f"| {f.number}. {f.paper} | **{f.verdict}** |" for f in findings]
@@ -492,6 +516,8 @@ def write(findings: list[Finding], libraries: Sequence[str], study: Path | None,
                 study.parent) else str(path)
         sections.append(markdown(f, libraries, figure))
     text = "\n".join(parts) + "\n\n" + "\n".join(sections)
+    if rows:
+        text = "### Runs\n\n" + progress(rows) + "\n\n### Verdicts\n\n" + text
     if study is not None:
         block = f"{START}\n{text}\n{END}"
         old = study.read_text() if study.exists() else ""
@@ -512,7 +538,7 @@ def claims_command(ns: argparse.Namespace) -> None:
     findings = measure(rows, noise)
     study = Path(ns.study) if ns.study else None
     figures = Path(ns.figures) if ns.figures else (study.parent / "report" / "claims" if study else None)
-    text = write(findings, Rows(rows).libraries, study, figures)
+    text = write(findings, Rows(rows).libraries, study, figures, rows)
     print(text if study is None else f"claims → {study} (figures in {figures})")
     for f in findings:
         print(f"claim {f.number}: {f.verdict}")
