@@ -230,10 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.data_wait_workers:
         from benchmarks.data_wait import data_wait_fraction
 
-        print("\ndata wait during training (demo config, width 16; share of step time spent waiting for batches)")
+        print(f"\ndata wait during training (a real fit of --libraries at width {max(args.widths)}; share of step time "
+              "spent waiting for batches)")
         summary["data_wait_fraction"] = {}
         for workers in args.data_wait_workers:
-            fraction = data_wait_fraction(workers, args.libraries, args.batches, f"{args.work_dir}")
+            fraction = data_wait_fraction(workers, args.libraries, args.batches, f"{args.work_dir}",
+                                          width=max(args.widths))
             summary["data_wait_fraction"][str(workers)] = round(fraction, 4)
             print(f"  num_workers {workers}: {100 * fraction:5.1f} %")
 

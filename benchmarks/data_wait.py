@@ -1,6 +1,6 @@
 """The share of a training step spent waiting for data, for several DataLoader worker counts.
 
-A real ``fit`` of the demo configuration (width 16, the default precision) runs ``batches`` steps per worker
+A real ``fit`` of the demo configuration (width 16 or the paper's 64, the default precision) runs ``batches`` steps per worker
 count; a callback adds up the time between one batch's end and the next batch's start (the loader producing
 the batch: decode-cache reads, random crops, collation) against the time inside the steps. The first batch is
 left out (worker start-up).
@@ -41,8 +41,10 @@ class DataWait(Callback):
         return self.wait / max(self.wait + self.compute, 1e-9)
 
 
-def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: str | None = None) -> float:
-    """Fraction of step time spent waiting for data in a short demo fit with ``workers`` loader workers."""
+def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: str | None = None,
+                       width: int = 16) -> float:
+    """Fraction of step time spent waiting for data in a short fit of the demo configuration at encoder ``width``
+    (the paper's: 64) with ``workers`` loader workers."""
     from sfxrep.training.lightning_cli import fit
 
     repo = Path(__file__).resolve().parents[1]
@@ -53,6 +55,7 @@ def data_wait_fraction(workers: int, libraries: str, batches: int = 12, root: st
              "--config", str(repo / "experiments" / "demo.yaml"), "--data.libraries", libraries,
              "--data.work_dir", str(work / "prepared"), "--data.cache_dir", str(work / "cache"),
              "--data.num_workers", str(workers), "--data.batches_per_epoch", str(batches),
+             "--model.encoder.init_args.width", str(width),
              "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
              "--trainer.logger", "false", "--trainer.default_root_dir", tmp,  # the saved config.yaml goes there
              "--checkpoint.dirpath", str(Path(tmp) / "ckpt")], callbacks=[callback])
