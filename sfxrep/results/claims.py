@@ -431,8 +431,10 @@ def forest(finding: Finding, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import textwrap
+
     lines = finding.lines
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(lines) + 1.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(lines) + 2.0), dpi=110)
     for y, line in enumerate(reversed(lines)):
         s = finding.scale
         libs = [e.mean * s for e in line.per_library.values() if e.n]
@@ -448,11 +450,12 @@ def forest(finding: Finding, path: Path) -> Path:
                    label="average over libraries, 95 % CI" if y == len(lines) - 1 else None)
     ax.axvline(0, color="0.2", linewidth=0.8)
     ax.set_yticks(range(len(lines)),
-                  [f"{ln.label}" + (f"   (paper: {ln.expect})" if ln.expect else "") for ln in reversed(lines)],
+                  [f"{ln.label}" + (f"\n(paper: {ln.expect})" if ln.expect else "") for ln in reversed(lines)],
                   fontsize=8)
     ax.set_xlabel(finding.metric)
-    ax.set_title(f"Claim {finding.number} ({finding.figure}): {finding.title} — {finding.verdict}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    title = f"Claim {finding.number} ({finding.figure}): {finding.paper}"
+    ax.set_title("\n".join(textwrap.wrap(title, 110)) + f"\nverdict: {finding.verdict}", fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a dot
     ax.grid(axis="x", color="0.9")
     fig.tight_layout()
     fig.savefig(path)
