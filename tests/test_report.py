@@ -41,7 +41,7 @@ def synthetic_rows() -> list[ResultRow]:
     add(scenario="cross", loss="ce", mixing="joint", f1=0.55)
     add(scenario="cross", loss="ce", bn="per_library", f1=0.52)
     add(scenario="cross", loss="ce", fdr=True, fdr_threshold=0.9, f1=0.5)
-    for model, f1 in (("aisfx", 0.8), ("logmel", 0.3)):
+    for model, f1 in (("aisfx", 0.8), ("logmel", 0.3), ("sfxrep-v1", 0.75)):
         add(scenario="reference", model=model, loss="none", f1=f1)
     for model, f1 in (("sfxrep", 0.7), ("logmel", 0.4)):
         for fold in range(1, 6):
@@ -63,6 +63,7 @@ def test_panels_hold_mean_sd_and_n_and_keep_cells_that_were_not_run():
     per_library, esc50 = panels["RQ4"]
     (best,) = [v for v in per_library.variants if v.startswith("sfxrep best (")]
     assert per_library.cell("lib_a", best).mean == pytest.approx(0.6)  # a metric-loss run: the best mean F1
+    assert per_library.cell("lib_a", "sfxrep-v1").mean == pytest.approx(0.75)  # another evaluated model: shown
     assert per_library.cell("lib_a", "aisfx").mean == pytest.approx(0.8) and per_library.missing == [
         ("lib_a", "openl3"), ("lib_b", "openl3")]  # openl3 not installed: labelled, not dropped
     cell = esc50.cell("esc50", "sfxrep")

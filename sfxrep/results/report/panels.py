@@ -150,7 +150,9 @@ def rq4_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
         variants[f"sfxrep best ({label})"] = {"model": "sfxrep", **best}
     else:
         variants["sfxrep best"] = {"model": "sfxrep", "scenario": "cross"}
-    for model in ("aisfx", "logmel", "openl3"):
+    always = ("aisfx", "logmel", "openl3")  # the paper's kind of reference: shown, labelled "not run" when absent
+    present = {r.model for r in rows if r.model != "sfxrep" and r.library != "esc50"}
+    for model in [*always, *sorted(present - set(always))]:  # and every other model evaluated (sfxrep-v1 …)
         variants[model] = {"model": model}
     per_library = _absolute("RQ4", "best model vs reference models, per library", rows, variants, libraries)
     esc = [r for r in rows if r.library == "esc50"]
