@@ -24,6 +24,7 @@ import json
 import math
 import re
 import statistics
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,8 +431,6 @@ def forest(finding: Finding, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    import textwrap
 
     lines = finding.lines
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(lines) + 2.0), dpi=110)
