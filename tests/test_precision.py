@@ -69,7 +69,15 @@ def test_embedding_auto_is_bf16_only_where_native(monkeypatch):
         hardware.embedding_precision("int4")
 
 
+def _clean_isa_env(monkeypatch) -> None:
+    """No kernel limit from the environment this test runs in (CI runs the fast tests once as AVX2)."""
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_a_cpu_told_to_act_as_avx2_embeds_in_fp32(monkeypatch):
+    _clean_isa_env(monkeypatch)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")  # what an AMX CPU reports
     monkeypatch.setattr(hardware, "_hardware_bf16", lambda: ["AMX"])
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert hardware.embedding_precision("auto") == "fp32"
@@ -101,6 +109,7 @@ def test_channels_last_auto_follows_the_measurements(monkeypatch, capability, en
     from sfxrep.models.cnn9 import CNN9
     from sfxrep.models.module import SfxModule
 
+    _clean_isa_env(monkeypatch)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for key, value in env.items():
