@@ -28,7 +28,7 @@ import numpy as np
 
 from sfxrep.fileio import atomic_write, atomic_write_text
 from sfxrep.index.rows import Failure, FileRow
-from sfxrep.index.vectors import fit_stats, l2
+from sfxrep.index.vectors import Stats, fit_stats
 
 FORMAT = 1
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a torn or corrupt .npz raises
@@ -225,56 +225,54 @@ def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) ->
     a build's memory does not grow with its vectors (``make bench``: peak memory at 1k, 10k, 100k files).
     """
     pieces = _Pieces(table, parts)
-    order: list[tuple[str, int, int]] = []  # (path, piece, row) of every row, newest piece winning a path
+    order: list[tuple[str, int, int, FileRow]] = []  # (path, piece, row, its FileRow), newest piece winning a path
     failures: dict[str, Failure] = {f.path: f for f in table.failures}
     newest: dict[str, int] = {}
+    dim = table.dim
     for piece in range(len(parts), 0, -1):  # metadata only: a part's vectors are read again when written
         part = pieces.get(piece)[0]
+        dim = dim or part.dim
         for i, row in enumerate(part.rows):
-            newest.setdefault(row.path, piece)
-            if newest[row.path] == piece:
-                order.append((row.path, piece, i))
-        done = {r.path for r in part.rows} | {f.path for f in part.failures}
-        for path in done:
+            if newest.setdefault(row.path, piece) == piece:
+                order.append((row.path, piece, i, row))
+        for path in {r.path for r in part.rows} | {f.path for f in part.failures}:
             failures.pop(path, None)
         failures.update({f.path: f for f in part.failures if newest.setdefault(f.path, piece) == piece})
-    order += [(r.path, 0, i) for i, r in enumerate(table.rows) if r.path not in newest]
-    order.sort()
-    rows = [pieces.get(piece)[0].rows[i] for _, piece, i in order]
-    dim = table.dim or next((pieces.get(p)[0].dim for p in range(1, len(parts) + 1) if pieces.get(p)[0].dim), 0) \
-        or meta.get("dim") or 0
+    order += [(r.path, 0, i, r) for i, r in enumerate(table.rows) if r.path not in newest]
+    order.sort(key=lambda entry: entry[0])
+    rows = [entry[3] for entry in order]
+    dim = dim or meta.get("dim") or 0
     with_blocks = table.block_vectors is not None
-    sums = np.zeros((2, dim), np.float64)  # Σ unit vectors, Σ squares: the normalisation statistics in one pass
+    stats = Stats(dim)  # the normalisation statistics, in the same pass as the vectors
 
     def chunks(blocks: bool) -> Iterator[np.ndarray]:
         batch: list[np.ndarray] = []
-        for _, piece, i in order:
+        for _, piece, i, _ in order:
             source, offsets = pieces.get(piece)
             batch.append(source.block_vectors[offsets[i]:offsets[i + 1]] if blocks else source.vectors[i:i + 1])
             if len(batch) >= STREAM_ROWS:
-                yield _accumulate(np.concatenate(batch), None if blocks else sums)
+                yield np.concatenate(batch)
                 batch.clear()
         if batch:
-            yield _accumulate(np.concatenate(batch), None if blocks else sums)
+            yield np.concatenate(batch)
+
+    def vectors() -> Iterator[np.ndarray]:
+        for chunk in chunks(blocks=False):
+            stats.add(chunk)
+            yield chunk
 
     def save(f) -> None:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            _stream_member(zf, "vectors", (len(order), dim), chunks(False))
+            _stream_member(zf, "vectors", (len(order), dim), vectors())
             if with_blocks:
-                _stream_member(zf, "block_vectors", (sum(r.blocks for r in rows), dim), chunks(True))
-            n = max(1, len(order))
-            mean = (sums[0] / n).astype(np.float32)
-            std = np.maximum(np.sqrt(np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)), 1e-6).astype(np.float32)
-            if not order:
-                mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
+                _stream_member(zf, "block_vectors", (sum(r.blocks for r in rows), dim), chunks(blocks=True))
+            mean, std = stats.result() or (np.zeros(dim, np.float32), np.ones(dim, np.float32))
             for name, value in (("mean", mean), ("std", std),
                                 ("rows", np.array(json.dumps([r.to_dict() for r in rows]))),
                                 ("failures", np.array(json.dumps([f.to_dict() for f in failures.values()])))):
                 with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
                     np.lib.format.write_array(out, value, allow_pickle=False)
-            stats[:] = [mean, std] if order else []
 
-    stats: list = []
     atomic_write(folder / "data.npz", save)
     meta.update(format=FORMAT, files=len(order), failures=len(failures), dim=dim, blocks=with_blocks,
                 updated=time.strftime("%Y-%m-%dT%H:%M:%S"), labelled=sum(1 for r in rows if r.label is not None))
@@ -282,16 +280,7 @@ def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) ->
     for part in part_files(folder):
         part.unlink()
     (folder / "hnsw.faiss").unlink(missing_ok=True)
-    return (stats[0], stats[1]) if stats else None
-
-
-def _accumulate(vectors: np.ndarray, sums: np.ndarray | None) -> np.ndarray:
-    """Add the L2-normalised ``vectors`` and their squares to ``sums`` (rows 0 and 1); returns ``vectors``."""
-    if sums is not None and len(vectors):
-        unit = l2(vectors).astype(np.float64)
-        sums[0] += unit.sum(axis=0)
-        sums[1] += (unit * unit).sum(axis=0)
-    return vectors
+    return stats.result()
 
 
 def write_part(folder: Path, part: Table, dim: int, model: str) -> Path:

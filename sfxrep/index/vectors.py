@@ -30,10 +30,33 @@ def l2(x: np.ndarray) -> np.ndarray:
     return (x / np.where(norm > 0, norm, 1)).astype(np.float32)
 
 
+class Stats:
+    """Per-dimension mean and SD of L2-normalised vectors that may arrive in chunks (a build streams them): sums of
+    the unit vectors and of their squares, in float64."""
+
+    def __init__(self, dim: int) -> None:
+        self.n, self.sums = 0, np.zeros((2, dim), np.float64)
+
+    def add(self, raw: np.ndarray) -> None:
+        """Count the ``(n, D)`` rows ``raw``."""
+        unit = l2(raw).astype(np.float64)
+        self.n += len(unit)
+        self.sums += (unit.sum(axis=0), (unit * unit).sum(axis=0))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, sd)`` float32, SD floored so constants stay 0; ``None`` before any row."""
+        if not self.n:
+            return None
+        mean = self.sums[0] / self.n
+        sd = np.sqrt(np.maximum(self.sums[1] / self.n - mean * mean, 0.0))
+        return mean.astype(np.float32), np.maximum(sd, 1e-6).astype(np.float32)
+
+
 def fit_stats(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and SD of the L2-normalised ``(N, D)`` vectors (SD floored so constants stay 0)."""
-    unit = l2(raw)
-    return unit.mean(axis=0), np.maximum(unit.std(axis=0), 1e-6)
+    """Per-dimension mean and SD of the L2-normalised ``(N, D)`` vectors, N ≥ 1 (:class:`Stats` in one chunk)."""
+    stats = Stats(raw.shape[1])
+    stats.add(raw)
+    return stats.result()
 
 
 def normalise(raw: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
