@@ -32,10 +32,17 @@ def kernel_limits() -> list[str]:
     if (aten and aten != "default" and aten not in ATEN_AVX512) or torch.backends.cpu.get_cpu_capability() in (
             "DEFAULT", "NO AVX", "AVX2"):
         limits.append(f"ATEN_CPU_CAPABILITY={aten or torch.backends.cpu.get_cpu_capability().lower()}")
-    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
-    if isa in ONEDNN_ISAS and ONEDNN_ISAS.index(isa) < BF16_ISA:
-        limits.append(f"ONEDNN_MAX_CPU_ISA={isa}")
+    cap = onednn_isa_cap()
+    if cap is not None and cap < BF16_ISA:
+        limits.append(f"ONEDNN_MAX_CPU_ISA={ONEDNN_ISAS[cap]}")
     return limits
+
+
+def onednn_isa_cap() -> int | None:
+    """The index in :data:`ONEDNN_ISAS` of the ISA ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) holds oneDNN's
+    kernels to, ``None`` when it holds them to none (unset, ``ALL``, unknown)."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
+    return ONEDNN_ISAS.index(isa) if isa in ONEDNN_ISAS else None
 
 
 def cpu_capability() -> str:
@@ -70,8 +77,8 @@ def channels_last_helps(device: torch.device | str = "cpu") -> bool:
     device = torch.device(device)
     if device.type == "cuda":
         return True
-    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
-    held = isa in ONEDNN_ISAS and ONEDNN_ISAS.index(isa) < ONEDNN_ISAS.index("AVX512_CORE")
+    cap = onednn_isa_cap()
+    held = cap is not None and cap < ONEDNN_ISAS.index("AVX512_CORE")
     return device.type == "cpu" and torch.backends.cpu.get_cpu_capability().startswith("AVX512") and not held
 
 

@@ -164,7 +164,6 @@ class FileEmbedder:
                 blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
             return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
 
-
     def _decoded(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, DecodedAudio | AudioDecodeError]]:
         """``(path, audio or error)`` in input order, decoded up to ``prefetch`` files ahead."""
         if self.decode_workers <= 0:
