@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -68,8 +69,10 @@ def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
     return done / (time.perf_counter() - start)
 
 
-def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:
-    """The authors' pipeline: returns (files/s, which spectrogram backend it used)."""
+def aisfx_pipeline() -> tuple[Callable[[str | Path], object], str]:
+    """The authors' pipeline, loaded: a function embedding one file (its ``compute_spectrogram``, Essentia when
+    installed, else its librosa variant; ``spectrogram_normalize``; its model's ``model_get_embedding``), and which
+    spectrogram backend it uses."""
     from aisfx import inference
     from aisfx.preprocessing import spectrogram_normalize
 
@@ -81,13 +84,19 @@ def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:
     weights, ds_dict = torch.load(inference.get_path_modelWeights(), map_location="cpu", weights_only=False)
     model = inference.load_bestModel(weights, ds_dict, "cpu")
 
-    def one(path: Path) -> None:
+    def one(path: str | Path) -> object:
         spec = compute_spectrogram(filename=str(path), sr=inference.SAMPLE_RATE, block_size=inference.SPEC_BLOCK_LENGTH,
                                    hop_size=inference.SPEC_HOP_LENGTH, n_mels=inference.MEL_BINS,
                                    f_min=inference.F_MIN, f_max=inference.F_MAX)
         spec = spectrogram_normalize(spec, spec_norm="original", mn=None, mx=None)
-        inference.model_get_embedding(spec, 0.5, True, model, "cpu")
+        return inference.model_get_embedding(spec, 0.5, True, model, "cpu")
 
+    return one, backend
+
+
+def aisfx_files_per_s(files: list[Path]) -> tuple[float, str]:
+    """The authors' pipeline in this process: returns (files/s, which spectrogram backend it used)."""
+    one, backend = aisfx_pipeline()
     for path in files[:2]:  # warm-up
         one(path)
     start = time.perf_counter()
@@ -121,47 +130,37 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     return rates
 
 
-AISFX_SCRIPT = """
-import sys, time, torch
-from aisfx import inference
-from aisfx.preprocessing import spectrogram_normalize
-from aisfx.spectrogram.spectrogram_{backend} import compute_spectrogram
-weights, ds_dict = torch.load(inference.get_path_modelWeights(), map_location="cpu", weights_only=False)
-model = inference.load_bestModel(weights, ds_dict, "cpu")
-for path in sys.argv[1:]:
-    spec = compute_spectrogram(filename=path, sr=inference.SAMPLE_RATE, block_size=inference.SPEC_BLOCK_LENGTH,
-                               hop_size=inference.SPEC_HOP_LENGTH, n_mels=inference.MEL_BINS, f_min=inference.F_MIN,
-                               f_max=inference.F_MAX)
-    inference.model_get_embedding(spectrogram_normalize(spec, spec_norm="original", mn=None, mx=None), 0.5, True,
-                                  model, "cpu")
-"""
-
-
 def whole_process(files: list[Path]) -> dict:
     """Files/s of whole processes on ``files``, start-up and model loading included: ``sfxrep embed aisfx`` at its
-    default precision and at fp32, and the authors' aiSFX pipeline (its own code, Essentia spectrograms where
-    installed) as a script."""
+    default precision and at fp32, and the authors' aiSFX pipeline (:func:`aisfx_pipeline`) in a process of its
+    own, as ``python -m benchmarks.embed_bench FILE...`` runs it."""
     import subprocess
     import sys
     import tempfile
 
     def timed_run(command: list[str]) -> float:
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
         return len(files) / (time.perf_counter() - start)
 
-    paths = [str(p) for p in files]
+    paths = [str(Path(p).resolve()) for p in files]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, extra in (("sfxrep embed (auto)", []), ("sfxrep embed (fp32)", ["--precision", "fp32"])):
             out[label] = timed_run([sys.executable, "-m", "sfxrep.cli", "embed", "aisfx", *paths, "--out",
                                     f"{tmp}/e.npz", *extra])
         backend = "essentia" if importlib.util.find_spec("essentia") else "librosa"
-        script = Path(tmp) / "aisfx_pipeline.py"
-        script.write_text(AISFX_SCRIPT.replace("{backend}", backend))
         try:
-            out[f"aiSFX pipeline ({backend})"] = timed_run([sys.executable, str(script), *paths])
+            out[f"aiSFX pipeline ({backend})"] = timed_run([sys.executable, "-m", "benchmarks.embed_bench", *paths])
         except subprocess.CalledProcessError as err:
             out[f"aiSFX pipeline ({backend})"] = None
             print(f"  aiSFX pipeline failed: {err.stderr.decode()[-300:]}")
     return out
+
+
+if __name__ == "__main__":  # the authors' pipeline over the files given, as a whole process (whole_process)
+    import sys
+
+    embed_one, _ = aisfx_pipeline()
+    for file in sys.argv[1:]:
+        embed_one(file)
