@@ -44,14 +44,18 @@ from sfxrep.models.module import SfxModule
 BATCH, FRAMES = 64, 100
 
 
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[float, float]:
-    """Median and spread (max − min) of ``repeats`` calls in seconds, after ``warmup`` calls."""
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 1,
+          sync: Callable[[], object] = lambda: None) -> tuple[float, float]:
+    """Median and spread (max − min) of ``repeats`` calls in seconds, after ``warmup`` calls; ``sync`` waits for
+    the device around each timed call (a GPU runs asynchronously)."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times), max(times) - min(times)
 

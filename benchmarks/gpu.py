@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.bench import BATCH, FRAMES, cnn9_macs
+from benchmarks.bench import timed as bench_timed
 from sfxrep.audio.blocks import block_samples
 
 # dense bf16 tensor-core peak, TFLOP/s (NVIDIA's datasheets; SXM parts)
@@ -40,23 +41,11 @@ def carried_files(folder: str) -> list[Path]:
     return [Path(p) for p in audio_files([folder])] if Path(folder).is_dir() else []
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timed(fn, device: torch.device, repeats: int = 5, warmup: int = 2) -> float:
-    """Median seconds of ``fn`` after ``warmup`` calls, the device synchronised around each."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of ``fn`` after ``warmup`` calls (:func:`benchmarks.bench.timed`), ``device`` synchronised
+    around each."""
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    return bench_timed(fn, repeats, warmup, sync)[0]
 
 
 def frontend_check(device: torch.device) -> dict:
