@@ -103,6 +103,11 @@ def side(est: Estimate, want: int) -> str:
     return UNCLEAR
 
 
+def combine(outcomes: Sequence[str]) -> str:
+    """Several statements together: fails when one fails, holds when all hold, else unclear."""
+    return FAILS if FAILS in outcomes else HOLDS if outcomes and all(o == HOLDS for o in outcomes) else UNCLEAR
+
+
 def within_margin(est: Estimate, margin: float) -> str:
     """Whether ``est`` lies within ±``margin`` (holds), entirely outside it (fails), or neither (unclear)."""
     if not est.has_interval:
@@ -217,22 +222,26 @@ def _line(rows: Rows, label: str, metric: str, variant: dict, base: dict | None 
     return Line(label, per, avg, expect)
 
 
+def _on_side(line: Line, want: int) -> tuple[int, int]:
+    """How many libraries' means lie on the ``want`` side of 0, of how many that ran."""
+    means = [e.mean for e in line.per_library.values() if e.n]
+    return sum((m < 0) if want < 0 else (m > 0) for m in means), len(means)
+
+
 def _most(line: Line, want: int) -> str:
     """"For most libraries": the average on the ``want`` side and more than half the libraries' means there."""
-    means = [e.mean for e in line.per_library.values() if e.n]
-    on_side = sum((m < 0) if want < 0 else (m > 0) for m in means)
+    on_side, ran = _on_side(line, want)
     avg = side(line.average, want)
-    if avg == HOLDS and on_side * 2 > len(means):
+    if avg == HOLDS and on_side * 2 > ran:
         return HOLDS
-    if avg == FAILS or (means and on_side * 2 < len(means) and avg != HOLDS and on_side <= len(means) // 3):
+    if avg == FAILS or (ran and on_side * 2 < ran and avg != HOLDS and on_side <= ran // 3):
         return FAILS
     return UNCLEAR
 
 
 def _count(line: Line, want: int) -> str:
-    means = [e.mean for e in line.per_library.values() if e.n]
-    on_side = sum((m < 0) if want < 0 else (m > 0) for m in means)
-    return f"{on_side}/{len(means)} libraries {'lower' if want < 0 else 'higher'}"
+    on_side, ran = _on_side(line, want)
+    return f"{on_side}/{ran} libraries {'lower' if want < 0 else 'higher'}"
 
 
 def _ce(scenario: str, **more) -> dict:
@@ -248,7 +257,7 @@ def claim1(rows: Rows, noise: dict) -> Finding:
     contrastive = [get[f"{s}: contrastive − CE"] for s in SCENARIOS]
     outcomes = [_most(line, -1) for line in contrastive]
     a = Part("Contrastive lowers DBI for most libraries in every scenario",
-             FAILS if FAILS in outcomes else HOLDS if all(o == HOLDS for o in outcomes) else UNCLEAR,
+             combine(outcomes),
              "; ".join(f"{line.label.split(':')[0]}: {line.average.text(scale=1)} ({_count(line, -1)})"
                        for line in contrastive))
     within = {loss: get[f"within: {loss} − CE"] for loss in METRIC_LOSSES}
@@ -265,7 +274,7 @@ def claim1(rows: Rows, noise: dict) -> Finding:
     triplet = {s: get[f"{s}: triplet − CE"].average for s in SCENARIOS}
     raised = [side(triplet[s], +1) for s in ("within", "cross")]
     ucs = FAILS if triplet["ucs_transfer"].above(0) else HOLDS
-    c_outcome = FAILS if FAILS in raised or ucs == FAILS else HOLDS if all(o == HOLDS for o in raised) else UNCLEAR
+    c_outcome = combine([*raised, ucs])
     c = Part("Triplet raises average DBI slightly, except in UCS-transfer", c_outcome,
              "; ".join(f"{s}: {triplet[s].text(scale=1)}" for s in SCENARIOS))
     return Finding(1, "Metric losses and DBI", "Contrastive lowers DBI for most libraries in every scenario; Circle "
@@ -298,8 +307,7 @@ def claim2(rows: Rows, noise: dict) -> Finding:
     get = {line.label: line.average for line in lines}
     ucs = [side(get[f"ucs_transfer: {loss} − CE"], +1) for loss in METRIC_LOSSES]
     others = [get[f"{s}: {loss} − CE"] for s in ("within", "cross") for loss in METRIC_LOSSES]
-    b_outcome = (FAILS if any(e.above(0) for e in others) or FAILS in ucs
-                 else HOLDS if all(o == HOLDS for o in ucs) else UNCLEAR)
+    b_outcome = combine([*ucs, *(FAILS if e.above(0) else HOLDS for e in others)])
     b = Part("Metric losses improve macro-F1 only in UCS-transfer", b_outcome,
              "UCS-transfer: " + ", ".join(f"{loss} {get[f'ucs_transfer: {loss} − CE'].text()}" for loss in
                                           METRIC_LOSSES) + "; significantly better elsewhere: "
@@ -307,7 +315,7 @@ def claim2(rows: Rows, noise: dict) -> Finding:
                           if get[f"{s}: {loss} − CE"].above(0)) or "none"))
     triplet = [within_margin(get[f"{s}: triplet − CE"], 0.01) for s in ("within", "cross")]
     c = Part("Triplet is within 1 point of CE within-dataset and cross-dataset",
-             FAILS if FAILS in triplet else HOLDS if all(o == HOLDS for o in triplet) else UNCLEAR,
+             combine(triplet),
              "; ".join(f"{s}: {get[f'{s}: triplet − CE'].text()}" for s in ("within", "cross")))
     return Finding(2, "Metric losses and macro-F1", "A lower DBI does not mean a higher macro-F1. Metric losses "
                    "improve F1 only in UCS-transfer, and Triplet is within 1 % of CE within-dataset and "
@@ -340,7 +348,7 @@ def claim4(rows: Rows, noise: dict) -> Finding:
     return Finding(4, "X-Sequential against X-Joint", "X-Sequential and X-Joint differ by about 1 % on average.",
                    "§6.4", "Δ frame macro-F1 (points)", lines,
                    [Part("The average difference is small (95 % interval inside ±2 points)",
-                         FAILS if FAILS in outcomes else HOLDS if all(o == HOLDS for o in outcomes) else UNCLEAR,
+                         combine(outcomes),
                          "; ".join(f"{line.label.split(':')[0]}: {line.average.text()}" for line in lines))])
 
 
