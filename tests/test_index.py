@@ -314,3 +314,62 @@ def test_a_sharded_build_through_submitit_equals_the_one_machine_build(tmp_path)
           "local", "--cpus", "1"])
     _same_index(Index.open(tmp_path / "one"), Index.open(tmp_path / "cluster"))
     assert sorted(p.name for p in (tmp_path / "cluster.shards").iterdir()) == ["0000", "0001", "0002", "submitit"]
+
+
+def test_the_scan_streams_every_audio_file_once_in_the_order_of_their_paths(tmp_path):
+    """The walk's order is the string order of the full paths (what an index and its shards keep), with names
+    that sort differently by folder than by path ("a-b/" before "a/" as strings), and overlapping roots."""
+    names = ["a/x.wav", "a-b/y.WAV", "a.b.flac", "a/b/z.ogg", "A/q.mp3", "a b/r.aiff", "a/notes.txt", "a0/s.wav",
+             "deep/1/2/3/t.wav", "folder.wav/u.wav"]
+    for name in names:
+        (tmp_path / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "lib" / name).write_bytes(b"x")
+    os.symlink(tmp_path / "lib" / "a", tmp_path / "lib" / "linked")  # a linked folder is not followed
+    lib = str((tmp_path / "lib").resolve())
+    expected = sorted(f"{lib}/{n}" for n in names if not n.endswith(".txt"))
+    scan = sfxrep.index.build.scan_roots([tmp_path / "lib"])
+    assert not isinstance(scan, list)  # a stream
+    assert [f.path for f in scan] == expected
+    both = sfxrep.index.build.scan_roots([tmp_path / "lib" / "a", tmp_path / "lib", tmp_path / "lib" / "a.b.flac"])
+    assert [f.path for f in both] == expected  # each file once
+    with pytest.raises(FileNotFoundError, match="nowhere: no such file"):
+        sfxrep.index.build.scan_roots([tmp_path / "nowhere"])
+
+
+def test_a_build_streams_its_parts_one_at_a_time_into_jsonl_rows(library, tmp_path, monkeypatch):
+    """Every pass of the final write reads the parts in order, each once: one part is held at a time."""
+    monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 3)
+    import sfxrep.index.format as fmt
+
+    reads: list[str] = []
+    real = fmt._read_arrays
+    monkeypatch.setattr(fmt, "_read_arrays", lambda path: reads.append(path.name) or real(path))
+    index, _ = build(tmp_path / "idx", [library], blocks=True)
+    parts = [f"part-{i:06d}.npz" for i in range(7)]  # 20 files in parts of 3
+    passes = len(reads) // len(parts)
+    assert passes >= 3 and reads == parts * passes
+    with np.load(tmp_path / "idx" / "data.npz") as data:
+        assert {"rows.jsonl", "failures.jsonl"} <= set(data.files)
+        lines = data["rows.jsonl"].decode().splitlines()
+    assert [json.loads(line)["path"] for line in lines] == index.paths == sorted(index.paths)
+    monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 256)
+    one = Index.build(tmp_path / "one", [library], model="logmel", progress=False, blocks=True)[0]  # one part
+    _same_index(one, index)
+    np.testing.assert_array_equal(one.table.block_vectors, index.table.block_vectors)
+
+
+def test_an_index_of_format_1_is_read_and_updated_to_format_2(library, tmp_path):
+    index, _ = build(tmp_path / "idx", [library])
+    with np.load(tmp_path / "idx" / "data.npz") as data:  # rewrite it as sfxrep wrote format 1: JSON strings
+        arrays = {k: data[k] for k in ("vectors", "mean", "std")}
+        rows, failures = data["rows.jsonl"].decode().splitlines(), data["failures.jsonl"].decode().splitlines()
+    np.savez(tmp_path / "idx" / "data.npz", **arrays, rows=np.array(json.dumps([json.loads(r) for r in rows])),
+             failures=np.array(json.dumps([json.loads(f) for f in failures])))
+    meta = json.loads((tmp_path / "idx" / "index.json").read_text())
+    (tmp_path / "idx" / "index.json").write_text(json.dumps({**meta, "format": 1}))
+    old = Index.open(tmp_path / "idx")
+    assert old.paths == index.paths and np.array_equal(old.vectors, index.vectors)
+    sf.write(library / "c00" / "new.wav", distinct_sound(np.random.default_rng(3), 0, 3.0), 22_050)
+    assert old.update(progress=False).embedded == 1
+    assert json.loads((tmp_path / "idx" / "index.json").read_text())["format"] == 2 and len(Index.open(
+        tmp_path / "idx")) == 21

@@ -11,11 +11,14 @@ or more than half of the index is refused unless ``prune`` says the files are go
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
+import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,14 +56,38 @@ class BuildReport:
                 + (f", {self.known_failures} failed before and unchanged (not retried)" if self.known_failures else ""))
 
 
-def scan_roots(roots: Sequence[str | Path]) -> list[Found]:
-    """Every audio file below ``roots``, unlabelled (files are taken as given)."""
-    from sfxrep.audio.decode import audio_files
+def walk_audio(root: str) -> Iterator[str]:
+    """The audio files at or below ``root`` (an absolute path), streamed in the string order of their paths: the
+    order an index keeps, so a scan of any size is never held or sorted whole. A folder's entries are sorted by
+    name with ``/`` after a subfolder's name, which is the order of the full paths; a linked file is listed under
+    its link's path, and linked folders are not followed."""
+    from sfxrep.audio.decode import AUDIO_EXTENSIONS
 
+    if not os.path.isdir(root):
+        yield root
+        return
+    with os.scandir(root) as listing:
+        entries = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path) for e in listing
+                         if e.is_dir(follow_symlinks=False)
+                         or (e.is_file() and os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS))
+    for key, path in entries:
+        if key.endswith("/"):
+            yield from walk_audio(path)
+        else:
+            yield path
+
+
+def scan_roots(roots: Sequence[str | Path]) -> Iterator[Found]:
+    """Every audio file below ``roots`` (folders or files), unlabelled, in path order, each once, streamed.
+
+    Raises:
+        FileNotFoundError: a root does not exist (before anything is yielded).
+    """
+    resolved = sorted({str(Path(r).resolve()) for r in roots})
     missing = [str(r) for r in roots if not Path(r).exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)}: no such file or folder")
-    return [Found(str(Path(p).resolve())) for p in audio_files(roots)]
+    return (Found(path) for path, _ in itertools.groupby(heapq.merge(*map(walk_audio, resolved))))
 
 
 def scan_libraries(libraries: str | Path, names: Sequence[str] | None, work_dir: str | Path,
@@ -109,55 +136,88 @@ class Builder:
     new_parts: list[Path] = field(default_factory=list)
 
     def refresh(self, work_dir: str | Path, cache_dir: str | Path) -> BuildReport:
-        """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save."""
+        """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save.
+
+        The scan streams in path order and is walked twice (what would be removed is checked before anything is
+        embedded), so a build holds the index it updates and a constant, not its sources' every file."""
         start = time.perf_counter()
-        sources = self.meta["sources"]
-        found = scan_roots(sources["roots"]) if sources["roots"] else []
-        if sources["libraries"]:
-            labelled, ucs = scan_libraries(sources["libraries"], sources["library_names"], work_dir, cache_dir)
-            self.meta["ucs_libraries"] = ucs
-            seen = {f.path for f in labelled}
-            found = labelled + [f for f in found if f.path not in seen]
-        if self.shard is not None:
-            found = shard_of(found, *self.shard)
-        report = BuildReport(found=len(found))
-        found_paths = {f.path for f in found}
-        present = [i for i, r in enumerate(self.table.rows) if r.path in found_paths]
-        report.removed = len(self.table) - len(present)
+        scan = self._scan(work_dir, cache_dir)
+        roots, table = self.meta["sources"]["roots"], self.table
+        seen, hit, failed_seen = np.zeros(len(table), bool), set(), set()
+        failed_before = {f.path: f for f in table.failures}
+        found = to_embed = 0
+        for entry in scan():
+            found += 1
+            if (i := table.by_path.get(entry.path)) is not None:
+                seen[i] = True
+            if entry.path in failed_before:
+                failed_seen.add(entry.path)
+            hit.update(r for r in roots if r not in hit and _below(entry.path, r))
+            to_embed += self._action(entry, failed_before) == "embed"
+        report = BuildReport(found=found, removed=int(len(table) - seen.sum()))
         if not self.prune:
-            self._check_removal(sources["roots"], found_paths, report.removed)
-        self.table.select(present)
-        failed_before = {f.path: f for f in self.table.failures if f.path in found_paths}
-        self.table.failures = list(failed_before.values())
-        todo: list[Found] = []
-        for entry in found:
-            i = self.table.by_path.get(entry.path)
-            current = self.table.rows[i] if i is not None else None
-            if current is not None and unchanged(current, entry.path):
-                current.relabel(entry)
-                report.kept += 1
-            elif (old := failed_before.get(entry.path)) and not self.retry_failed and unchanged(old, entry.path):
-                report.known_failures += 1
-            else:
-                todo.append(entry)
-        if todo:
-            self._embed(sorted(todo, key=lambda e: e.path), report)  # in path order: each part is read back once
+            self._check_removal(roots, hit, report.removed)
+        table.select(np.flatnonzero(seen).tolist())
+        table.failures = [f for f in table.failures if f.path in failed_seen]
+        failed_before = {f.path: f for f in table.failures}
+
+        def todo() -> Iterator[Found]:  # in path order: each part is read back once
+            for entry in scan():
+                action = self._action(entry, failed_before)
+                if action == "keep":
+                    table.rows[table.by_path[entry.path]].relabel(entry)
+                    report.kept += 1
+                elif action == "known":
+                    report.known_failures += 1
+                else:
+                    yield entry
+
+        self._embed(todo(), to_embed, report)
         report.seconds = time.perf_counter() - start
-        fmt.write(self.folder, self.meta, self.table, self.new_parts)
+        fmt.write(self.folder, self.meta, table, self.new_parts)
         return report
 
-    def _check_removal(self, roots: list[str], found: set[str], removed: int) -> None:
+    def _scan(self, work_dir: str | Path, cache_dir: str | Path) -> Callable[[], Iterator[Found]]:
+        """What to index, as a function giving a fresh stream of it in path order (this build's shard of it)."""
+        sources = self.meta["sources"]
+        roots = sources["roots"] or []
+        scan_roots(roots)  # a missing root is an error before anything is done
+        labelled: list[Found] = []
+        if sources["libraries"]:
+            labelled, self.meta["ucs_libraries"] = scan_libraries(sources["libraries"], sources["library_names"],
+                                                                  work_dir, cache_dir)
+            labelled.sort(key=lambda f: f.path)
+
+        def scan() -> Iterator[Found]:  # a file a library labels, and found below a root too: once, labelled
+            both = heapq.merge(labelled, scan_roots(roots), key=lambda f: f.path)
+            return (next(same) for _, same in itertools.groupby(both, key=lambda f: f.path))
+
+        return scan if self.shard is None else shard_of(scan, *self.shard)
+
+    def _action(self, entry: Found, failed_before: dict[str, Failure]) -> str:
+        """``keep`` an unchanged file's row, skip a ``known`` failure (unchanged, not retried) or ``embed`` it."""
+        i = self.table.by_path.get(entry.path)
+        if i is not None and unchanged(self.table.rows[i], entry.path):
+            return "keep"
+        old = failed_before.get(entry.path)
+        if old is not None and not self.retry_failed and unchanged(old, entry.path):
+            return "known"
+        return "embed"
+
+    def _check_removal(self, roots: list[str], hit: set[str], removed: int) -> None:
         """Refuse to drop what an unmounted drive or a mistyped root would drop (see module doc)."""
         for root in roots:
-            held = sum(1 for r in self.table.rows if r.path == root or r.path.startswith(root.rstrip("/") + "/"))
-            if held and not any(p == root or p.startswith(root.rstrip("/") + "/") for p in found):
+            held = sum(1 for r in self.table.rows if _below(r.path, root))
+            if held and root not in hit:
                 raise ValueError(f"{root}: no audio files there now, but the index {self.folder} holds {held} from "
                                  "it (an unmounted drive?); nothing changed. Mount it, or give --prune to drop them")
         if removed > len(self.table) / 2:
             raise ValueError(f"{self.folder}: this update would drop {removed} of {len(self.table)} files (deleted or "
                              "moved?); nothing changed. Give --prune to drop them")
 
-    def _embed(self, todo: list[Found], report: BuildReport) -> None:
+    def _embed(self, todo: Iterator[Found], total: int, report: BuildReport) -> None:
+        """Embed the files of ``todo`` (a stream, in path order; ``total`` of them) into parts of at most
+        :data:`FLUSH_EVERY` files."""
         from tqdm import tqdm
 
         from sfxrep.models.embedding import FileEmbedder
@@ -165,7 +225,13 @@ class Builder:
         model = self.meta["model"]
         embedder = FileEmbedder(self.model, model["library"], batch_size=self.batch_size, tail=model["tail"],
                                 compile=self.compile, precision=model.get("precision", "fp32"))
-        entries = {e.path: e for e in todo}
+        entries: dict[str, Found] = {}  # the files the embedder has taken and not yet given back
+
+        def paths() -> Iterator[str]:
+            for entry in todo:
+                entries[entry.path] = entry
+                yield entry.path
+
         with_blocks = self.table.block_vectors is not None
         rows: list[FileRow] = []
         vectors: list[np.ndarray] = []
@@ -184,13 +250,14 @@ class Builder:
             self.new_parts.append(fmt.write_part(self.folder, part, dim, self.meta["model"]["sha256"]))
             rows.clear(), vectors.clear(), blocks.clear(), failures.clear()
 
-        bar = tqdm(total=len(todo), unit="file", desc="sfxrep index", disable=not self.progress, file=sys.stderr,
+        bar = tqdm(total=total, unit="file", desc="sfxrep index", disable=not self.progress, file=sys.stderr,
                    dynamic_ncols=True)
         with bar:
-            for item in embedder(e.path for e in todo):
+            for item in embedder(paths()):
                 bar.update(1)
                 size, mtime_ns, ctime_ns = file_signature(item.path) or (None, None, None)
                 if isinstance(item, AudioDecodeError):
+                    entries.pop(item.path, None)
                     failures.append(Failure(item.path, item.reason, size, mtime_ns, ctime_ns))
                     report.failed.append((item.path, item.reason))
                     bar.write(f"sfxrep index: skipped {item.path}: {item.reason}", file=sys.stderr)
@@ -198,7 +265,7 @@ class Builder:
                     if not np.isfinite(item.blocks).all():  # broken weights: never index what cannot be searched
                         raise ValueError(f"{item.path}: the model {model['source']} gives non-finite embeddings "
                                          "(NaN or inf; are its weights broken?); nothing of this file was indexed")
-                    found = entries[item.path]
+                    found = entries.pop(item.path)
                     self.meta["dim"] = item.blocks.shape[1]
                     rows.append(FileRow(found.path, found.library, found.label, found.group, found.split, size=size,
                                         mtime_ns=mtime_ns, ctime_ns=ctime_ns, duration=round(item.duration, 4),
@@ -212,6 +279,11 @@ class Builder:
                 if len(rows) + len(failures) >= FLUSH_EVERY or time.monotonic() - flushed[0] >= FLUSH_SECONDS:
                     flush()
             flush()
+
+
+def _below(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or inside it."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 @contextlib.contextmanager
@@ -298,12 +370,13 @@ def parse_shard(text: str) -> tuple[int, int]:
     return shard
 
 
-def shard_of(found: list[Found], i: int, n: int) -> list[Found]:
-    """Shard ``i`` of ``n``: the ``i``-th of ``n`` contiguous, nearly equal runs of the files in path order. Every
-    machine scanning the same sources gets the same runs, and the shards' rows concatenated are the whole index's
-    in its order, so :func:`merge` streams them one after the other."""
-    ordered = sorted(found, key=lambda f: f.path)
-    return ordered[i * len(ordered) // n:(i + 1) * len(ordered) // n]
+def shard_of(scan: Callable[[], Iterator[Found]], i: int, n: int) -> Callable[[], Iterator[Found]]:
+    """Shard ``i`` of ``n`` of a scan (a function giving a fresh stream in path order): the ``i``-th of ``n``
+    contiguous, nearly equal runs of its files. Every machine scanning the same sources gets the same runs, and
+    the shards' rows concatenated are the whole index's in its order, so :func:`merge` streams them one after the
+    other. Counting the files walks the scan once more."""
+    total = sum(1 for _ in scan())
+    return lambda: itertools.islice(scan(), i * total // n, (i + 1) * total // n)
 
 
 def merge(out: str | Path, shards: Sequence[str | Path]) -> dict:

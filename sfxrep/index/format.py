@@ -4,9 +4,10 @@
   from (roots, a libraries YAML), counts; human-readable, rewritten with every save;
 * ``data.npz`` — the arrays, written atomically in one file so they always agree: ``vectors (N, D)``
   float32 file embeddings (mean of the file's block embeddings), ``mean (D,)`` and ``std (D,)`` of the
-  normalisation, ``rows`` (JSON: one :class:`~sfxrep.index.rows.FileRow` per file, row *i* ↔ ``vectors[i]``),
-  ``failures`` (JSON: :class:`~sfxrep.index.rows.Failure`) and, with ``blocks``, ``block_vectors (M, D)`` in file
-  order;
+  normalisation, ``rows.jsonl`` (UTF-8 JSON lines: one :class:`~sfxrep.index.rows.FileRow` per file, line *i* ↔
+  ``vectors[i]``), ``failures.jsonl`` (:class:`~sfxrep.index.rows.Failure`) and, with ``blocks``,
+  ``block_vectors (M, D)`` in file order. Format 1 held ``rows`` and ``failures`` as one JSON string each (read
+  still; JSON lines are written as they stream, so a build never holds them whole);
 * ``parts/`` — embeddings of a build that was interrupted, merged by the next run (so a killed build resumes);
 * ``hnsw.faiss`` — the HNSW graph of a large index (:mod:`sfxrep.index.vectors`), rebuilt when stale;
 * ``references/`` — indexes of labelled reference libraries made by ``sfxrep label``.
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import os
 import socket
@@ -30,7 +32,8 @@ from sfxrep.fileio import atomic_write, atomic_write_text
 from sfxrep.index.rows import Failure, FileRow
 from sfxrep.index.vectors import Stats, fit_stats
 
-FORMAT = 1
+FORMAT = 2  # 2: rows and failures as JSON-lines members (1: one JSON string each); both are read
+ROWS, FAILURES = "rows.jsonl", "failures.jsonl"
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a torn or corrupt .npz raises
 
 
@@ -115,11 +118,18 @@ def _arrays(table: Table, dim: int) -> dict:
     return arrays
 
 
+def _records(data: np.lib.npyio.NpzFile, name: str) -> list[dict]:
+    """A member of rows or failures: JSON lines (format 2) or, in format 1 and in parts, one JSON list."""
+    if f"{name}.jsonl" in data.files:
+        return [json.loads(line) for line in data[f"{name}.jsonl"].decode().splitlines()]
+    return json.loads(str(data[name]))
+
+
 def _read_arrays(path: Path) -> Table:
     with np.load(path, allow_pickle=False) as data:
-        return Table([FileRow.from_dict(r) for r in json.loads(str(data["rows"]))], data["vectors"],
+        return Table([FileRow.from_dict(r) for r in _records(data, "rows")], data["vectors"],
                      data["block_vectors"] if "block_vectors" in data.files else None,
-                     [Failure.from_dict(f) for f in json.loads(str(data["failures"]))])
+                     [Failure.from_dict(f) for f in _records(data, "failures")])
 
 
 def part_files(folder: Path) -> list[Path]:
@@ -198,6 +208,39 @@ class _Pieces:
             self._loaded = (piece, part, _offsets(part))
         return self._loaded[1], self._loaded[2]
 
+    def rows(self) -> Iterator[tuple[str, int, int, FileRow]]:
+        """``(path, piece, row, FileRow)`` of the index being written, in path order, a part's row replacing the
+        table's row of the same path. Streams: the table is sorted by path, and the parts are consecutive runs in
+        path order (one build's embedding order, or shards in order), so it holds one part at a time."""
+        parts = self._part_rows()
+        table = ((r.path, 0, i, r) for i, r in enumerate(self.table.rows))
+        last = None
+        for entry in heapq.merge(parts, table, key=lambda e: (e[0], -e[1])):
+            if entry[0] != last:  # the first of a path is the newest (highest piece)
+                last = entry[0]
+                yield entry
+
+    def _part_rows(self) -> Iterator[tuple[str, int, int, FileRow]]:
+        last = ""
+        for piece in range(1, len(self.parts) + 1):
+            for i, row in enumerate(self.get(piece)[0].rows):
+                if row.path <= last:
+                    raise RuntimeError(f"{self.parts[piece - 1]}: rows out of path order after {last} (parts of one "
+                                       "build are written in path order)")
+                last = row.path
+                yield row.path, piece, i, row
+
+    def failures(self) -> dict[str, Failure]:
+        """The failures of the index being written: the table's, replaced by the parts' for the files a part
+        embedded or failed again (the newest part wins)."""
+        failures = {f.path: f for f in self.table.failures}
+        for piece in range(1, len(self.parts) + 1):
+            part = self.get(piece)[0]
+            for path in [r.path for r in part.rows] + [f.path for f in part.failures]:
+                failures.pop(path, None)
+            failures.update({f.path: f for f in part.failures})
+        return failures
+
 
 def _offsets(table: Table) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([r.blocks for r in table.rows], dtype=np.int64)])
@@ -216,38 +259,36 @@ def _stream_member(zf: zipfile.ZipFile, name: str, shape: tuple[int, int], chunk
             raise RuntimeError(f"{name}: wrote {written} rows, expected {shape[0]}")
 
 
+def _stream_jsonl(zf: zipfile.ZipFile, name: str, items: Iterator) -> None:
+    """Write ``name`` (UTF-8 JSON lines, one object per item's ``to_dict()``) into ``zf`` as they come."""
+    with zf.open(name, "w", force_zip64=True) as out:
+        for item in items:
+            out.write(json.dumps(item.to_dict(), ensure_ascii=False).encode() + b"\n")
+
+
 def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) -> tuple[np.ndarray, np.ndarray] | None:
     """Write ``data.npz`` and ``index.json`` atomically, rows sorted by path, then drop the parts and a stale HNSW
     graph. Returns the normalisation statistics it stored (``None`` for an empty index).
 
-    ``parts`` are part files of this build (:func:`write_part`) not yet in ``table``: their rows replace rows of the
-    same path, and their vectors are streamed from disk into ``data.npz`` in chunks of :data:`STREAM_ROWS` rows, so
-    a build's memory does not grow with its vectors (``make bench``: peak memory at 1k, 10k, 100k files).
+    ``parts`` are part files of this build (:func:`write_part`), consecutive runs in path order, not yet in
+    ``table``: their rows replace rows of the same path. Rows, vectors and block vectors stream from the parts into
+    ``data.npz`` (:data:`STREAM_ROWS` rows at a time, the rows as JSON lines), so what a build holds does not grow
+    with the files it embedded (``make bench``: peak memory at 1k, 10k, 100k files).
     """
     pieces = _Pieces(table, parts)
-    order: list[tuple[str, int, int, FileRow]] = []  # (path, piece, row, its FileRow), newest piece winning a path
-    failures: dict[str, Failure] = {f.path: f for f in table.failures}
-    newest: dict[str, int] = {}
+    failures = pieces.failures()
+    files = total_blocks = labelled = 0
     dim = table.dim
-    for piece in range(len(parts), 0, -1):  # metadata only: a part's vectors are read again when written
-        part = pieces.get(piece)[0]
-        dim = dim or part.dim
-        for i, row in enumerate(part.rows):
-            if newest.setdefault(row.path, piece) == piece:
-                order.append((row.path, piece, i, row))
-        for path in {r.path for r in part.rows} | {f.path for f in part.failures}:
-            failures.pop(path, None)
-        failures.update({f.path: f for f in part.failures if newest.setdefault(f.path, piece) == piece})
-    order += [(r.path, 0, i, r) for i, r in enumerate(table.rows) if r.path not in newest]
-    order.sort(key=lambda entry: entry[0])
-    rows = [entry[3] for entry in order]
+    for _, piece, _, row in pieces.rows():  # a first pass for the arrays' shapes (metadata only)
+        files, total_blocks, labelled = files + 1, total_blocks + row.blocks, labelled + (row.label is not None)
+        dim = dim or pieces.get(piece)[0].dim
     dim = dim or meta.get("dim") or 0
     with_blocks = table.block_vectors is not None
     stats = Stats(dim)  # the normalisation statistics, in the same pass as the vectors
 
     def chunks(blocks: bool) -> Iterator[np.ndarray]:
         batch: list[np.ndarray] = []
-        for _, piece, i, _ in order:
+        for _, piece, i, _ in pieces.rows():
             source, offsets = pieces.get(piece)
             batch.append(source.block_vectors[offsets[i]:offsets[i + 1]] if blocks else source.vectors[i:i + 1])
             if len(batch) >= STREAM_ROWS:
@@ -263,19 +304,19 @@ def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) ->
 
     def save(f) -> None:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            _stream_member(zf, "vectors", (len(order), dim), vectors())
+            _stream_member(zf, "vectors", (files, dim), vectors())
             if with_blocks:
-                _stream_member(zf, "block_vectors", (sum(r.blocks for r in rows), dim), chunks(blocks=True))
+                _stream_member(zf, "block_vectors", (total_blocks, dim), chunks(blocks=True))
             mean, std = stats.result() or (np.zeros(dim, np.float32), np.ones(dim, np.float32))
-            for name, value in (("mean", mean), ("std", std),
-                                ("rows", np.array(json.dumps([r.to_dict() for r in rows]))),
-                                ("failures", np.array(json.dumps([f.to_dict() for f in failures.values()])))):
+            for name, value in (("mean", mean), ("std", std)):
                 with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
                     np.lib.format.write_array(out, value, allow_pickle=False)
+            _stream_jsonl(zf, ROWS, (entry[3] for entry in pieces.rows()))
+            _stream_jsonl(zf, FAILURES, iter(sorted(failures.values(), key=lambda f: f.path)))
 
     atomic_write(folder / "data.npz", save)
-    meta.update(format=FORMAT, files=len(order), failures=len(failures), dim=dim, blocks=with_blocks,
-                updated=time.strftime("%Y-%m-%dT%H:%M:%S"), labelled=sum(1 for r in rows if r.label is not None))
+    meta.update(format=FORMAT, files=files, failures=len(failures), dim=dim, blocks=with_blocks,
+                updated=time.strftime("%Y-%m-%dT%H:%M:%S"), labelled=labelled)
     atomic_write_text(folder / "index.json", json.dumps(meta, indent=2) + "\n")
     for part in part_files(folder):
         part.unlink()
