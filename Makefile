@@ -36,7 +36,7 @@ TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $
 	$(if $(INIT),--init $(INIT)) $(if $(FREEZE),--freeze-encoder-epochs $(FREEZE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
-.PHONY: help install browser train tune tune-show test test-fast study bench model clean
+.PHONY: help install browser train tune tune-show test test-fast study bench int8 model clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -99,6 +99,12 @@ model: $(STAMP)  ## train the release model (resumable), choose its WiSE-FT mix 
 	$(BIN)/sfxrep release results/release/sfxrep-v1.jsonl --name sfxrep-v1 --interpolate auto
 	$(BIN)/sfxrep evaluate sfxrep-v1 --libraries-yaml experiments/libraries/shared.yaml \
 		--results results/release/references.jsonl
+
+# make int8: the int8 calibrations shipped for --precision int8 (aisfx and sfxrep-v1, on the train splits of the seven
+# ../shared/data libraries), saved in the package under the SHA-256 of each float encoder
+int8: $(STAMP)  ## calibrate the shipped int8 encoders (aisfx, sfxrep-v1) → sfxrep/models/weights/int8
+	for m in aisfx sfxrep-v1; do $(BIN)/sfxrep quantize $$m --libraries experiments/libraries/shared.yaml \
+		--out sfxrep/models/weights/int8 || exit 1; done
 
 bench: $(STAMP)  ## throughput: train step per precision, data wait, embedding vs aiSFX, indexing, search
 	$(BIN)/python -m benchmarks.bench

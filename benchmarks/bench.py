@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gate-models", nargs="*", default=["aisfx", "sfxrep-v1"],
                         help="models of the bf16 accuracy gate on --gate-libraries (none: skip it)")
     parser.add_argument("--gate-libraries", default="experiments/libraries/shared.yaml")
+    parser.add_argument("--int8-files", type=int, default=1500,
+                        help="real files of the int8 encoder benchmark (0: skip it)")
     parser.add_argument("--scale-sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000],
                         help="files of the index scale benchmark (none: skip it)")
     parser.add_argument("--bf16-max-width", type=int, default=None,
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             stage_rates,
             whole_process,
         )
-        from sfxrep.hardware import cpu_has_native_bf16, embedding_precision
+        from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni, embedding_precision
 
         files = sample_files(args.files, shared)
         auto = embedding_precision("auto")
@@ -264,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
         for mode in (AUTO, *SFXREP_MODES) if args.embed_modes == "all" else (AUTO,):
             if "bf16" in mode and not cpu_has_native_bf16():
                 print(f"  sfxrep {mode:<34} skipped (bf16 is emulated on this CPU)")
+                continue
+            if "int8" in mode and not cpu_has_vnni():
+                print(f"  sfxrep {mode:<34} skipped (no VNNI or AMX on this CPU)")
                 continue
             rate = round(sfxrep_files_per_s(files, mode), 2)
             summary["embed_modes_files_per_s"][mode] = rate
@@ -315,10 +320,25 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.precision_bench import report as gate_report
 
         summary["precision_gate"] = []
-        for model in args.gate_models:
-            result = gate(model, args.gate_libraries)
+        from sfxrep.hardware import cpu_has_vnni
+
+        candidates = ["bf16", *(["int8"] if cpu_has_vnni() else [])]
+        for model, candidate in ((m, c) for c in candidates for m in args.gate_models):
+            result = gate(model, args.gate_libraries, candidate=candidate)
             gate_report(result)
             summary["precision_gate"].append({k: v for k, v in result.items() if k != "f1"})
+    if args.int8_files and shared.is_dir():
+        from sfxrep.hardware import cpu_has_vnni
+
+        if cpu_has_vnni():
+            from benchmarks.int8_bench import int8_bench, real_files
+            from benchmarks.int8_bench import report as int8_report
+
+            print("\nint8 encoder against fp32 and bf16 (calibrated on real blocks, scored on held-out ones)")
+            summary["int8"] = int8_bench("aisfx", real_files(str(shared), args.int8_files), [(), (0, 1)])
+            int8_report(summary["int8"])
+        else:
+            print("\nint8 encoder: skipped (no VNNI or AMX on this CPU)")
     if args.scale_sizes and shared.is_dir():
         from benchmarks.scale_bench import report as scale_report
         from benchmarks.scale_bench import scale_bench

@@ -36,7 +36,7 @@ def sample_files(limit: int, shared: Path, min_seconds: float = 3.0) -> list[Pat
     return files[::step][:limit]
 
 
-SFXREP_MODES = ("one file at a time, tail (before)", "batched fp32", "batched bf16", "batched + tail",
+SFXREP_MODES = ("one file at a time, tail (before)", "batched fp32", "batched bf16", "batched int8", "batched + tail",
                 "batched + compile")
 AUTO = "batched"  # the default path: the precision ``auto`` resolves to here
 
@@ -58,7 +58,7 @@ def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
                 get_timestamp_embeddings(torch.from_numpy(load_audio(path))[None], model)
             return len(paths)
     else:
-        precision = "fp32" if "fp32" in mode else "bf16" if "bf16" in mode else "auto"
+        precision = next((p for p in ("fp32", "bf16", "int8") if p in mode), "auto")
         embedder = FileEmbedder(model, tail="tail" in mode, compile="compile" in mode, precision=precision)
 
         def run(paths: list[Path]) -> int:
@@ -110,8 +110,9 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     this process, and the model (frontend + encoder) on pre-decoded blocks at fp32 and at bf16. The slowest stage
     bounds the pipeline."""
     from sfxrep.api import load_model
-    from sfxrep.hardware import cpu_has_native_bf16
+    from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni
     from sfxrep.models.embedding import FileEmbedder, decode_or_error
+    from sfxrep.models.inference import embed_at
 
     start = time.perf_counter()
     decoded = [decode_or_error(str(p)) for p in files]
@@ -119,8 +120,9 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     embedder = FileEmbedder(load_model(model_name), decode_workers=0)
     blocks = [embedder.blocks_of(a.samples) for a in decoded if not isinstance(a, Exception)]
     batch = torch.cat(blocks)
-    for precision in ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",):
-        embedder.precision = precision
+    precisions = ["fp32", *(["bf16"] if cpu_has_native_bf16() else []), *(["int8"] if cpu_has_vnni() else [])]
+    for precision in precisions:
+        embedder.precision, embedder._embed = precision, embed_at(embedder.model, precision)
         embedder._forward(batch[:64])  # warm-up
         start = time.perf_counter()
         for chunk in batch.split(64):
@@ -132,7 +134,7 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
 
 def whole_process(files: list[Path]) -> dict:
     """Files/s of whole processes on ``files``, start-up and model loading included: ``sfxrep embed aisfx`` at its
-    default precision and at fp32, and the authors' aiSFX pipeline (:func:`aisfx_pipeline`) in a process of its
+    default precision, at fp32 and (with VNNI) at int8, and the authors' aiSFX pipeline (:func:`aisfx_pipeline`) in a process of its
     own, as ``python -m benchmarks.embed_bench FILE...`` runs it."""
     import subprocess
     import sys
@@ -143,10 +145,14 @@ def whole_process(files: list[Path]) -> dict:
         subprocess.run(command, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
         return len(files) / (time.perf_counter() - start)
 
+    from sfxrep.hardware import cpu_has_vnni
+
     paths = [str(Path(p).resolve()) for p in files]
     out = {}
+    runs = [("sfxrep embed (auto)", []), ("sfxrep embed (fp32)", ["--precision", "fp32"])]
+    runs += [("sfxrep embed (int8)", ["--precision", "int8"])] if cpu_has_vnni() else []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, extra in (("sfxrep embed (auto)", []), ("sfxrep embed (fp32)", ["--precision", "fp32"])):
+        for label, extra in runs:
             out[label] = timed_run([sys.executable, "-m", "sfxrep.cli", "embed", "aisfx", *paths, "--out",
                                     f"{tmp}/e.npz", *extra])
         backend = "essentia" if importlib.util.find_spec("essentia") else "librosa"

@@ -205,6 +205,13 @@ def _embed(ns: argparse.Namespace) -> None:
     print(f"{len(files)} files embedded ({embeddings.shape[1]}-d, encoder in {precision}), {len(skipped)} skipped → {out}")
 
 
+def _quantize(ns: argparse.Namespace) -> None:
+    from sfxrep.models.int8 import quantize_model
+
+    print(f"int8 calibration of {ns.model} on {ns.blocks} blocks of {ns.libraries}: "
+          f"{quantize_model(ns.model, ns.libraries, ns.out, ns.blocks)}")
+
+
 def _report(ns: argparse.Namespace) -> None:
     from sfxrep.results.report.build import build_report
     from sfxrep.results.rows import read_results
@@ -310,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     from sfxrep.audit.command import add_audit_command
 
     add_audit_command(sub)
+
+    qz = sub.add_parser("quantize", help="calibrate a model's int8 encoder for --precision int8 (CPUs with VNNI/AMX)")
+    qz.add_argument("model", help="aisfx, a release name or an sfxrep .ckpt")
+    qz.add_argument("--libraries", required=True, help="libraries YAML whose train splits calibrate it")
+    qz.add_argument("--blocks", type=int, default=1024, help="calibration blocks (default 1024)")
+    qz.add_argument("--out", help="folder to save it in (default $SFXREP_INT8_DIR or ~/.cache/sfxrep/int8)")
+    qz.set_defaults(func=_quantize)
 
     r = sub.add_parser("report", help="RQ1–RQ4 figures and index.html from a results file; a W&B Report")
     r.add_argument("results", type=Path)

@@ -57,6 +57,14 @@ def cpu_has_native_bf16() -> bool:
     return bool(_hardware_bf16()) and not kernel_limits()
 
 
+def cpu_has_vnni() -> bool:
+    """True on CPUs with VNNI (AVX512-VNNI, AVX-VNNI) or AMX, where int8 products run without 16-bit saturation
+    (:mod:`sfxrep.models.int8`), and no environment setting holds the kernels below them (a CPU made to act as
+    AVX2 gets no int8, as it gets no bf16)."""
+    return bool(getattr(torch.cpu, "_is_vnni_supported", lambda: False)() or torch.cpu._is_amx_tile_supported()) \
+        and not env_limits()
+
+
 def env_limits() -> list[str]:
     """The settings of this process's environment that hold torch's or oneDNN's kernels to a given ISA (whatever
     the hardware): ``torch.compile`` is not trusted under them (measured: its encoder's embeddings came out wrong,
@@ -84,7 +92,7 @@ def channels_last_helps(device: torch.device | str = "cpu") -> bool:
 
 # ---- inference: the precision embedding runs at ----------------------------------------------------------------
 
-EmbedPrecision = Literal["auto", "fp32", "bf16"]
+EmbedPrecision = Literal["auto", "fp32", "bf16", "int8"]
 EMBED_PRECISIONS: tuple[str, ...] = get_args(EmbedPrecision)
 
 
@@ -97,14 +105,21 @@ def embedding_precision(precision: str = "auto", device: torch.device | str = "c
     Accuracy (``make bench``, aiSFX and sfxrep-v1 on the seven libraries of ``../shared/data``): the gate is block
     cosine ≥ 0.99 to fp32 and kNN macro-F1 within 0.5 points of fp32.
 
+    ``int8`` (explicit only) runs the encoder's saved int8 calibration, on a CPU with VNNI or AMX
+    (:mod:`sfxrep.models.int8`).
+
     Raises:
-        ValueError: an unknown precision.
+        ValueError: an unknown precision, or int8 where it does not run.
     """
     if precision not in EMBED_PRECISIONS:
         raise ValueError(f"embedding precision must be one of {EMBED_PRECISIONS}, not {precision!r}")
+    device = torch.device(device)
+    if precision == "int8" and (device.type != "cpu" or not cpu_has_vnni()):
+        raise ValueError(f"--precision int8 runs on a CPU with VNNI or AMX; this is {device.type}"
+                         + (f" ({cpu_capability()}{', ' + ', '.join(env_limits()) if env_limits() else ''})"
+                            if device.type == "cpu" else "") + ": use bf16 or fp32")
     if precision != "auto":
         return precision
-    device = torch.device(device)
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from benchmarks.bench import cnn9_macs, main
-from tests.conftest import AISFX_MISSING, tone
+from tests.conftest import AISFX_MISSING, SHARED, needs_aisfx, needs_shared, tone
 
 
 @pytest.mark.slow  # end to end: the whole make bench, small
@@ -20,7 +20,8 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     files = ["--files", "0"] if AISFX_MISSING else ["--files", "2", "--shared", str(shared), "--embed-modes", "batched"]
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
-          "--no-whole-process", "--gate-models", "--scale-sizes", "--audit-libraries", *files])  # own tests below
+          "--no-whole-process", "--gate-models", "--scale-sizes", "--audit-libraries", "--int8-files", "0",
+          *files])  # the gate, scale, audit and int8 benchmarks have their own tests below
     out = capsys.readouterr().out
     assert re.search(r"\n\s+4\s+0\.\d\dM\s+fp32\s+[\d.]+", out)
     assert re.search(r"bf16 \+ channels_last\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+x", out)
@@ -104,3 +105,16 @@ def test_the_gpu_check_runs_its_code_on_the_cpu_and_ends_with_one_json_line(tmp_
     assert summary["smoke"] and summary["frontend"]["torch"]["max_abs_diff"] == 0.0
     assert summary["train_step"]["s_per_step"] > 0 and summary["embed"]["files"] == 3
     assert json.loads((tmp_path / "out" / "gpu.json").read_text()) == summary
+
+
+@needs_aisfx
+@needs_shared
+def test_the_int8_bench_scores_held_out_blocks_against_fp32_and_bf16(capsys):
+    from benchmarks.int8_bench import int8_bench, real_files, report
+
+    result = int8_bench("aisfx", real_files(str(SHARED), 160), [(), (0, 1)], calibrate=64)
+    assert result["blocks"] >= 64 and result["fp32_blocks_per_s"] > 0 and result["bf16_cosine_min"] > 0.99
+    assert [v["float_convs"] for v in result["int8"]] == [[], [0, 1]]
+    assert all(0.9 < v["cosine_min"] <= v["cosine_mean"] <= 1 and v["blocks_per_s"] > 0 for v in result["int8"])
+    report(result)
+    assert "int8, convs [0, 1] float" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
-from sfxrep.hardware import embedding_autocast
+from sfxrep.models.inference import embed_at
 from sfxrep.models.module import SfxModule
 
 
@@ -35,7 +35,7 @@ def _bn(module: torch.nn.Module) -> str | None:
 def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, precision: str = "fp32"
                  ) -> Embedded:
     """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode), the encoder at a
-    resolved ``precision`` (``fp32`` or ``bf16``: :func:`sfxrep.hardware.embedding_precision`).
+    resolved ``precision`` (``fp32``, ``bf16`` or ``int8``: :func:`sfxrep.models.inference.embed_at`).
 
     With per-library BatchNorm, the dataset's library picks the BatchNorm set; a library the encoder has not
     seen must be adapted first (:func:`adapt_batchnorm`).
@@ -43,10 +43,10 @@ def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int =
     module.eval()
     library = dataset.files.library if _bn(module) == "per_library" else None
     device = module.device
+    embed = embed_at(module, precision)
     chunks, labels, files = [], [], []
     for batch in _batches(dataset, batch_size):
-        with embedding_autocast(precision, device):
-            chunks.append(module.embed(batch["wave"].to(device), library).cpu())  # float32
+        chunks.append(embed(batch["wave"].to(device), library).cpu())  # float32
         labels.append(batch["label"])
         files.append(batch["file"])
     return Embedded(torch.cat(chunks).numpy(), torch.cat(labels).numpy(), torch.cat(files).numpy())

@@ -129,10 +129,11 @@ def index_command(ns: argparse.Namespace) -> None:
                                 shard=parse_shard(ns.shard) if ns.shard else None)
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}")
-    print(f"{ns.out}: {report.summary()}; the index holds {len(index)} files"
+    # from index.json: reading the table back would hold every row and vector the build streamed to disk
+    print(f"{ns.out}: {report.summary()}; the index holds {index.meta['files']} files"
           + (f" ({report.audio_seconds / report.seconds:.0f} s of audio per second)" if report.embedded else ""))
-    if index.failures:
-        print(f"{len(index.failures)} file(s) could not be decoded: sfxrep index --failures --out {ns.out} lists "
+    if index.meta["failures"]:
+        print(f"{index.meta['failures']} file(s) could not be decoded: sfxrep index --failures --out {ns.out} lists "
               "them with the reasons, --retry-failed tries them again")
 
 

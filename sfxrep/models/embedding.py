@@ -30,6 +30,7 @@ import torch
 from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
 from sfxrep.hardware import embedding_autocast, embedding_precision, env_limits
+from sfxrep.models.inference import embed_at
 from sfxrep.models.module import SfxModule
 
 TAIL_DEFAULT = False
@@ -116,7 +117,8 @@ class FileEmbedder:
             compiled against 10.0–11.1 eager (``make bench``), so measure on your machine. (int8 PT2E
             quantisation through torchao and inductor gave no gain either: 17.7 blocks/s at cosine 0.9988, no VNNI.)
         precision: the encoder's precision: ``auto`` (default) is bf16 where the device computes it natively (AMX,
-            AVX512-BF16, a CUDA GPU), else fp32 (:func:`sfxrep.hardware.embedding_precision`); ``precision``
+            AVX512-BF16, a CUDA GPU), else fp32 (:func:`sfxrep.hardware.embedding_precision`); ``int8`` runs the
+            model's saved int8 calibration on a CPU with VNNI or AMX (:mod:`sfxrep.models.int8`); ``precision``
             holds the resolved value.
     """
 
@@ -140,7 +142,10 @@ class FileEmbedder:
             warnings.warn(f"torch.compile is not used while {', '.join(env_limits())} holds the kernels to an ISA (its "
                           "compiled encoder gave wrong embeddings then); embedding eagerly", stacklevel=2)
             compile = False
+        if compile and self.precision == "int8":
+            raise ValueError("compile: the int8 encoder runs as a quantized graph, not through torch.compile")
         self.compiled = torch.compile(model.encoder, dynamic=False) if compile else None
+        self._embed = embed_at(model, self.precision)
         self.decoded = 0  # files decoded so far (successfully or not): what an incremental index counts
 
     def blocks_of(self, samples: np.ndarray) -> torch.Tensor:
@@ -156,12 +161,12 @@ class FileEmbedder:
     def _forward(self, blocks: torch.Tensor) -> torch.Tensor:
         """``(n, block_length)`` → ``(n, D)`` float32 on the CPU."""
         blocks = blocks.to(self.device, non_blocking=True)
+        if self.compiled is None:
+            return self._embed(blocks, self.library).cpu()
+        n = blocks.shape[0]
+        if n < self.batch_size:  # one shape for the compiled graph
+            blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
         with embedding_autocast(self.precision, self.device):  # the frontend stays float32 under it
-            if self.compiled is None:
-                return self.model.embed(blocks, self.library).float().cpu()
-            n = blocks.shape[0]
-            if n < self.batch_size:  # one shape for the compiled graph
-                blocks = torch.nn.functional.pad(blocks, (0, 0, 0, self.batch_size - n))
             return self.compiled(self.model.features(blocks), self.library)[:n].float().cpu()
 
     def _decoded(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, DecodedAudio | AudioDecodeError]]:

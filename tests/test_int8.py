@@ -1,0 +1,139 @@
+"""int8 embedding (``--precision int8``): the quantized encoder computes what the float one does, calibrations are
+found for exactly their model, and int8 is refused where it would not run right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sfxrep import hardware
+from sfxrep.models import int8
+from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.embedding import FileEmbedder
+from tests.conftest import SHARED, needs_aisfx, needs_shared, tone
+from tests.test_embedding import tiny_model
+
+
+def trained_like(width: int = 8, seed: int = 0) -> CNN9:
+    """A CNN9 with BatchNorm statistics and affine terms away from their defaults (what training leaves)."""
+    torch.manual_seed(seed)
+    encoder = CNN9(width).eval()
+    for m in encoder.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.2, 0.2)
+    return encoder
+
+
+def log_mel_like(n: int, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 100, 96, generator=g) * 2 - 4  # (n, 1, T, F) of a log-mel's scale
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cosine_similarity(a, b)
+
+
+def test_the_plain_copy_computes_the_encoder_and_int8_stays_close():
+    encoder, x = trained_like(), log_mel_like(48)
+    with torch.inference_mode():
+        torch.testing.assert_close(int8.PlainCNN9(encoder)(x), encoder(x), rtol=1e-5, atol=1e-5)
+        quantized = int8.Int8Encoder.calibrate(encoder, x[:32])
+        out, ref = quantized(x[32:]), encoder(x[32:])
+    assert out.dtype == torch.float32 and out.shape == ref.shape == (16, 64)
+    assert cosine(out, ref).min() >= 0.98 and not torch.equal(out, ref)  # int8 really ran: rounding shows
+    with pytest.raises(ValueError, match="shared BatchNorm"):
+        int8.PlainCNN9(CNN9(4, bn="per_library", libraries=["a"]))
+
+
+def test_a_calibration_is_saved_under_its_encoder_and_found_for_it_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("SFXREP_INT8_DIR", str(tmp_path / "int8"))
+    encoder, x = trained_like(), log_mel_like(40)
+    model = tiny_model()
+    model.encoder = encoder
+    with pytest.raises(ValueError, match=r"no int8 calibration.*sfxrep quantize"):
+        int8.int8_encoder(model)
+    saved = int8.Int8Encoder.calibrate(encoder, x[:32])
+    path = saved.save(int8.user_dir())
+    assert path.parent == tmp_path / "int8" and int8.find_calibration(encoder) == path
+    loaded = int8.int8_encoder(model)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(x[32:]), saved(x[32:]), rtol=0, atol=0)
+    other = trained_like(seed=5)
+    assert int8.find_calibration(other) is None
+    with pytest.raises(ValueError, match="calibration of another encoder"):
+        int8.Int8Encoder.load(other, path)
+    with pytest.raises(ValueError, match="only a CNN9 model"):
+        int8.int8_encoder(torch.nn.Linear(2, 2))
+
+
+def test_int8_runs_only_on_a_cpu_with_vnni_and_is_never_auto(monkeypatch):
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: False)
+    with pytest.raises(ValueError, match="int8 runs on a CPU with VNNI or AMX"):
+        hardware.embedding_precision("int8")
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
+    assert hardware.embedding_precision("int8") == "int8"
+    assert hardware.embedding_precision("auto") in ("bf16", "fp32")
+    with pytest.raises(ValueError, match="this is cuda"):
+        hardware.embedding_precision("int8", "cuda")
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.cpu, "_is_vnni_supported", lambda: True)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # a CPU made to act as AVX2 gets no int8
+    assert not hardware.cpu_has_vnni()
+
+
+def test_the_file_embedder_and_the_evaluation_embed_in_int8(tmp_path, monkeypatch):
+    from sfxrep.models.inference import embed_at
+
+    monkeypatch.setenv("SFXREP_INT8_DIR", str(tmp_path / "int8"))
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    paths = [tone(tmp_path / f"p{i}.wav", freq=220.0 * (i + 1), seconds=1.5 + i) for i in range(3)]
+    waves = torch.randn(40, model.frontend.hop_length * 100) * 0.1
+    with torch.inference_mode():
+        int8.Int8Encoder.calibrate(model.encoder, model.features(waves)).save(int8.user_dir())
+    fp32 = FileEmbedder(model, decode_workers=0, precision="fp32")
+    q = FileEmbedder(model, decode_workers=0, precision="int8")
+    assert q.precision == "int8"
+    for a, b in zip(fp32(paths), q(paths), strict=True):
+        assert b.blocks.dtype == np.float32 and a.blocks.shape == b.blocks.shape
+        assert cosine(torch.from_numpy(a.blocks), torch.from_numpy(b.blocks)).min() >= 0.9
+    with torch.inference_mode():
+        out = embed_at(model, "int8")(waves[:4], None)
+    assert out.shape == (4, 32) and out.dtype == torch.float32
+    with pytest.raises(ValueError, match="int8 encoder runs as a quantized graph"):
+        FileEmbedder(model, decode_workers=0, precision="int8", compile=True)
+
+
+@needs_aisfx
+@needs_shared
+@pytest.mark.parametrize("name", ["aisfx", "sfxrep-v1"])
+def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkeypatch):
+    """``make int8`` ships calibrations of aisfx and sfxrep-v1; on real files their block cosine to fp32 is at
+    least the gate's 0.99 (``make bench`` scores every block of the seven libraries)."""
+    from sfxrep.models.registry import load_model
+
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
+    model = load_model(name)
+    path = int8.find_calibration(model.encoder)
+    assert path is not None and path.parent == int8.SHIPPED
+    files = sorted(SHARED.glob("*/**/*.wav"))[::97][:12]
+    fp32, q = FileEmbedder(model, decode_workers=0, precision="fp32"), FileEmbedder(model, decode_workers=0,
+                                                                                     precision="int8")
+    a = np.concatenate([e.blocks for e in fp32(files)])
+    b = np.concatenate([e.blocks for e in q(files)])
+    assert cosine(torch.from_numpy(a), torch.from_numpy(b)).min() >= 0.99
+
+
+def test_sfxrep_quantize_calibrates_a_checkpoint_on_its_libraries(tiny_libraries, tmp_path, monkeypatch):
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    monkeypatch.setattr("sfxrep.models.registry.load_model", lambda _: model)
+    path = int8.quantize_model("tiny.ckpt", tiny_libraries, tmp_path / "out", blocks=48,
+                               work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
+    assert path.parent == tmp_path / "out" and path.is_file()
+    assert int8.Int8Encoder.load(model.encoder, path).source_sha256 == path.stem
