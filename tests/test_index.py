@@ -126,6 +126,17 @@ def test_undecodable_files_are_reported_remembered_and_retried_on_request(librar
     assert len(report.failed) == 2 and len(decodes) == 2
 
 
+def test_a_file_that_changes_into_garbage_leaves_the_rows_for_the_failures(library, tmp_path):
+    index, _ = build(tmp_path / "idx", [library])
+    broken = library / "c03" / "f02.wav"
+    broken.write_bytes(b"RIFF\x00\x00 no longer audio")
+    os.utime(broken, ns=(2, 2))
+    report = index.update(progress=False)
+    assert len(report.failed) == 1 and report.kept == 19
+    again = Index.open(tmp_path / "idx")
+    assert str(broken) not in again.paths and len(again) == 19 and [f.path for f in again.failures] == [str(broken)]
+
+
 def test_a_killed_build_resumes_from_its_parts(library, tmp_path, monkeypatch, decodes):
     monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 4)
     counting = sfxrep.models.embedding.decode

@@ -198,6 +198,7 @@ class _Pieces:
         self.table, self.parts = table, list(parts)
         self._loaded: tuple[int, Table, np.ndarray] | None = None
         self._offsets = {0: _offsets(table)}
+        self.failed = {f.path for piece in range(1, len(self.parts) + 1) for f in self.get(piece)[0].failures}
 
     def get(self, piece: int) -> tuple[Table, np.ndarray]:
         """The piece's table and its rows' block offsets."""
@@ -210,10 +211,11 @@ class _Pieces:
 
     def rows(self) -> Iterator[tuple[str, int, int, FileRow]]:
         """``(path, piece, row, FileRow)`` of the index being written, in path order, a part's row replacing the
-        table's row of the same path. Streams: the table is sorted by path, and the parts are consecutive runs in
+        table's row of the same path, and a file that failed in a part (changed, now undecodable) dropping its
+        table row. Streams: the table is sorted by path, and the parts are consecutive runs in
         path order (one build's embedding order, or shards in order), so it holds one part at a time."""
         parts = self._part_rows()
-        table = ((r.path, 0, i, r) for i, r in enumerate(self.table.rows))
+        table = ((r.path, 0, i, r) for i, r in enumerate(self.table.rows) if r.path not in self.failed)
         last = None
         for entry in heapq.merge(parts, table, key=lambda e: (e[0], -e[1])):
             if entry[0] != last:  # the first of a path is the newest (highest piece)
