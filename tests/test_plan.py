@@ -95,4 +95,19 @@ def test_every_run_of_the_study_grid_resolves_to_what_it_compares(tiny_libraries
         labels = describe(resolve(_plan(tmp_path, tiny_libraries, **options)))
         assert labels["loss"] == options.get("loss", "ce")
         assert labels["mixing"] == options.get("mixing", "sequential") and labels["bn"] == options.get("bn", "shared")
-        assert (labels["fdr"] != "nofdr") == bool(options.get("fdr"))
+        threshold = options.get("fdr_threshold")
+        assert labels["fdr"] == (f"fdr{threshold:g}" if threshold else "nofdr")  # the study's FDR threshold
+
+
+def test_the_fdr_class_is_named_right_and_the_command_line_does_not_import_lightning():
+    """Every command builds the whole parser; only train and tune need Lightning (seconds of start-up for embed)."""
+    import subprocess
+    import sys
+
+    from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
+
+    assert FDR_CLASS == f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
+    code = "import sys; from sfxrep.cli import build_parser; build_parser(); print(sorted(m for m in sys.modules " \
+           "if m.split('.')[0] in ('lightning', 'pytorch_lightning')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -30,12 +30,18 @@ from sfxrep.fileio import check_yaml_mapping
 from sfxrep.hardware import EmbedPrecision
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.results.rows import Scenario
-from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
 
-FDR_CLASS = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
-FDR_DEFAULTS = {name: p.default for name, p in inspect.signature(FocalDatasetRegularization).parameters.items()}
+# named, not imported: the callback imports Lightning (3.4 s), which no command but train and tune needs
+FDR_CLASS = "sfxrep.training.callbacks.fdr.FocalDatasetRegularization"
 CALLBACK_ARGS = "trainer.callbacks.init_args."  # a --param key that sets an argument of every callback having it
 UNSET = " (default: as the YAML says)"
+
+
+def fdr_defaults() -> dict[str, Any]:
+    """The default arguments of the FDR callback (:data:`FDR_CLASS`)."""
+    from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
+
+    return {name: p.default for name, p in inspect.signature(FocalDatasetRegularization).parameters.items()}
 
 
 def default_experiments() -> Path:
@@ -198,7 +204,7 @@ class TrainPlan:
             existing = next((c for c in callbacks if c.get("class_path") == FDR_CLASS), None)
             callbacks = [c for c in callbacks if c.get("class_path") != FDR_CLASS]
             if fdr:
-                init = {**FDR_DEFAULTS, **((existing or {}).get("init_args") or {})}
+                init = {**fdr_defaults(), **((existing or {}).get("init_args") or {})}
                 if self.fdr_threshold is not None:
                     init["threshold"] = self.fdr_threshold
                 callbacks.append({"class_path": FDR_CLASS, "init_args": init})
