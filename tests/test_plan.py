@@ -106,7 +106,8 @@ def test_the_fdr_class_is_named_right_and_the_command_line_does_not_import_light
 
     from sfxrep.training.callbacks.fdr import FocalDatasetRegularization
 
-    assert FDR_CLASS == f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
+    named = f"{FocalDatasetRegularization.__module__}.{FocalDatasetRegularization.__name__}"
+    assert named == FDR_CLASS
     code = "import sys; from sfxrep.cli import build_parser; build_parser(); print(sorted(m for m in sys.modules " \
            "if m.split('.')[0] in ('lightning', 'pytorch_lightning')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -6,27 +6,11 @@ records the identity of the model that embedded it and refuses a query embedded 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import torch
 from torch import nn
 
-
-def weights_sha256(module: nn.Module) -> str:
-    """SHA-256 over the module's class and its parameters and buffers (names, shapes, bytes, in name order).
-
-    Heads are left out: they do not change an embedding, so a fine-tuned head does not invalidate an index.
-    """
-    digest = hashlib.sha256(type(module).__name__.encode())
-    tensors = dict(module.named_parameters()) | dict(module.named_buffers())
-    for name, tensor in sorted(tensors.items()):
-        if name.startswith("heads."):
-            continue
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
-        digest.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
-    return digest.hexdigest()
+from sfxrep.models.fingerprint import weights_sha256
 
 
 def identity(module: nn.Module, source: str, library: str | None, tail: bool, precision: str = "fp32") -> dict:

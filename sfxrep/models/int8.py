@@ -7,7 +7,7 @@ off): that is accurate, and safe only where VNNI (or AMX) computes u8×s8 produc
 plain AVX2, so int8 is offered only there (:func:`sfxrep.hardware.cpu_has_vnni`).
 
 A calibration is the quantized encoder's state (4.7 MB at width 64), saved under the SHA-256 of the float
-encoder it was made from (:func:`sfxrep.index.identity.weights_sha256`), so it is found again for exactly that
+encoder it was made from (:func:`sfxrep.models.fingerprint.weights_sha256`), so it is found again for exactly that
 model: shipped ones in ``sfxrep/models/weights/int8/`` (``make int8``: aisfx and sfxrep-v1 on the train splits of
 ``../shared/data``), and the user's in ``$SFXREP_INT8_DIR`` (default ``~/.cache/sfxrep/int8``), written by
 ``sfxrep quantize``.
@@ -111,7 +111,7 @@ class Int8Encoder(nn.Module):
         """Quantize ``encoder`` with activation ranges observed on ``blocks`` ``(N, 1, T, F)`` (log-mel, as the
         model's ``features`` makes them; :data:`CALIBRATION_BLOCKS` of real sounds reproduce the measured
         accuracy); the convolutions numbered in ``float_convs`` (0 = the first) stay float."""
-        from sfxrep.index.identity import weights_sha256
+        from sfxrep.models.fingerprint import weights_sha256
 
         prepared = _prepare(encoder, blocks, float_convs)
         with torch.inference_mode():
@@ -133,7 +133,7 @@ class Int8Encoder(nn.Module):
         Raises:
             ValueError: it was made from another encoder.
         """
-        from sfxrep.index.identity import weights_sha256
+        from sfxrep.models.fingerprint import weights_sha256
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notices on quantized storages
@@ -150,7 +150,7 @@ class Int8Encoder(nn.Module):
 
 def find_calibration(encoder: CNN9) -> Path | None:
     """The saved calibration of ``encoder`` (shipped first, then the user's), or ``None``."""
-    from sfxrep.index.identity import weights_sha256
+    from sfxrep.models.fingerprint import weights_sha256
 
     sha = weights_sha256(encoder)
     return next((p for p in (SHIPPED / f"{sha}.pt", user_dir() / f"{sha}.pt") if p.is_file()), None)
