@@ -136,14 +136,14 @@ class FileEmbedder:
         self.block_length, self.block_hop = block_samples(block_frames, hop), hop_frames * hop
         self.device = torch.device(model.device)
         self.precision = embedding_precision(precision, self.device)
+        if compile and self.precision == "int8":
+            raise ValueError("compile: the int8 encoder runs as a quantized graph, not through torch.compile")
         if compile and not isinstance(model, SfxModule):
             raise ValueError(f"compile: only a CNN9 model (a checkpoint or aisfx) is compiled, not {type(model).__name__}")
         if compile and env_limits():  # see sfxrep.hardware.env_limits
             warnings.warn(f"torch.compile is not used while {', '.join(env_limits())} holds the kernels to an ISA (its "
                           "compiled encoder gave wrong embeddings then); embedding eagerly", stacklevel=2)
             compile = False
-        if compile and self.precision == "int8":
-            raise ValueError("compile: the int8 encoder runs as a quantized graph, not through torch.compile")
         self.compiled = torch.compile(model.encoder, dynamic=False) if compile else None
         self._embed = embed_at(model, self.precision)
         self.decoded = 0  # files decoded so far (successfully or not): what an incremental index counts
