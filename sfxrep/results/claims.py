@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sfxrep.results.rows import ResultRow, latest_per_seed, read_results
+from sfxrep.results.rows import ResultRow, latest_per_seed, method_label, read_results
 
 F1, DBI = "frame_macro_f1", "dbi"
 METRIC_LOSSES = ("contrastive", "triplet", "circle")
@@ -503,8 +503,7 @@ def progress(rows: Sequence[ResultRow]) -> str:
     for r in latest_per_seed(rows):
         if r.model != "sfxrep":
             continue
-        method = "FDR" if r.fdr_threshold else "BN per library" if r.bn == "per_library" else \
-            "X-Joint" if r.mixing == "joint" else "X-Sequential" if r.scenario == "cross" else "—"
+        method = method_label(r.mixing, r.bn, r.fdr_threshold) if r.scenario == "cross" else "—"
         seconds = runs.setdefault((r.scenario, r.loss, method), {}).setdefault(r.run, 0.0)
         runs[(r.scenario, r.loss, method)][r.run] = max(seconds, float(r.train_seconds or 0)) + float(
             r.eval_seconds or 0)
