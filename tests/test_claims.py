@@ -131,3 +131,16 @@ def test_sfxrep_claims_splices_the_verdicts_into_study_md_and_draws_a_figure_eac
     sfxrep(["claims", str(results), "--study", str(study)])  # again: replaced, not appended
     assert study.read_text().count("### Claim 1:") == 1
     assert Rows(_rows(PAPER)).libraries == LIBS
+
+
+def test_the_runs_table_sums_a_within_seed_over_its_libraries_and_names_each_fdr_threshold():
+    from sfxrep.results.claims import progress
+
+    rows = [ResultRow(run=f"within-{lib}-{s}", library=lib, scenario="within", loss="ce", seed=s, train_seconds=60.0,
+                      eval_seconds=6.0) for lib in ("a", "b", "c") for s in (0, 1)]
+    rows += [ResultRow(run=f"cross-fdr{t}-0", library=lib, scenario="cross", loss="ce", seed=0, mixing="sequential",
+                       bn="shared", fdr=True, fdr_threshold=t, train_seconds=120.0, eval_seconds=3.0)
+             for t in (0.9, 0.25) for lib in ("a", "b")]
+    table = progress(rows)
+    assert "| within | ce | — | 2 | 3.3 |" in table  # 3 libraries × (60 + 6) s per seed
+    assert "| cross | ce | FDR | 1 | 2.1 |" in table and "| cross | ce | FDR (0.25) | 1 | 2.1 |" in table
