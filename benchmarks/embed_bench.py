@@ -112,7 +112,6 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     from sfxrep.api import load_model
     from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni
     from sfxrep.models.embedding import FileEmbedder, decode_or_error
-    from sfxrep.models.inference import embed_at
 
     start = time.perf_counter()
     decoded = [decode_or_error(str(p)) for p in files]
@@ -122,11 +121,11 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     batch = torch.cat(blocks)
     precisions = ["fp32", *(["bf16"] if cpu_has_native_bf16() else []), *(["int8"] if cpu_has_vnni() else [])]
     for precision in precisions:
-        embedder.precision, embedder._embed = precision, embed_at(embedder.model, precision)
-        embedder._forward(batch[:64])  # warm-up
+        forward = FileEmbedder(embedder.model, decode_workers=0, precision=precision)._forward
+        forward(batch[:64])  # warm-up
         start = time.perf_counter()
         for chunk in batch.split(64):
-            embedder._forward(chunk)
+            forward(chunk)
         rates[f"model {precision}"] = len(blocks) / (time.perf_counter() - start)
     rates["blocks_per_file"] = len(batch) / max(1, len(blocks))
     return rates

@@ -198,7 +198,7 @@ class _Pieces:
         self.table, self.parts = table, list(parts)
         self._loaded: tuple[int, Table, np.ndarray] | None = None
         self._offsets = {0: _offsets(table)}
-        self.failed = {f.path for piece in range(1, len(self.parts) + 1) for f in self.get(piece)[0].failures}
+        self.failures, self.failed = self._failures()
 
     def get(self, piece: int) -> tuple[Table, np.ndarray]:
         """The piece's table and its rows' block offsets."""
@@ -232,16 +232,18 @@ class _Pieces:
                 last = row.path
                 yield row.path, piece, i, row
 
-    def failures(self) -> dict[str, Failure]:
-        """The failures of the index being written: the table's, replaced by the parts' for the files a part
-        embedded or failed again (the newest part wins)."""
-        failures = {f.path: f for f in self.table.failures}
+    def _failures(self) -> tuple[dict[str, Failure], set[str]]:
+        """The failures of the index being written (the table's, replaced by the parts' for the files a part
+        embedded or failed again, the newest part winning) and the paths that failed in a part: one pass over the
+        parts."""
+        failures, failed = {f.path: f for f in self.table.failures}, set()
         for piece in range(1, len(self.parts) + 1):
             part = self.get(piece)[0]
             for path in [r.path for r in part.rows] + [f.path for f in part.failures]:
                 failures.pop(path, None)
             failures.update({f.path: f for f in part.failures})
-        return failures
+            failed.update(f.path for f in part.failures)
+        return failures, failed
 
 
 def _offsets(table: Table) -> np.ndarray:
@@ -278,7 +280,7 @@ def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) ->
     with the files it embedded (``make bench``: peak memory at 1k, 10k, 100k files).
     """
     pieces = _Pieces(table, parts)
-    failures = pieces.failures()
+    failures = pieces.failures
     files = total_blocks = labelled = 0
     dim = table.dim
     for _, piece, _, row in pieces.rows():  # a first pass for the arrays' shapes (metadata only)

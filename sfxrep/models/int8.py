@@ -72,7 +72,7 @@ def _prepare(encoder: CNN9, example: torch.Tensor, float_convs: tuple[int, ...] 
     from torch.ao.quantization.quantize_fx import prepare_fx
 
     torch.backends.quantized.engine = "x86"
-    plain = PlainCNN9(encoder.cpu().float())
+    plain = PlainCNN9(encoder).cpu().float()  # a copy: the caller's encoder stays where and as it is
     qconfig = QConfig(activation=HistogramObserver.with_args(reduce_range=False),
                       weight=default_per_channel_weight_observer)
     mapping = get_default_qconfig_mapping("x86").set_global(qconfig)
