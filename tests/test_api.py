@@ -12,7 +12,7 @@ import torch
 from sfxrep.api import embed_file, embed_paths, get_scene_embeddings, get_timestamp_embeddings, load_model
 from sfxrep.cli import main
 from sfxrep.training.lightning_cli import fit
-from tests.conftest import REPO, needs_aisfx, tiny_fit_args, tone, write_tiny_libraries
+from tests.conftest import AISFX_MISSING, REPO, needs_aisfx, tiny_fit_args, tone, write_tiny_libraries
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,27 @@ def test_the_api_imports_no_data_or_training_code():
     assert not {m for m in loaded if m.startswith(("sfxrep.data", "sfxrep.libraries", "sfxrep.evaluate", "sfxrep.training",
                                                    "sfxrep.demo", "sfxrep.tune", "sfxrep.results"))}
 
+
+
+def test_embedding_models_load_without_lightning(checkpoint):
+    """Inference loads a plain SfxNet: a checkpoint, the shipped release (and aiSFX where installed) load and
+    embed in a process that never imports Lightning (3–4 s of a command's start-up), as the checkpoint's own
+    SfxModule would embed."""
+    names = ["sfxrep-v1"] + ([] if AISFX_MISSING else ["aisfx"])
+    code = ("import sys, torch; from sfxrep.api import load_model\n"
+            f"for name in {[str(checkpoint), *names]!r}:\n"
+            "    model = load_model(name); assert type(model).__name__ == 'SfxNet', type(model)\n"
+            "    model.embed(torch.zeros(1, 101_376))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning', 'torchmetrics')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.strip() == "[]"
+    from sfxrep.models.checkpoint import load_checkpoint
+
+    net, module, wave = load_model(checkpoint), load_checkpoint(checkpoint).module, torch.randn(2, 101_376) * 0.1
+    assert net.num_classes == dict(module.hparams["num_classes"]) and net.channels_last == module.channels_last
+    with torch.inference_mode():
+        torch.testing.assert_close(net.embed(wave), module.embed(wave))
+        torch.testing.assert_close(net(wave, net.libraries[0])[1], module(wave, net.libraries[0])[1])
 
 def test_a_file_that_is_not_an_sfxrep_checkpoint_is_named_for_what_it_is(tmp_path):
     from sfxrep.models.checkpoint import load_checkpoint

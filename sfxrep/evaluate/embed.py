@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
 from sfxrep.models.inference import embed_at
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def _bn(module: torch.nn.Module) -> str | None:
 
 
 @torch.no_grad()
-def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int = 64, precision: str = "fp32"
+def embed_blocks(module: SfxNet, dataset: EvalBlockDataset, batch_size: int = 64, precision: str = "fp32"
                  ) -> Embedded:
     """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode), the encoder at a
     resolved ``precision`` (``fp32``, ``bf16`` or ``int8``: :func:`sfxrep.models.inference.embed_at`).
@@ -53,7 +53,7 @@ def embed_blocks(module: SfxModule, dataset: EvalBlockDataset, batch_size: int =
 
 
 @torch.no_grad()
-def adapt_batchnorm(module: SfxModule, train: EvalBlockDataset, batch_size: int = 64) -> int:
+def adapt_batchnorm(module: SfxNet, train: EvalBlockDataset, batch_size: int = 64) -> int:
     """Per-library BN for a library unseen in training: re-estimate its statistics on its train split.
 
     Returns the number of blocks used (0 with shared BatchNorm or an already known library).

@@ -16,7 +16,7 @@ from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.models.interpolate import interpolate
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the grid: both ends and three points between
 
@@ -36,7 +36,7 @@ class Choice:
     per_library: dict[float, dict[str, float]] = field(default_factory=dict)
 
 
-def validation_scores(module: SfxModule, data: SfxDataModule, *, k: int = 1, precision: str = "fp32") -> dict[str, float]:
+def validation_scores(module: SfxNet, data: SfxDataModule, *, k: int = 1, precision: str = "fp32") -> dict[str, float]:
     """Library → kNN frame macro-F1 of ``module`` on its validation split (train split as reference)."""
     scores = {}
     for library in data.spec.names:
@@ -49,7 +49,7 @@ def validation_scores(module: SfxModule, data: SfxDataModule, *, k: int = 1, pre
     return scores
 
 
-def choose_alpha(start: SfxModule, tuned: SfxModule, data: SfxDataModule, *, alphas: tuple[float, ...] = ALPHAS,
+def choose_alpha(start: SfxNet, tuned: SfxNet, data: SfxDataModule, *, alphas: tuple[float, ...] = ALPHAS,
                  k: int = 1, precision: str = "fp32", log=print) -> Choice:
     """The α of ``alphas`` whose interpolated model scores best on the validation splits of ``data``.
 

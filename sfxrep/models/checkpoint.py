@@ -5,7 +5,9 @@ and the module is rebuilt from its hyper-parameters, which hold ``num_classes`` 
 else — a file that is not a checkpoint, a bare ``state_dict``, the authors' ``(state_dict, ds_dict)`` tuple, a
 Lightning checkpoint of another model — is a :class:`ValueError` that says what the file is.
 
-This module imports no data or training code: it is what :mod:`sfxrep.api` loads models with.
+This module imports no data or training code: it is what :mod:`sfxrep.api` loads models with. For inference,
+:func:`load_net` rebuilds the plain :class:`~sfxrep.models.net.SfxNet` without importing Lightning; resuming,
+fine-tuning and releasing take the whole :class:`~sfxrep.models.module.SfxModule` (:func:`load_checkpoint`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
+
+if TYPE_CHECKING:
+    from sfxrep.models.module import SfxModule
+
+# the parts an SfxNet is built from without Lightning's class-path instantiation (jsonargparse)
+_PARTS = {"sfxrep.models.cnn9.CNN9", "sfxrep.models.frontend.LogMel"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,58 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     Raises:
         FileNotFoundError, ValueError: see :func:`read_checkpoint`.
     """
+    from sfxrep.models.module import SfxModule
+
     data = Path(path).read_bytes() if Path(path).is_file() else None  # the file is read once
     raw = read_checkpoint(path, data)
     module = SfxModule.load_from_checkpoint(io.BytesIO(data), map_location="cpu", weights_only=True, strict=True)
     return Checkpoint(module.eval(), Path(path).resolve(), dict(raw.get("datamodule_hyper_parameters") or {}),
                       dict(raw.get("callbacks") or {}), int(raw.get("epoch", 0)), dict(raw.get("sfxrep") or {}))
+
+
+def _part(config: object):
+    """An encoder or frontend from its hyper-parameter (``{class_path, init_args}``), or ``None`` where it is
+    something :data:`_PARTS` does not name (then only the whole module rebuilds it)."""
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.frontend import LogMel
+
+    if not isinstance(config, dict) or config.get("class_path") not in _PARTS:
+        return None
+    cls = {"sfxrep.models.cnn9.CNN9": CNN9, "sfxrep.models.frontend.LogMel": LogMel}[config["class_path"]]
+    args = dict(config.get("init_args") or {})
+    if "value_range" in args:
+        args["value_range"] = tuple(args["value_range"])
+    return cls(**args)
+
+
+def load_net(path: str | Path) -> SfxNet:
+    """The network of an sfxrep checkpoint for inference (eval mode, CPU), without importing Lightning.
+
+    The encoder and frontend are rebuilt from their hyper-parameters and the weights loaded strictly; a checkpoint
+    whose parts are other classes comes back as the whole module (:func:`load_checkpoint`), which is an SfxNet too.
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`read_checkpoint`.
+    """
+    from sfxrep.models.frontend import LogMel
+
+    raw = read_checkpoint(path)
+    hparams = raw["hyper_parameters"]
+    encoder = _part(hparams.get("encoder"))
+    frontend = _part(hparams["frontend"]) if hparams.get("frontend") is not None else LogMel()
+    if encoder is None or frontend is None:
+        return load_checkpoint(path).module
+    layout = hparams.get("channels_last", False)
+    if layout == "auto":  # as the module resolves it (SfxModule's channels_last)
+        from sfxrep.hardware import channels_last_helps
+
+        layout = channels_last_helps("cpu")
+    net = SfxNet(encoder, frontend, {k: int(v) for k, v in hparams["num_classes"].items()}, bool(layout))
+    state = {k: v for k, v in raw["state_dict"].items() if k.startswith(("encoder.", "heads.", "frontend."))}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: its weights do not fit the network its hyper-parameters describe "
+                         f"({str(err).splitlines()[0]})") from err
+    return net.eval()
+

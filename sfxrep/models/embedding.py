@@ -31,7 +31,7 @@ from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
 from sfxrep.hardware import embedding_autocast, embedding_precision, env_limits
 from sfxrep.models.inference import embed_at
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 TAIL_DEFAULT = False
 """Whether a file's last, zero-padded partial block is embedded. Off by default, as in the authors' aiSFX
@@ -100,7 +100,7 @@ class FileEmbedder:
     """Streams files through decode → blocks → frozen frontend + encoder, batching blocks across files.
 
     Args:
-        model: an :class:`SfxModule` or a reference embedder (from :func:`sfxrep.api.load_model`), with a
+        model: an :class:`SfxNet` or a reference embedder (from :func:`sfxrep.api.load_model`), with a
             ``frontend`` and ``embed(wave, library)``; it is put in eval mode.
         library: BatchNorm set of a per-library-BN model (ignored with shared BN).
         batch_size: blocks per forward pass (64: the training batch; larger buys little on a CPU).
@@ -122,11 +122,11 @@ class FileEmbedder:
             holds the resolved value.
     """
 
-    def __init__(self, model: SfxModule, library: str | None = None, batch_size: int = 64, tail: bool = TAIL_DEFAULT,
+    def __init__(self, model: SfxNet, library: str | None = None, batch_size: int = 64, tail: bool = TAIL_DEFAULT,
                  decode_workers: int | None = None, prefetch: int = 32, channels_last: bool = True, hop_frames: int = 50,
                  block_frames: int = 100, compile: bool = False, precision: str = "auto") -> None:
         self.model = model.eval()
-        if channels_last and isinstance(model, SfxModule) and not model.channels_last:
+        if channels_last and isinstance(model, SfxNet) and not model.channels_last:
             model.channels_last = True
             model.encoder.to(memory_format=torch.channels_last)
         self.library, self.batch_size, self.tail = library, batch_size, tail
@@ -138,7 +138,7 @@ class FileEmbedder:
         self.precision = embedding_precision(precision, self.device)
         if compile and self.precision == "int8":
             raise ValueError("compile: the int8 encoder runs as a quantized graph, not through torch.compile")
-        if compile and not isinstance(model, SfxModule):
+        if compile and not isinstance(model, SfxNet):
             raise ValueError(f"compile: only a CNN9 model (a checkpoint or aisfx) is compiled, not {type(model).__name__}")
         if compile and env_limits():  # see sfxrep.hardware.env_limits
             warnings.warn(f"torch.compile is not used while {', '.join(env_limits())} holds the kernels to an ISA (its "

@@ -14,10 +14,10 @@ import copy
 
 import torch
 
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 
-def interpolate(start: SfxModule, tuned: SfxModule, alpha: float) -> SfxModule:
+def interpolate(start: SfxNet, tuned: SfxNet, alpha: float) -> SfxNet:
     """The model whose encoder is ``(1 − alpha)·start + alpha·tuned`` and whose heads are ``tuned``'s.
 
     Args:

@@ -19,21 +19,20 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
-from sfxrep.audio.decode import SAMPLE_RATE
 from sfxrep.hardware import channels_last_helps
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.distillation import Distillation
 from sfxrep.models.frontend import LogMel
-from sfxrep.models.heads import build_heads
 from sfxrep.models.losses import Objective
+from sfxrep.models.net import SfxNet
 
 
 def _f1(num_classes: dict[str, int]) -> nn.ModuleDict:
     return nn.ModuleDict({lib: MulticlassF1Score(n, average="macro") for lib, n in num_classes.items()})
 
 
-class SfxModule(LightningModule):
-    """CNN9 encoder + one head per library.
+class SfxModule(SfxNet, LightningModule):
+    """CNN9 encoder + one head per library: :class:`~sfxrep.models.net.SfxNet` with its training behaviour.
 
     Args:
         encoder: the shared encoder (its ``bn`` decides shared or per-library BatchNorm).
@@ -55,11 +54,10 @@ class SfxModule(LightningModule):
 
     Where its first weights come from (a warm start) and which parts train when is the business of callbacks
     (:class:`~sfxrep.training.callbacks.warmstart.WarmStart`), not of the module.
-    It meets :class:`~sfxrep.models.registry.Embedder` (``sample_rate``, ``scene_embedding_size``,
-    ``timestamp_embedding_size``, ``embed``).
+    Inference (``features``, ``embed``, ``forward``) is :class:`~sfxrep.models.net.SfxNet`'s, so the state-dict
+    keys are the same and a checkpoint loads for inference as a plain ``SfxNet``
+    (:func:`sfxrep.models.checkpoint.load_net`).
     """
-
-    sample_rate = SAMPLE_RATE
 
     def __init__(
         self,
@@ -74,41 +72,30 @@ class SfxModule(LightningModule):
         channels_last: bool | Literal["auto"] = False,
         encoder_lr_scale: float = 1.0,
     ) -> None:
-        super().__init__()
         if lr is not None and not lr > 0:  # torch checks only what it is given; model.lr is applied afterwards
             raise ValueError(f"model.lr must be > 0, not {lr}")
         if weight_decay is not None and not weight_decay >= 0:
             raise ValueError(f"model.weight_decay must be >= 0, not {weight_decay}")
         if not encoder_lr_scale > 0:
             raise ValueError(f"model.encoder_lr_scale must be > 0, not {encoder_lr_scale}")
+        layout = channels_last_helps("cuda" if torch.cuda.is_available() else "cpu") if channels_last == "auto" \
+            else bool(channels_last)  # the hyper-parameter keeps "auto"; the attribute holds the result
+        super().__init__(encoder, frontend, None, layout)  # SfxNet, then LightningModule
         with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
             warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")  # the parts themselves
             self.save_hyperparameters(logger=False)
-        self.frontend = frontend if frontend is not None else LogMel()
-        self.encoder = encoder
         self.objective = objective if objective is not None else Objective()
         self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
-        if channels_last == "auto":
-            channels_last = channels_last_helps("cuda" if torch.cuda.is_available() else "cpu")
-        self.lr, self.weight_decay, self.channels_last = lr, weight_decay, bool(channels_last)
+        self.lr, self.weight_decay = lr, weight_decay
         self.encoder_lr_scale = encoder_lr_scale
         self.distillation: Distillation | None = None  # set while fitting by the Distill callback (distill.*)
-        self.heads: nn.ModuleDict | None = None
         self.library_weights: dict[str, float] = {}
         if num_classes is not None:
             self.build_heads(num_classes)
-        if channels_last:
-            self.encoder.to(memory_format=torch.channels_last)
 
     def build_heads(self, num_classes: dict[str, int]) -> None:
         """Create one head (and, with per-library BN, one BatchNorm set) and the metrics per library."""
-        if not num_classes:
-            raise ValueError("a model needs at least one library to train on")
-        for library in num_classes:
-            self.encoder.add_library(library)
-        if self.channels_last:
-            self.encoder.to(memory_format=torch.channels_last)
-        self.heads = build_heads(self.encoder.embedding_dim, num_classes)
+        super().build_heads(num_classes)
         self.library_weights = {lib: self.library_weights.get(lib, 1.0) for lib in num_classes}
         self.train_f1, self.val_f1, self.test_f1 = _f1(num_classes), _f1(num_classes), _f1(num_classes)
         self.val_loss = nn.ModuleDict({lib: MeanMetric() for lib in num_classes})
@@ -121,36 +108,6 @@ class SfxModule(LightningModule):
             if datamodule is None or not hasattr(datamodule, "num_classes"):
                 raise ValueError("SfxModule without num_classes needs a DataModule that has them (SfxDataModule)")
             self.build_heads(datamodule.num_classes)
-
-    @property
-    def scene_embedding_size(self) -> int:
-        """D of an embedding: 8 × the encoder width (paper: 512)."""
-        return self.encoder.embedding_dim
-
-    timestamp_embedding_size = scene_embedding_size
-
-    @property
-    def libraries(self) -> list[str]:
-        """The trained libraries (one head each); empty before the heads are built."""
-        return list(self.heads) if self.heads is not None else []
-
-    # ---- inference -------------------------------------------------------------------------------------
-    def features(self, wave: torch.Tensor) -> torch.Tensor:
-        """``(B, S)`` waveform → ``(B, 1, T, F)`` log-mel, in the encoder's memory format."""
-        x = self.frontend(wave)
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
-
-    def embed(self, wave: torch.Tensor, library: str | None = None) -> torch.Tensor:
-        """``(B, S)`` 44.1 kHz waveform blocks → ``(B, D)`` embeddings (D = 8·width; paper 512).
-
-        ``library`` picks per-library BatchNorm; ignored with shared BN.
-        """
-        return self.encoder(self.features(wave), library).float()
-
-    def forward(self, wave: torch.Tensor, library: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, S)`` → embeddings ``(B, D)`` and the library head's logits ``(B, C)``."""
-        embedding = self.encoder(self.features(wave), library)
-        return embedding, self.heads[library](embedding)
 
     # ---- training --------------------------------------------------------------------------------------
     @staticmethod

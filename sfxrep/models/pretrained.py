@@ -19,8 +19,7 @@ import torch
 
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
-from sfxrep.models.losses import Objective
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 AISFX_VERSION = "0.1.2"
 
@@ -36,7 +35,7 @@ def aisfx_checkpoint() -> Path:
     return path
 
 
-def load_aisfx(path: str | Path | None = None) -> SfxModule:
+def load_aisfx(path: str | Path | None = None) -> SfxNet:
     """The released X-Sequential-CE model: width-64 CNN9, shared BN, one head per training library (eval mode).
 
     Args:
@@ -44,7 +43,7 @@ def load_aisfx(path: str | Path | None = None) -> SfxModule:
     """
     state, libraries = torch.load(path or aisfx_checkpoint(), map_location="cpu", weights_only=False)
     order = sorted(libraries, key=lambda name: int(libraries[name][0]))
-    module = SfxModule(CNN9(64), {name: int(libraries[name][1]) for name in order}, LogMel(), Objective())
+    module = SfxNet(CNN9(64), LogMel(), {name: int(libraries[name][1]) for name in order})
     mapped = {}
     for key, value in state.items():
         if key.startswith("embedding_net."):

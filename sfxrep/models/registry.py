@@ -94,9 +94,9 @@ def load_model(model: str | Path, device: str | torch.device = "cpu") -> nn.Modu
 
         module = load_release(str(model))
     else:
-        from sfxrep.models.checkpoint import load_checkpoint
+        from sfxrep.models.checkpoint import load_net
 
-        module = load_checkpoint(model).module
+        module = load_net(model)
     return module.to(device).eval()
 
 

@@ -16,7 +16,7 @@ import torch
 
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
-from sfxrep.models.module import SfxModule
+from sfxrep.models.net import SfxNet
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 FORMAT = 1
@@ -37,18 +37,18 @@ def _frontend_settings(frontend: LogMel) -> dict:
             "log_multiplier": frontend.log_multiplier, "value_range": list(frontend.value_range)}
 
 
-def release_record(module: SfxModule, dtype: torch.dtype = torch.float16, **info) -> dict:
+def release_record(module: SfxNet, dtype: torch.dtype = torch.float16, **info) -> dict:
     """What a release file holds for ``module`` (weights in ``dtype``; buffers of other kinds unchanged)."""
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in module.state_dict().items()
              if not k.startswith("frontend.")}
     return {"format": FORMAT, "width": module.encoder.width, "bn": module.encoder.bn,
-            "num_classes": {k: int(v) for k, v in module.hparams["num_classes"].items()},
+            "num_classes": {k: int(v) for k, v in module.num_classes.items()},
             "frontend": _frontend_settings(module.frontend), "dtype": str(dtype).removeprefix("torch."),
             "state_dict": state, **info}
 
 
-def load_release(name_or_path: str | Path) -> SfxModule:
-    """A shipped release by name (``sfxrep-v1``) or a release file, as an SfxModule in fp32, eval mode.
+def load_release(name_or_path: str | Path) -> SfxNet:
+    """A shipped release by name (``sfxrep-v1``) or a release file, as an SfxNet in fp32, eval mode.
 
     Raises:
         FileNotFoundError: no such release in this installation.
@@ -61,8 +61,8 @@ def load_release(name_or_path: str | Path) -> SfxModule:
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{path}: not an sfxrep release file")
     frontend = record["frontend"]
-    module = SfxModule(CNN9(record["width"], bn=record["bn"]), record["num_classes"],
-                       LogMel(**{**frontend, "value_range": tuple(frontend["value_range"])}))
+    module = SfxNet(CNN9(record["width"], bn=record["bn"]),
+                    LogMel(**{**frontend, "value_range": tuple(frontend["value_range"])}), record["num_classes"])
     missing = set(module.state_dict()) - set(record["state_dict"]) - {k for k in module.state_dict()
                                                                       if k.startswith("frontend.")}
     if missing:
@@ -72,7 +72,7 @@ def load_release(name_or_path: str | Path) -> SfxModule:
     return module.eval()
 
 
-def embedding_parity(reference: SfxModule, release: SfxModule, waves: torch.Tensor) -> float:
+def embedding_parity(reference: SfxNet, release: SfxNet, waves: torch.Tensor) -> float:
     """The smallest cosine between the two models' embeddings of ``(B, S)`` real-audio blocks."""
     with torch.no_grad():
         a, b = reference.eval().embed(waves), release.eval().embed(waves)
@@ -89,7 +89,7 @@ def first_blocks(paths: list[str | Path]) -> torch.Tensor:
     return torch.stack([torch.nn.functional.pad(b, (0, samples - len(b))) for b in blocks])
 
 
-def probe_record(module: SfxModule, paths: list[str | Path]) -> dict:
+def probe_record(module: SfxNet, paths: list[str | Path]) -> dict:
     """The full-precision embeddings of the first block of each of ``paths`` (real files), with the paths relative
     to their common folder: a release carries them so that anyone with the same files can check its parity."""
     import os
@@ -100,7 +100,7 @@ def probe_record(module: SfxModule, paths: list[str | Path]) -> dict:
     return {"files": [os.path.relpath(Path(p).resolve(), root) for p in paths], "embeddings": embeddings}
 
 
-def probe_parity(release: SfxModule, probe: dict, root: str | Path) -> float:
+def probe_parity(release: SfxNet, probe: dict, root: str | Path) -> float:
     """The smallest cosine between ``release``'s embeddings of the probe files under ``root`` and the recorded
     full-precision ones."""
     with torch.no_grad():
@@ -108,7 +108,7 @@ def probe_parity(release: SfxModule, probe: dict, root: str | Path) -> float:
     return float(torch.nn.functional.cosine_similarity(now, probe["embeddings"], dim=1).min())
 
 
-def export_release(module: SfxModule, out: str | Path, waves: torch.Tensor, dtype: torch.dtype = torch.float16,
+def export_release(module: SfxNet, out: str | Path, waves: torch.Tensor, dtype: torch.dtype = torch.float16,
                    **info) -> tuple[Path, float]:
     """Write ``module`` as a release file in ``dtype`` if its embeddings of ``waves`` (real audio blocks) keep
     cosine ≥ :data:`PARITY_MIN` with the full-precision ones; returns the file and the parity.
