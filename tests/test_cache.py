@@ -73,3 +73,41 @@ def test_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     monkeypatch.undo()
     assert cache.ensure(path).num_samples == 22_050  # resumes cleanly
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+@pytest.mark.parametrize("array", [np.zeros(0, np.float16), np.arange(7, dtype=np.float16),
+                                   np.ones((3, 4), np.float32), np.zeros(70_000, ">f8")])
+def test_headers_are_read_as_numpy_reads_them_without_ast(tmp_path, monkeypatch, version, array):
+    """numpy parses .npy headers with ast.literal_eval, which CPython 3.11 does not run safely in threads
+    (cpython#106905; it stopped a study here): the cache reads its headers itself, and reads them right."""
+    path = tmp_path / "a.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, array, version=version)
+    reference = np.load(path, mmap_mode="r")  # numpy's own reading (a memory map knows its offset)
+    expected = (reference.shape, reference.dtype, reference.offset if isinstance(reference, np.memmap) else None)
+
+    def no_ast(*args, **kwargs):
+        raise AssertionError("ast.literal_eval was called")
+
+    monkeypatch.setattr("ast.literal_eval", no_ast)
+    with open(path, "rb") as f:
+        shape, dtype, offset = cache_module.read_header(f)
+    assert (shape, dtype) == expected[:2] and offset == (expected[2] if array.size else offset)
+    if array.ndim == 1 and array.dtype == np.float16:
+        assert cache_module.entry_problem(path, len(array)) is None
+        np.testing.assert_array_equal(WaveCache.load(str(path)), array)
+    else:
+        assert "expected float16" in cache_module.entry_problem(path, 7)
+
+
+def test_a_damaged_header_is_named_not_raised(tmp_path):
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros(10, np.float16))
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"'shape'")
+    raw[at:at + 7] = b"'shaqe'"
+    path.write_bytes(bytes(raw))
+    assert cache_module.entry_problem(path, 10).startswith("unreadable header (not a C-order .npy header")
+    path.write_bytes(b"\x93NUMPY\x09\x00" + bytes(20))
+    assert "unknown .npy version" in cache_module.entry_problem(path, 10)

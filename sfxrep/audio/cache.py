@@ -14,12 +14,18 @@ The cache heals itself:
 * an entry is validated on read (``.npy`` header, shape and file size against the recorded length); a bad
   entry is decoded again, with a warning naming the source file. :meth:`WaveCache.verify` also reads every
   sample (``sfxrep prepare --verify``).
+
+Entries are read by :func:`read_header`, not by numpy's reader: numpy parses a header with ``ast.literal_eval``,
+and CPython 3.11's AST constructor is not safe across threads (python/cpython#106905: ``SystemError: AST
+constructor recursion depth mismatch``). ``prepare`` validates entries in a thread pool, and that error stopped a
+study in this repository after hours of work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -44,15 +50,34 @@ class WaveInfo:
     duration: float
 
 
+_HEADER = re.compile(r"""\{'descr': '(?P<descr>[<>|=]?[a-zA-Z]\d*)', 'fortran_order': (?P<fortran>True|False), """
+                     r"""'shape': \((?P<shape>[\d, ]*)\), \}\s*$""")
+
+
+def read_header(f) -> tuple[tuple[int, ...], np.dtype, int]:
+    """The shape, dtype and data offset of the ``.npy`` file open as ``f`` (binary), read without ``ast``.
+
+    Raises:
+        ValueError: not a ``.npy`` header this cache writes (version 1.0–3.0, C order, a plain dtype).
+    """
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"unknown .npy version {version}")
+    width = 2 if version == (1, 0) else 4
+    length = int.from_bytes(f.read(width), "little")
+    text = f.read(length).decode("latin1" if version != (3, 0) else "utf8")
+    found = _HEADER.match(text)
+    if found is None or found["fortran"] == "True":
+        raise ValueError(f"not a C-order .npy header: {text.strip()[:80]!r}")
+    shape = tuple(int(n) for n in found["shape"].replace(" ", "").split(",") if n)
+    return shape, np.dtype(found["descr"]), f.tell()
+
+
 def entry_problem(npy: Path, num_samples: int) -> str | None:
     """Why a cached array is unusable (``None`` if it is fine): a cheap check of header, shape and size."""
     try:
         with open(npy, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
-            shape, _, dtype = header(f)
-            offset = f.tell()
+            shape, dtype, offset = read_header(f)
     except (OSError, ValueError) as err:
         return f"unreadable header ({err})"
     if shape != (num_samples,) or dtype != DTYPE:
@@ -125,8 +150,13 @@ class WaveCache:
 
     @staticmethod
     def load(info: WaveInfo | str) -> np.ndarray:
-        """The cached samples, memory-mapped: ``(num_samples,)`` float16."""
-        return np.load(info.npy if isinstance(info, WaveInfo) else info, mmap_mode="r")
+        """The cached samples, memory-mapped: ``(num_samples,)`` float16 (the header read by :func:`read_header`)."""
+        path = info.npy if isinstance(info, WaveInfo) else info
+        with open(path, "rb") as f:
+            shape, dtype, offset = read_header(f)
+        if not shape[0]:
+            return np.zeros(shape, dtype)  # a memory map of no bytes is refused
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
     def clean_orphans(self, older_than_s: float = 3600.0) -> int:
         """Remove temp files that killed writers left (older than ``older_than_s``); returns how many."""
