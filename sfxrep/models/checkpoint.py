@@ -17,7 +17,6 @@ import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import torch
