@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,8 +118,24 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def audio_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files and the audio files below folders (searched recursively, sorted), in the order given."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
-    return files
+    """Files, and the audio files below folders (:func:`walk_audio`'s order), in the order given."""
+    return [Path(f) for p in paths for f in walk_audio(str(p))]
+
+
+def walk_audio(root: str) -> Iterator[str]:
+    """The audio files at or below ``root`` (a file or folder; paths come back prefixed with it as given), streamed in the string order of their paths: the
+    order an index keeps, so a scan of any size is never held or sorted whole. A folder's entries are sorted by
+    name with ``/`` after a subfolder's name, which is the order of the full paths; a linked file is listed under
+    its link's path, and linked folders are not followed."""
+    if not os.path.isdir(root):
+        yield root
+        return
+    with os.scandir(root) as listing:
+        entries = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path) for e in listing
+                         if e.is_dir(follow_symlinks=False)
+                         or (e.is_file() and os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS))
+    for key, path in entries:
+        if key.endswith("/"):
+            yield from walk_audio(path)
+        else:
+            yield path

@@ -14,7 +14,6 @@ import contextlib
 import heapq
 import itertools
 import json
-import os
 import shutil
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from sfxrep.audio.decode import AudioDecodeError
+from sfxrep.audio.decode import AudioDecodeError, walk_audio
 from sfxrep.fileio import file_signature
 from sfxrep.index import format as fmt
 from sfxrep.index.identity import check_same_model, identity
@@ -54,27 +53,6 @@ class BuildReport:
         return (f"{self.found} files found: {self.embedded} embedded{rate}, {self.kept} unchanged, "
                 f"{self.removed} removed (deleted), {len(self.failed)} could not be decoded"
                 + (f", {self.known_failures} failed before and unchanged (not retried)" if self.known_failures else ""))
-
-
-def walk_audio(root: str) -> Iterator[str]:
-    """The audio files at or below ``root`` (an absolute path), streamed in the string order of their paths: the
-    order an index keeps, so a scan of any size is never held or sorted whole. A folder's entries are sorted by
-    name with ``/`` after a subfolder's name, which is the order of the full paths; a linked file is listed under
-    its link's path, and linked folders are not followed."""
-    from sfxrep.audio.decode import AUDIO_EXTENSIONS
-
-    if not os.path.isdir(root):
-        yield root
-        return
-    with os.scandir(root) as listing:
-        entries = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path) for e in listing
-                         if e.is_dir(follow_symlinks=False)
-                         or (e.is_file() and os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS))
-    for key, path in entries:
-        if key.endswith("/"):
-            yield from walk_audio(path)
-        else:
-            yield path
 
 
 def scan_roots(roots: Sequence[str | Path]) -> Iterator[Found]:
