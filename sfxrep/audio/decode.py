@@ -123,8 +123,9 @@ def audio_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def walk_audio(root: str) -> Iterator[str]:
-    """The audio files at or below ``root`` (a file or folder; paths come back prefixed with it as given), streamed in the string order of their paths: the
-    order an index keeps, so a scan of any size is never held or sorted whole. A folder's entries are sorted by
+    """The audio files at or below ``root`` (a file or folder; paths come back prefixed with it as given), streamed
+    in the string order of their paths: the order an index keeps, so a scan of any size is never held or sorted
+    whole. A folder's entries are sorted by
     name with ``/`` after a subfolder's name, which is the order of the full paths; a linked file is listed under
     its link's path, and linked folders are not followed."""
     if not os.path.isdir(root):

@@ -124,10 +124,7 @@ def _part(config: object):
     if not isinstance(config, dict) or config.get("class_path") not in _PARTS:
         return None
     cls = {"sfxrep.models.cnn9.CNN9": CNN9, "sfxrep.models.frontend.LogMel": LogMel}[config["class_path"]]
-    args = dict(config.get("init_args") or {})
-    if "value_range" in args:
-        args["value_range"] = tuple(args["value_range"])
-    return cls(**args)
+    return cls(**(config.get("init_args") or {}))
 
 
 def load_net(path: str | Path) -> SfxNet:
@@ -147,12 +144,8 @@ def load_net(path: str | Path) -> SfxNet:
     frontend = _part(hparams["frontend"]) if hparams.get("frontend") is not None else LogMel()
     if encoder is None or frontend is None:
         return load_checkpoint(path).module
-    layout = hparams.get("channels_last", False)
-    if layout == "auto":  # as the module resolves it (SfxModule's channels_last)
-        from sfxrep.hardware import channels_last_helps
-
-        layout = channels_last_helps("cpu")
-    net = SfxNet(encoder, frontend, {k: int(v) for k, v in hparams["num_classes"].items()}, bool(layout))
+    net = SfxNet(encoder, frontend, {k: int(v) for k, v in hparams["num_classes"].items()},
+                 hparams.get("channels_last", False))  # "auto" resolved as the module resolves it
     state = {k: v for k, v in raw["state_dict"].items() if k.startswith(("encoder.", "heads.", "frontend."))}
     try:
         net.load_state_dict(state, strict=True)

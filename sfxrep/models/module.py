@@ -19,7 +19,6 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
-from sfxrep.hardware import channels_last_helps
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.distillation import Distillation
 from sfxrep.models.frontend import LogMel
@@ -78,9 +77,7 @@ class SfxModule(SfxNet, LightningModule):
             raise ValueError(f"model.weight_decay must be >= 0, not {weight_decay}")
         if not encoder_lr_scale > 0:
             raise ValueError(f"model.encoder_lr_scale must be > 0, not {encoder_lr_scale}")
-        layout = channels_last_helps("cuda" if torch.cuda.is_available() else "cpu") if channels_last == "auto" \
-            else bool(channels_last)  # the hyper-parameter keeps "auto"; the attribute holds the result
-        super().__init__(encoder, frontend, None, layout)  # SfxNet, then LightningModule
+        super().__init__(encoder, frontend, None, channels_last)  # SfxNet, then LightningModule; "auto" resolved there
         with warnings.catch_warnings():  # under LightningCLI hparams are the parts' config; built in Python,
             warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")  # the parts themselves
             self.save_hyperparameters(logger=False)

@@ -9,10 +9,13 @@ training checkpoint, aiSFX and a release all come back as the same kind of objec
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 from sfxrep.audio.decode import SAMPLE_RATE
+from sfxrep.hardware import channels_last_helps
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.heads import build_heads
@@ -25,7 +28,9 @@ class SfxNet(nn.Module):
         encoder: the shared encoder (its ``bn`` decides shared or per-library BatchNorm).
         frontend: waveform → log-mel blocks, run on the model's device (default: the paper's :class:`LogMel`).
         num_classes: library → number of classes, one head each; ``None``: no heads yet (:meth:`build_heads`).
-        channels_last: run the encoder in channels-last memory format (faster on AVX512 and CUDA: ``make bench``).
+        channels_last: run the encoder in channels-last memory format; ``auto``: where it is faster on this machine
+            (:func:`sfxrep.hardware.channels_last_helps`: AVX512 and CUDA, ``make bench``). The attribute holds the
+            result.
 
     It meets :class:`~sfxrep.models.registry.Embedder` (``sample_rate``, ``scene_embedding_size``,
     ``timestamp_embedding_size``, ``embed``).
@@ -34,15 +39,16 @@ class SfxNet(nn.Module):
     sample_rate = SAMPLE_RATE
 
     def __init__(self, encoder: CNN9, frontend: LogMel | None = None, num_classes: dict[str, int] | None = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool | Literal["auto"] = False) -> None:
         super().__init__()
         self.frontend = frontend if frontend is not None else LogMel()
         self.encoder = encoder
-        self.channels_last = bool(channels_last)
+        self.channels_last = channels_last_helps("cuda" if torch.cuda.is_available() else "cpu") \
+            if channels_last == "auto" else bool(channels_last)
         self.heads: nn.ModuleDict | None = None
         if num_classes is not None:
-            self.build_heads(num_classes)
-        if self.channels_last:
+            self.build_heads(num_classes)  # lays the encoder out, its new BatchNorm sets included
+        elif self.channels_last:
             self.encoder.to(memory_format=torch.channels_last)
 
     def build_heads(self, num_classes: dict[str, int]) -> None:

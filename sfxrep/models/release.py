@@ -60,9 +60,7 @@ def load_release(name_or_path: str | Path) -> SfxNet:
     record = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{path}: not an sfxrep release file")
-    frontend = record["frontend"]
-    module = SfxNet(CNN9(record["width"], bn=record["bn"]),
-                    LogMel(**{**frontend, "value_range": tuple(frontend["value_range"])}), record["num_classes"])
+    module = SfxNet(CNN9(record["width"], bn=record["bn"]), LogMel(**record["frontend"]), record["num_classes"])
     missing = set(module.state_dict()) - set(record["state_dict"]) - {k for k in module.state_dict()
                                                                       if k.startswith("frontend.")}
     if missing:
