@@ -133,7 +133,8 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
 
 def whole_process(files: list[Path]) -> dict:
     """Files/s of whole processes on ``files``, start-up and model loading included: ``sfxrep embed aisfx`` at its
-    default precision, at fp32 and (with VNNI) at int8, and the authors' aiSFX pipeline (:func:`aisfx_pipeline`) in a process of its
+    default precision, at fp32 and (with VNNI) at int8; ``sfxrep embed sfxrep-v1`` at its default (int8 with VNNI:
+    its calibration passed the gate); and the authors' aiSFX pipeline (:func:`aisfx_pipeline`) in a process of its
     own, as ``python -m benchmarks.embed_bench FILE...`` runs it."""
     import subprocess
     import sys
@@ -148,11 +149,12 @@ def whole_process(files: list[Path]) -> dict:
 
     paths = [str(Path(p).resolve()) for p in files]
     out = {}
-    runs = [("sfxrep embed (auto)", []), ("sfxrep embed (fp32)", ["--precision", "fp32"])]
-    runs += [("sfxrep embed (int8)", ["--precision", "int8"])] if cpu_has_vnni() else []
+    runs = [("sfxrep embed (auto)", "aisfx", []), ("sfxrep embed (fp32)", "aisfx", ["--precision", "fp32"])]
+    runs += [("sfxrep embed (int8)", "aisfx", ["--precision", "int8"])] if cpu_has_vnni() else []
+    runs += [("sfxrep embed sfxrep-v1 (auto)", "sfxrep-v1", [])]
     with tempfile.TemporaryDirectory() as tmp:
-        for label, extra in runs:
-            out[label] = timed_run([sys.executable, "-m", "sfxrep.cli", "embed", "aisfx", *paths, "--out",
+        for label, model, extra in runs:
+            out[label] = timed_run([sys.executable, "-m", "sfxrep.cli", "embed", model, *paths, "--out",
                                     f"{tmp}/e.npz", *extra])
         backend = "essentia" if importlib.util.find_spec("essentia") else "librosa"
         try:

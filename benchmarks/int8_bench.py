@@ -3,7 +3,7 @@
 :mod:`sfxrep.models.int8` quantizes the encoder (FX graph mode, ``x86`` engine) with activation ranges calibrated
 on real blocks; here it is calibrated on some blocks of random real files and scored on the others, the encoder
 alone (the frontend is timed elsewhere). Variants keep the first convolutions in float (``--float-convs``).
-The kNN side of the gate is :mod:`benchmarks.precision_bench` ``--candidates int8``.
+The kNN side of the gate is :mod:`sfxrep.evaluate.gate` (``make bench``: ``benchmarks.precision_bench --candidates int8``).
 
     python -m benchmarks.int8_bench [--model aisfx] [--files 1500] [--float-convs 2]
 """
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from benchmarks.bench import timed
-from benchmarks.precision_bench import COSINE_MIN
+from sfxrep.evaluate.gate import COSINE_MIN
 from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder
 
 

@@ -1,13 +1,7 @@
-"""The accuracy gate of bf16 embedding (``make bench``): is bf16 as good as fp32 for what users do with embeddings?
+"""The accuracy gate of bf16 and int8 embedding (``make bench``), for the released models on the seven libraries.
 
-For each model, every block of every library's splits is embedded twice, with the encoder in fp32 and in bf16 (the
-frontend is float32 in both). Printed: the cosine of each block's bf16 embedding to its fp32 one (minimum and 1st
-percentile over the train and test blocks), the kNN frame macro-F1 of both per library and on average, and the
-encoder's blocks/s in each. The kNN is scored two ways: the paper's protocol (train split → test split, as ``sfxrep
-evaluate``), and leave one file out over every block of the library. The test splits are tiny (ucs_sfx: 33 blocks of
-25 files in 16 classes), so there one block whose nearest neighbour flips on a 0.4 % near-tie moves a library's
-macro-F1 by 8.7 points (aiSFX, measured); leave-one-file-out scores ~7x more blocks. The gate: cosine ≥ 0.99 for
-every block, and the leave-one-file-out mean macro-F1 within 0.5 points of fp32.
+The gate itself (block cosine ≥ 0.99 to fp32 for every block, leave-one-file-out kNN macro-F1 within 0.5 points)
+is :mod:`sfxrep.evaluate.gate`; this prints it per library, with the encoder's blocks/s in each precision.
 
     python -m benchmarks.precision_bench [--models aisfx sfxrep-v1] [--libraries-yaml experiments/libraries/shared.yaml]
 """
@@ -16,78 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
-import numpy as np
-
-from sfxrep.data.datamodule import SfxDataModule
-from sfxrep.evaluate.embed import embed_blocks
-from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS, precision_gate
 from sfxrep.hardware import cpu_capability, embedding_precision
-
-COSINE_MIN, F1_POINTS = 0.99, 0.5  # the gate
-
-
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine of two ``(n, D)`` arrays."""
-    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
-
-
-def leave_one_file_out(parts: list) -> float:
-    """Frame macro-F1 of 1-NN over every block of a library (all splits), each block's neighbours taken from the
-    other files only: the same kNN, on ~7x more blocks than a test split, so one near-tie moves it little."""
-    from sfxrep.evaluate.knn import macro_f1
-
-    x = np.concatenate([p.embeddings for p in parts]).astype(np.float64)
-    labels = np.concatenate([p.labels for p in parts])
-    files = np.concatenate([p.files + 1_000_000 * i for i, p in enumerate(parts)])  # file ids unique across splits
-    z = (x - x.mean(0)) / (x.std(0) + 1e-8)
-    sq = (z * z).sum(1)
-    d = sq[:, None] + sq[None, :] - 2 * z @ z.T
-    d[files[:, None] == files[None, :]] = np.inf
-    return macro_f1(labels, labels[d.argmin(1)])
 
 
 def gate(model_name: str, libraries_yaml: str, work_dir: str = "runs/prepared", cache_dir: str = "runs/cache",
          candidate: str = "bf16") -> dict:
-    """fp32 against ``candidate`` (``bf16`` or ``int8``) for one model on every library of ``libraries_yaml``."""
+    """fp32 against ``candidate`` (``bf16`` or ``int8``) for the model ``model_name`` (:mod:`sfxrep.evaluate.gate`)."""
     from sfxrep.models.registry import load_model
 
-    module = load_model(model_name).eval()
-    data = SfxDataModule(libraries=libraries_yaml, work_dir=work_dir, cache_dir=cache_dir)
-    data.ready()
-    f1 = {"fp32": {}, candidate: {}}
-    lofo = {"fp32": {}, candidate: {}}
-    seconds = {"fp32": 0.0, candidate: 0.0}
-    blocks, cos = 0, []
-    for library in data.spec.names:
-        train, test = data.eval_dataset(library, "train"), data.eval_dataset(library, "test")
-        if not len(test):
-            continue
-        val = data.eval_dataset(library, "val")
-        got = {}
-        for precision in ("fp32", candidate):
-            start = time.perf_counter()
-            got[precision] = (embed_blocks(module, train, precision=precision),
-                              embed_blocks(module, test, precision=precision))
-            seconds[precision] += time.perf_counter() - start
-            a, b = got[precision]
-            f1[precision][library] = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels, b.files).frame_macro_f1
-            parts = [a, b, embed_blocks(module, val, precision=precision)] if len(val) else [a, b]
-            lofo[precision][library] = leave_one_file_out(parts)
-        for i in range(2):
-            cos.append(cosines(got["fp32"][i].embeddings, got[candidate][i].embeddings))
-        blocks += len(got["fp32"][0].embeddings) + len(got["fp32"][1].embeddings)
-    cos_all = np.concatenate(cos)
-    mean = {p: float(np.mean(list(v.values()))) for p, v in f1.items()}
-    lofo_mean = {p: float(np.mean(list(v.values()))) for p, v in lofo.items()}
-    return {"model": model_name, "candidate": candidate, "blocks": blocks, "cosine_min": float(cos_all.min()),
-            "cosine_p1": float(np.percentile(cos_all, 1)), "f1": f1, "mean_f1": mean,
-            "delta_points": 100 * (mean[candidate] - mean["fp32"]),
-            "blocks_per_s": {p: blocks / s for p, s in seconds.items()},
-            "lofo": lofo, "lofo_mean_f1": lofo_mean, "lofo_delta_points": 100 * (lofo_mean[candidate] - lofo_mean["fp32"]),
-            "passes_test_split": bool(abs(mean[candidate] - mean["fp32"]) * 100 <= F1_POINTS),
-            "passes": bool(cos_all.min() >= COSINE_MIN and abs(lofo_mean[candidate] - lofo_mean["fp32"]) * 100 <= F1_POINTS)}
+    return {"model": model_name, **precision_gate(load_model(model_name).eval(), libraries_yaml, candidate,
+                                                  work_dir, cache_dir)}
 
 
 def report(result: dict) -> None:

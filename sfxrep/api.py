@@ -70,7 +70,8 @@ def get_scene_embeddings(audio: torch.Tensor, model: Embedder, library: str | No
 def embed_file(path: str | Path, model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT,
                precision: str = "auto") -> np.ndarray:
     """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels); the encoder at
-    ``precision`` (``auto``: bf16 where native, see :func:`sfxrep.hardware.embedding_precision`).
+    ``precision`` (``auto``: int8 for a model whose calibration passed its gate on a VNNI CPU, else bf16 where
+    native: :func:`sfxrep.models.inference.resolve_precision`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded.

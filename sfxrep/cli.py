@@ -191,10 +191,10 @@ def _embed(ns: argparse.Namespace) -> None:
     from sfxrep.fileio import check_writable
 
     out = check_writable(ns.out if str(ns.out).endswith(".npz") else f"{ns.out}.npz")  # numpy adds .npz
-    from sfxrep.hardware import embedding_precision
+    from sfxrep.models.inference import resolve_precision
 
     model = load_model(ns.checkpoint)
-    precision = embedding_precision(ns.precision, getattr(model, "device", "cpu"))
+    precision = resolve_precision(ns.precision, model)
     files, embeddings, skipped = embed_paths(ns.paths, model, ns.library, ns.tail, ns.compile, precision)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
@@ -206,10 +206,15 @@ def _embed(ns: argparse.Namespace) -> None:
 
 
 def _quantize(ns: argparse.Namespace) -> None:
+    from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS
     from sfxrep.models.int8 import quantize_model
 
-    print(f"int8 calibration of {ns.model} on {ns.blocks} blocks of {ns.libraries}: "
-          f"{quantize_model(ns.model, ns.libraries, ns.out, ns.blocks)}")
+    path, gate = quantize_model(ns.model, ns.libraries, ns.out, ns.blocks)
+    print(f"int8 calibration of {ns.model} on {ns.blocks} blocks of {ns.libraries}: {path}")
+    print(f"accuracy gate on {gate['blocks']} blocks: cosine to fp32 min {gate['cosine_min']:.4f} (≥ {COSINE_MIN}), "
+          f"kNN macro-F1 leave one file out {gate['lofo_delta_points']:+.2f} points (within ±{F1_POINTS}) → "
+          + ("passed: --precision auto embeds this model in int8 on CPUs with VNNI or AMX" if gate["passes"] else
+             "failed: int8 stays available as --precision int8, and auto does not pick it"))
 
 
 def _report(ns: argparse.Namespace) -> None:

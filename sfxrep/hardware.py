@@ -105,8 +105,9 @@ def embedding_precision(precision: str = "auto", device: torch.device | str = "c
     Accuracy (``make bench``, aiSFX and sfxrep-v1 on the seven libraries of ``../shared/data``): the gate is block
     cosine ≥ 0.99 to fp32 and kNN macro-F1 within 0.5 points of fp32.
 
-    ``int8`` (explicit only) runs the encoder's saved int8 calibration, on a CPU with VNNI or AMX
-    (:mod:`sfxrep.models.int8`).
+    ``int8`` runs the encoder's saved int8 calibration, on a CPU with VNNI or AMX (:mod:`sfxrep.models.int8`).
+    This function knows the hardware only; ``auto`` picks int8 for a model whose calibration passed its accuracy
+    gate in :func:`sfxrep.models.inference.resolve_precision`, which every embedding path calls.
 
     Raises:
         ValueError: an unknown precision, or int8 where it does not run.

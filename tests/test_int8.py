@@ -68,7 +68,7 @@ def test_a_calibration_is_saved_under_its_encoder_and_found_for_it_only(tmp_path
         int8.int8_encoder(torch.nn.Linear(2, 2))
 
 
-def test_int8_runs_only_on_a_cpu_with_vnni_and_is_never_auto(monkeypatch):
+def test_int8_runs_only_on_a_cpu_with_vnni_and_the_hardware_alone_never_picks_it(monkeypatch):
     for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: False)
@@ -113,14 +113,20 @@ def test_the_file_embedder_and_the_evaluation_embed_in_int8(tmp_path, monkeypatc
 @needs_shared
 @pytest.mark.parametrize("name", ["aisfx", "sfxrep-v1"])
 def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkeypatch):
-    """``make int8`` ships calibrations of aisfx and sfxrep-v1; on real files their block cosine to fp32 is at
-    least the gate's 0.99 (``make bench`` scores every block of the seven libraries)."""
+    """``make int8`` ships calibrations of aisfx and sfxrep-v1 with their accuracy gates (every block of the seven
+    libraries); on real files their block cosine to fp32 is at least the gate's 0.99. sfxrep-v1's passed, so ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not
+    (worst block 0.983), so ``auto`` leaves it to the hardware's float choice."""
+    from sfxrep.models.inference import resolve_precision
     from sfxrep.models.registry import load_model
 
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
+    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
     model = load_model(name)
     path = int8.find_calibration(model.encoder)
     assert path is not None and path.parent == int8.SHIPPED
+    gate = int8.calibration_gate(model)
+    assert gate["blocks"] > 4000 and gate["passes"] == (name == "sfxrep-v1")
+    assert resolve_precision("auto", model) == ("int8" if gate["passes"] else hardware.embedding_precision("auto"))
     files = sorted(SHARED.glob("*/**/*.wav"))[::97][:12]
     fp32, q = FileEmbedder(model, decode_workers=0, precision="fp32"), FileEmbedder(model, decode_workers=0,
                                                                                      precision="int8")
@@ -129,11 +135,67 @@ def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkey
     assert cosine(torch.from_numpy(a), torch.from_numpy(b)).min() >= 0.99
 
 
-def test_sfxrep_quantize_calibrates_a_checkpoint_on_its_libraries(tiny_libraries, tmp_path, monkeypatch):
+def test_sfxrep_quantize_calibrates_a_checkpoint_and_records_its_accuracy_gate(tiny_libraries, tmp_path,
+                                                                               monkeypatch):
+    """The gate kept with a calibration is the one of that calibration: its worst block cosine is what the saved
+    int8 encoder gives on every block of the libraries, recomputed here without the gate's code."""
+    from sfxrep.data.datamodule import SfxDataModule
+    from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS
+
     model = tiny_model()
     model.encoder = trained_like(4)
     monkeypatch.setattr("sfxrep.models.registry.load_model", lambda _: model)
-    path = int8.quantize_model("tiny.ckpt", tiny_libraries, tmp_path / "out", blocks=48,
-                               work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
-    assert path.parent == tmp_path / "out" and path.is_file()
+    out = tmp_path / "out"
+    path, result = int8.quantize_model("tiny.ckpt", tiny_libraries, out, blocks=48,
+                                       work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
+    assert path.parent == out and path.is_file()
     assert int8.Int8Encoder.load(model.encoder, path).source_sha256 == path.stem
+    monkeypatch.setenv("SFXREP_INT8_DIR", str(out))
+    gate = int8.calibration_gate(model)
+    assert gate["passes"] == (gate["cosine_min"] >= COSINE_MIN and abs(gate["lofo_delta_points"]) <= F1_POINTS)
+    assert gate["passes"] == result["passes"] and set(result["lofo"]["int8"]) == {"lib_a", "lib_b"}
+
+    data = SfxDataModule(libraries=str(tiny_libraries), work_dir=str(tmp_path / "prepared"),
+                         cache_dir=str(tmp_path / "cache"))
+    data.ready()
+    waves = torch.stack([d[i]["wave"] for name in data.spec.names for split in ("train", "test")
+                         for d in [data.eval_dataset(name, split)] for i in range(len(d))])
+    with torch.inference_mode():
+        x = model.features(waves)
+        cos = cosine(int8.int8_encoder(model)(x), model.encoder(x))
+    assert gate["blocks"] == len(waves) and gate["cosine_min"] == pytest.approx(float(cos.min()), abs=1e-5)
+
+
+def test_auto_runs_int8_only_for_a_model_whose_calibration_passed_its_gate(tmp_path, monkeypatch):
+    from sfxrep.models.inference import resolve_precision
+
+    hardware_auto = hardware.embedding_precision("auto")
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)  # so that int8 is the only way off fp32
+    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
+    assert resolve_precision("auto", model) == "fp32"  # no calibration
+    quantized = int8.Int8Encoder.calibrate(model.encoder, log_mel_like(32))
+    for gate, expected in ((None, "fp32"), ({"passes": False}, "fp32"), ({"passes": True}, "int8")):
+        quantized.save(int8.user_dir(), gate)
+        assert int8.calibration_gate(model) == gate
+        assert resolve_precision("auto", model) == expected
+    assert FileEmbedder(model, decode_workers=0).precision == "int8"
+    assert resolve_precision("fp32", model) == "fp32" and resolve_precision("bf16", model) == "bf16"
+    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: False)
+    assert resolve_precision("auto", model) == "fp32"  # a passed gate, but no VNNI
+    monkeypatch.undo()
+    assert resolve_precision("auto", torch.nn.Linear(2, 2)) == hardware_auto  # not a CNN9 model
+
+
+def test_a_users_calibration_comes_before_the_shipped_one(tmp_path, monkeypatch):
+    encoder = trained_like()
+    sha = int8.Int8Encoder.calibrate(encoder, log_mel_like(8)).source_sha256
+    shipped, user = tmp_path / "shipped", int8.user_dir()
+    monkeypatch.setattr(int8, "SHIPPED", shipped)
+    for folder in (shipped, user):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{sha}.pt").touch()
+    assert int8.find_calibration(encoder) == user / f"{sha}.pt"
+    (user / f"{sha}.pt").unlink()
+    assert int8.find_calibration(encoder) == shipped / f"{sha}.pt"

@@ -8,8 +8,8 @@ from pathlib import Path
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
-from sfxrep.hardware import embedding_precision
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
+from sfxrep.models.inference import resolve_precision
 from sfxrep.models.registry import Embedder
 from sfxrep.results.rows import ResultRow, append_results
 
@@ -54,7 +54,7 @@ def evaluate_module(
     if unknown:
         raise ValueError(f"--libraries {unknown} not in {data.spec.source} (its libraries: {data.spec.names})")
     data.ready()
-    precision = embedding_precision(precision, getattr(module, "device", "cpu"))
+    precision = resolve_precision(precision, module)
     trained = list(getattr(module, "libraries", []))
     encoder, objective = getattr(module, "encoder", None), getattr(module, "objective", None)
     rows = []

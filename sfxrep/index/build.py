@@ -287,8 +287,8 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
     for the arguments), holding the folder's writer lock. Returns its ``index.json``, the model and what the build
     did. The new vectors stream from the build's parts into ``data.npz`` (:func:`sfxrep.index.format.write`)."""
-    from sfxrep.hardware import embedding_precision
     from sfxrep.models.embedding import TAIL_DEFAULT
+    from sfxrep.models.inference import resolve_precision
 
     out = Path(out)
     with _writing(out):
@@ -312,7 +312,7 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
         if recorded_precision and precision not in (None, "auto", recorded_precision):
             raise ValueError(f"{out}: built with the encoder in {recorded_precision}; an update embeds the same way "
                              f"(not --precision {precision}): build a new index for {precision}")
-        precision = recorded_precision or embedding_precision(precision or "auto", getattr(module, "device", "cpu"))
+        precision = recorded_precision or resolve_precision(precision or "auto", module)
         ident = identity(module, source, library, TAIL_DEFAULT if tail is None else tail, precision)
         if meta is None:
             meta = {"format": fmt.FORMAT, "model": ident, "sources": sources, "ucs_libraries": [],

@@ -29,8 +29,8 @@ import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
-from sfxrep.hardware import embedding_autocast, embedding_precision, env_limits
-from sfxrep.models.inference import embed_at
+from sfxrep.hardware import embedding_autocast, env_limits
+from sfxrep.models.inference import embed_at, resolve_precision
 from sfxrep.models.net import SfxNet
 
 TAIL_DEFAULT = False
@@ -117,7 +117,8 @@ class FileEmbedder:
             compiled against 10.0–11.1 eager (``make bench``), so measure on your machine. (int8 PT2E
             quantisation through torchao and inductor gave no gain either: 17.7 blocks/s at cosine 0.9988, no VNNI.)
         precision: the encoder's precision: ``auto`` (default) is bf16 where the device computes it natively (AMX,
-            AVX512-BF16, a CUDA GPU), else fp32 (:func:`sfxrep.hardware.embedding_precision`); ``int8`` runs the
+            AVX512-BF16, a CUDA GPU), else fp32, and int8 for a model whose int8 calibration passed its accuracy
+            gate on a CPU with VNNI or AMX (:func:`sfxrep.models.inference.resolve_precision`); ``int8`` runs the
             model's saved int8 calibration on a CPU with VNNI or AMX (:mod:`sfxrep.models.int8`); ``precision``
             holds the resolved value.
     """
@@ -135,7 +136,7 @@ class FileEmbedder:
         hop = model.frontend.hop_length
         self.block_length, self.block_hop = block_samples(block_frames, hop), hop_frames * hop
         self.device = torch.device(model.device)
-        self.precision = embedding_precision(precision, self.device)
+        self.precision = resolve_precision(precision, model)
         if compile and self.precision == "int8":
             raise ValueError("compile: the int8 encoder runs as a quantized graph, not through torch.compile")
         if compile and not isinstance(model, SfxNet):

@@ -4,23 +4,48 @@
 * ``bf16`` — the encoder under bf16 autocast (the log-mel frontend stays float32);
 * ``int8`` — the encoder's saved int8 calibration (:mod:`sfxrep.models.int8`), CPU with VNNI or AMX.
 
-Every precision hands back float32 embeddings. :func:`sfxrep.hardware.embedding_precision` resolves ``auto``.
+Every precision hands back float32 embeddings. :func:`resolve_precision` resolves ``auto`` for a model: int8 where
+the CPU has VNNI or AMX and the model's calibration passed its accuracy gate, else what the hardware computes
+natively (:func:`sfxrep.hardware.embedding_precision`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from sfxrep.hardware import embedding_autocast
+from sfxrep.hardware import cpu_has_vnni, embedding_autocast, embedding_precision
 
 EmbedFn = Callable[[torch.Tensor, str | None], torch.Tensor]  # (B, S) 44.1 kHz blocks, library → (B, D) float32
 
 
-def embed_at(module: nn.Module, precision: str) -> EmbedFn:
-    """``module.embed`` at ``precision`` (resolved: ``fp32``, ``bf16`` or ``int8``).
+def resolve_precision(precision: str, model: nn.Module) -> str:
+    """The precision ``model`` embeds at on its device for the choice ``precision``.
+
+    ``auto`` is ``int8`` on a CPU with VNNI or AMX when the model's saved int8 calibration passed the accuracy
+    gate recorded with it (:func:`sfxrep.models.int8.calibration_gate`; shipped: sfxrep-v1 passes, aiSFX does
+    not), else bf16 where the device computes it natively, else fp32 (:func:`sfxrep.hardware.embedding_precision`).
+    An explicit choice is kept.
+
+    Raises:
+        ValueError: an unknown precision, or int8 where it does not run.
+    """
+    device = getattr(model, "device", "cpu")
+    resolved = embedding_precision(precision, device)
+    if precision == "auto" and torch.device(device).type == "cpu" and cpu_has_vnni():
+        from sfxrep.models.int8 import calibration_gate
+
+        if (calibration_gate(model) or {}).get("passes"):
+            return "int8"
+    return resolved
+
+
+def embed_at(module: nn.Module, precision: str, calibration: str | Path | None = None) -> EmbedFn:
+    """``module.embed`` at ``precision`` (resolved: ``fp32``, ``bf16`` or ``int8``; ``calibration``: the int8
+    file, default the model's saved one).
 
     Raises:
         ValueError: ``int8`` for a model without an int8 calibration (:func:`sfxrep.models.int8.int8_encoder`).
@@ -28,7 +53,7 @@ def embed_at(module: nn.Module, precision: str) -> EmbedFn:
     if precision == "int8":
         from sfxrep.models.int8 import int8_encoder
 
-        encoder = int8_encoder(module)
+        encoder = int8_encoder(module, calibration)
         return lambda wave, library=None: encoder(module.features(wave), library)
     device = getattr(module, "device", "cpu")
 

@@ -10,7 +10,10 @@ A calibration is the quantized encoder's state (4.7 MB at width 64), saved under
 encoder it was made from (:func:`sfxrep.models.fingerprint.weights_sha256`), so it is found again for exactly that
 model: shipped ones in ``sfxrep/models/weights/int8/`` (``make int8``: aisfx and sfxrep-v1 on the train splits of
 ``../shared/data``), and the user's in ``$SFXREP_INT8_DIR`` (default ``~/.cache/sfxrep/int8``), written by
-``sfxrep quantize``.
+``sfxrep quantize``. With each, ``sfxrep quantize`` records the accuracy gate it passed or failed on the
+libraries it was calibrated on (:mod:`sfxrep.evaluate.gate`: every block's cosine to fp32 ≥ 0.99, kNN macro-F1
+within 0.5 points), and ``--precision auto`` runs int8 only for a model whose calibration passed it
+(:func:`sfxrep.models.inference.resolve_precision`).
 
 Measured (``make bench``, ``benchmarks/int8_bench.py``; Zen 4, 2 cores, AVX512-VNNI): see README "Speed". The
 ``torch.ao`` quantization used here is deprecated upstream in favour of torchao; it runs on the pinned torch.
@@ -119,26 +122,26 @@ class Int8Encoder(nn.Module):
                 prepared(blocks[i:i + batch].float())
         return cls(_convert(prepared), weights_sha256(encoder))
 
-    def save(self, folder: str | Path) -> Path:
-        """Save as ``folder/<sha256 of the float encoder>.pt``; returns the path."""
+    def save(self, folder: str | Path, gate: dict | None = None) -> Path:
+        """Save as ``folder/<sha256 of the float encoder>.pt``, with the accuracy ``gate`` measured for it (a
+        JSON-able dict with ``passes``: :func:`record_gate`); returns the path."""
         path = Path(folder) / f"{self.source_sha256}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": self.graph.state_dict(), "source_sha256": self.source_sha256}, path)
+        saved = {"state": self.graph.state_dict(), "source_sha256": self.source_sha256}
+        torch.save({**saved, "gate": gate} if gate is not None else saved, path)
         return path
 
     @classmethod
-    def load(cls, encoder: CNN9, path: str | Path) -> Int8Encoder:
-        """The calibration at ``path`` for ``encoder``.
+    def load(cls, encoder: CNN9, path: str | Path, sha: str | None = None) -> Int8Encoder:
+        """The calibration at ``path`` for ``encoder`` (``sha``: its :func:`weights_sha256`, if known).
 
         Raises:
             ValueError: it was made from another encoder.
         """
         from sfxrep.models.fingerprint import weights_sha256
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's notices on quantized storages
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-        sha = weights_sha256(encoder)
+        saved = _read(path)
+        sha = sha or weights_sha256(encoder)
         if saved["source_sha256"] != sha:
             raise ValueError(f"{path}: an int8 calibration of another encoder ({saved['source_sha256'][:12]}, "
                              f"not {sha[:12]})")
@@ -148,29 +151,65 @@ class Int8Encoder(nn.Module):
         return cls(graph, sha)
 
 
+def _read(path: str | Path) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's notices on quantized storages
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _calibration_of(sha: str) -> Path | None:
+    return next((p for p in (user_dir() / f"{sha}.pt", SHIPPED / f"{sha}.pt") if p.is_file()), None)
+
+
 def find_calibration(encoder: CNN9) -> Path | None:
-    """The saved calibration of ``encoder`` (shipped first, then the user's), or ``None``."""
+    """The saved calibration of ``encoder`` (the user's first, so that a model calibrated again on one's own
+    sounds runs that way; then the shipped one), or ``None``."""
     from sfxrep.models.fingerprint import weights_sha256
 
-    sha = weights_sha256(encoder)
-    return next((p for p in (SHIPPED / f"{sha}.pt", user_dir() / f"{sha}.pt") if p.is_file()), None)
+    return _calibration_of(weights_sha256(encoder))
 
 
-def int8_encoder(model: nn.Module) -> Int8Encoder:
-    """The int8 encoder of ``model`` (an sfxrep CNN9 model) from its saved calibration.
+def calibration_gate(model: nn.Module) -> dict | None:
+    """The accuracy gate recorded with the saved calibration of ``model``'s encoder (:func:`record_gate`), or
+    ``None``: not a CNN9 model with shared BN, no calibration, or one saved without a gate."""
+    encoder = getattr(model, "encoder", None)
+    if not isinstance(encoder, CNN9) or encoder.libraries:
+        return None
+    path = find_calibration(encoder)
+    return _read(path).get("gate") if path is not None else None
+
+
+def int8_encoder(model: nn.Module, calibration: str | Path | None = None) -> Int8Encoder:
+    """The int8 encoder of ``model`` (an sfxrep CNN9 model) from its saved calibration (or the file
+    ``calibration``).
 
     Raises:
         ValueError: not a CNN9 model, or no calibration is saved for its weights (saying how to make one).
     """
+    from sfxrep.models.fingerprint import weights_sha256
+
     encoder = getattr(model, "encoder", None)
     if not isinstance(encoder, CNN9):
         raise ValueError(f"--precision int8: only a CNN9 model (aisfx, a release, a checkpoint) runs in int8, not "
                          f"{type(model).__name__}")
-    path = find_calibration(encoder)
+    sha = weights_sha256(encoder)
+    path = Path(calibration) if calibration is not None else _calibration_of(sha)
     if path is None:
         raise ValueError("--precision int8: no int8 calibration for this model's weights; make one with "
                          "sfxrep quantize MODEL --libraries LIBRARIES.yaml (or embed with --precision bf16/fp32)")
-    return Int8Encoder.load(encoder, path)
+    return Int8Encoder.load(encoder, path, sha)
+
+
+def record_gate(result: dict, libraries: str | Path) -> dict:
+    """What a calibration keeps of its :func:`sfxrep.evaluate.gate.precision_gate` ``result``: whether it
+    ``passes``, the figures that decided it, where and on what it was measured."""
+    import time
+
+    from sfxrep.hardware import cpu_capability
+
+    keep = ("passes", "blocks", "cosine_min", "cosine_p1", "lofo_delta_points", "delta_points")
+    return {**{k: result[k] for k in keep}, "libraries": str(libraries), "cpu": cpu_capability(),
+            "measured": time.strftime("%Y-%m-%d")}
 
 
 def calibration_blocks(model: nn.Module, libraries: str | Path, n: int = CALIBRATION_BLOCKS, seed: int = 0,
@@ -197,13 +236,20 @@ def calibration_blocks(model: nn.Module, libraries: str | Path, n: int = CALIBRA
 
 def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | None = None,
                    blocks: int = CALIBRATION_BLOCKS, work_dir: str | Path = "runs/prepared",
-                   cache_dir: str | Path = "runs/cache") -> Path:
-    """``sfxrep quantize``: calibrate a model's int8 encoder on ``libraries``' train splits and save it where
-    ``--precision int8`` finds it (``out``, default :func:`user_dir`); returns the file."""
+                   cache_dir: str | Path = "runs/cache") -> tuple[Path, dict]:
+    """``sfxrep quantize``: calibrate a model's int8 encoder on ``libraries``' train splits, measure its accuracy
+    gate on every block of their splits (:func:`sfxrep.evaluate.gate.precision_gate`), and save both where
+    ``--precision int8`` and ``auto`` find them (``out``, default :func:`user_dir`). Returns the file and the
+    gate's full result (per-library figures included)."""
+    from sfxrep.evaluate.gate import precision_gate
     from sfxrep.models.registry import load_model
 
     module = load_model(model)
     if not isinstance(getattr(module, "encoder", None), CNN9):
         raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
-    return Int8Encoder.calibrate(module.encoder, calibration_blocks(module, libraries, blocks, work_dir=work_dir,
-                                                                     cache_dir=cache_dir)).save(out or user_dir())
+    quantized = Int8Encoder.calibrate(module.encoder, calibration_blocks(module, libraries, blocks,
+                                                                         work_dir=work_dir, cache_dir=cache_dir))
+    path = quantized.save(out or user_dir())
+    result = precision_gate(module, libraries, "int8", work_dir, cache_dir, calibration=path)
+    quantized.save(path.parent, record_gate(result, libraries))
+    return path, result
