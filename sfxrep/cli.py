@@ -207,7 +207,7 @@ def _embed(ns: argparse.Namespace) -> None:
 
 def _quantize(ns: argparse.Namespace) -> None:
     from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS
-    from sfxrep.models.int8 import quantize_model
+    from sfxrep.evaluate.quantize import quantize_model
 
     path, gate = quantize_model(ns.model, ns.libraries, ns.out, ns.blocks)
     print(f"int8 calibration of {ns.model} on {ns.blocks} blocks of {ns.libraries}: {path}")

@@ -141,12 +141,13 @@ def test_sfxrep_quantize_calibrates_a_checkpoint_and_records_its_accuracy_gate(t
     int8 encoder gives on every block of the libraries, recomputed here without the gate's code."""
     from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS
+    from sfxrep.evaluate.quantize import quantize_model
 
     model = tiny_model()
     model.encoder = trained_like(4)
-    monkeypatch.setattr("sfxrep.models.registry.load_model", lambda _: model)
+    monkeypatch.setattr("sfxrep.evaluate.quantize.load_model", lambda _: model)
     out = tmp_path / "out"
-    path, result = int8.quantize_model("tiny.ckpt", tiny_libraries, out, blocks=48,
+    path, result = quantize_model("tiny.ckpt", tiny_libraries, out, blocks=48,
                                        work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
     assert path.parent == out and path.is_file()
     assert int8.Int8Encoder.load(model.encoder, path).source_sha256 == path.stem

@@ -1,0 +1,29 @@
+"""``sfxrep quantize``: a model's int8 calibration (:mod:`sfxrep.models.int8`), gated for accuracy
+(:mod:`sfxrep.evaluate.gate`) and saved with its gate, so that ``--precision auto`` may choose it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sfxrep.evaluate.gate import precision_gate
+from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder, calibration_blocks, record_gate, user_dir
+from sfxrep.models.registry import load_model
+
+
+def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | None = None,
+                   blocks: int = CALIBRATION_BLOCKS, work_dir: str | Path = "runs/prepared",
+                   cache_dir: str | Path = "runs/cache") -> tuple[Path, dict]:
+    """``sfxrep quantize``: calibrate a model's int8 encoder on ``libraries``' train splits, measure its accuracy
+    gate on every block of their splits (:func:`sfxrep.evaluate.gate.precision_gate`), and save both where
+    ``--precision int8`` and ``auto`` find them (``out``, default :func:`user_dir`). Returns the file and the
+    gate's full result (per-library figures included)."""
+    module = load_model(model)
+    if not isinstance(getattr(module, "encoder", None), CNN9):
+        raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
+    quantized = Int8Encoder.calibrate(module.encoder, calibration_blocks(module, libraries, blocks,
+                                                                         work_dir=work_dir, cache_dir=cache_dir))
+    path = quantized.save(out or user_dir())
+    result = precision_gate(module, libraries, "int8", work_dir, cache_dir, calibration=path)
+    quantized.save(path.parent, record_gate(result, libraries))
+    return path, result
