@@ -256,10 +256,12 @@ def main(argv: list[str] | None = None) -> None:
             stage_rates,
             whole_process,
         )
-        from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni, embedding_precision
+        from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni
+        from sfxrep.models.inference import resolve_precision
+        from sfxrep.models.registry import load_model
 
         files = sample_files(args.files, shared)
-        auto = embedding_precision("auto")
+        auto = resolve_precision("auto", load_model("aisfx"))  # int8 only if its calibration passed the gate
         print(f"\nfile embedding, released model, {len(files)} real files of ≥ 3 s of {shared} (auto → {auto})")
         summary["embed_precision_auto"] = auto
         summary["embed_modes_files_per_s"] = {}
