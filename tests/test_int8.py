@@ -114,8 +114,9 @@ def test_the_file_embedder_and_the_evaluation_embed_in_int8(tmp_path, monkeypatc
 @pytest.mark.parametrize("name", ["aisfx", "sfxrep-v1"])
 def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkeypatch):
     """``make int8`` ships calibrations of aisfx and sfxrep-v1 with their accuracy gates (every block of the seven
-    libraries); on real files their block cosine to fp32 is at least the gate's 0.99. sfxrep-v1's passed, so ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not
-    (worst block 0.983), so ``auto`` leaves it to the hardware's float choice."""
+    libraries); on real files their block cosine to fp32 is at least the gate's 0.99. sfxrep-v1's gate passed, so
+    ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not (worst block 0.983), so ``auto`` leaves it to the
+    hardware's float choice."""
     from sfxrep.models.inference import resolve_precision
     from sfxrep.models.registry import load_model
 
@@ -148,7 +149,7 @@ def test_sfxrep_quantize_calibrates_a_checkpoint_and_records_its_accuracy_gate(t
     monkeypatch.setattr("sfxrep.evaluate.quantize.load_model", lambda _: model)
     out = tmp_path / "out"
     path, result = quantize_model("tiny.ckpt", tiny_libraries, out, blocks=48,
-                                       work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
+                                  work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
     assert path.parent == out and path.is_file()
     assert int8.Int8Encoder.load(model.encoder, path).source_sha256 == path.stem
     monkeypatch.setenv("SFXREP_INT8_DIR", str(out))
