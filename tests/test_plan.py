@@ -1,8 +1,9 @@
-"""The train plan: options declared once, and one ordering rule for every configuration layer."""
+"""The train plan: options declared once, one ordering rule for every configuration layer, and the run it resumes."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import fields
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 
 from sfxrep.cli import build_parser, train_plan
 from sfxrep.training.plan import FDR_CLASS, TrainPlan, add_plan_options
-from sfxrep.training.scenarios import describe, resolve
+from sfxrep.training.scenarios import describe, latest_run, resolve
 from tests.conftest import REPO, tiny_overrides
 
 EXPERIMENTS = str(REPO / "experiments")
@@ -112,3 +113,20 @@ def test_the_fdr_class_is_named_right_and_the_command_line_does_not_import_light
            "if m.split('.')[0] in ('lightning', 'pytorch_lightning')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_plan_resumes_its_own_seed_s_run_never_another_seed_s(tmp_path):
+    """Seed 0's run names carry no seed, so its prefix ``…-ce-`` is also the start of seed 2's ``…-ce-seed2-``: an
+    unfinished seed-2 run must not be resumed (and its rows written) as seed 0's."""
+    def run(name: str, status: str) -> None:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({"run": name, "status": status}))
+
+    run("cross-all-sequential-shared-nofdr-ce-20261202-221445", "done")
+    run("cross-all-sequential-shared-nofdr-ce-seed1-20261203-054519", "done")
+    run("cross-all-sequential-shared-nofdr-ce-seed2-20261203-105132", "training")
+    assert latest_run(tmp_path, "cross-all-sequential-shared-nofdr-ce-")["status"] == "done"
+    assert latest_run(tmp_path, "cross-all-sequential-shared-nofdr-ce-seed2-")["status"] == "training"
+    run("cross-all-sequential-shared-nofdr-ce-20261203-120000-2", "interrupted")  # two runs in one second
+    assert latest_run(tmp_path, "cross-all-sequential-shared-nofdr-ce-")["status"] == "interrupted"
+    assert latest_run(tmp_path, "cross-all-sequential-shared-nofdr-ce-seed3-") is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -81,6 +82,9 @@ def library_plan(plan: TrainPlan, config: Namespace) -> list[tuple[list[str], li
     if base not in names:
         raise ValueError(f"ucs_transfer needs a base library (--base) among {names}; UCS libraries: {ucs}")
     return [([base], names)]
+
+
+_STAMP = r"\d{8}-\d{6}(-\d+)?"  # run_plan's time.strftime("%Y%m%d-%H%M%S"), and _unique_run_name's "-2", "-3" …
 
 
 def run_plan(plan: TrainPlan) -> list[ResultRow]:
@@ -181,8 +185,13 @@ def _loggers(config: Namespace) -> list:
 
 
 def latest_run(runs: Path, prefix: str) -> dict | None:
-    """The ``run.json`` of the newest run folder named ``<prefix><time stamp>`` (``None`` if there is none)."""
-    records = sorted(runs.glob(f"{glob.escape(prefix)}*/run.json"), key=lambda p: p.parent.name, reverse=True)
+    """The ``run.json`` of the newest run folder named ``<prefix><time stamp>`` (``None`` if there is none).
+
+    Only a time stamp may follow the prefix: seed 0's prefix ``…-ce-`` must not take seed 2's ``…-ce-seed2-<stamp>``
+    (a glob on the prefix did, and resumed another seed's run under this plan's seed)."""
+    stamp = re.compile(re.escape(prefix) + _STAMP)
+    records = sorted((p for p in runs.glob(f"{glob.escape(prefix)}*/run.json") if stamp.fullmatch(p.parent.name)),
+                     key=lambda p: p.parent.name, reverse=True)
     for path in records:
         try:
             return json.loads(path.read_text())
