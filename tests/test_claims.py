@@ -3,6 +3,7 @@ effects are known)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -101,6 +102,29 @@ def test_the_opposite_result_contradicts_and_a_missing_cell_is_not_run(tmp_path)
     assert noisy[4].verdict == INCONCLUSIVE  # the same effects under noise ten times the margin
     missing = {f.number: f for f in measure(_rows(PAPER, skip={("cross", "ce", "joint")}))}
     assert missing[4].verdict == NOT_RUN and missing[1].verdict == REPRODUCED
+
+
+def test_a_metric_undefined_on_a_library_is_left_out_not_counted_as_never_run():
+    """A test split with one block per class has no test DBI (every cluster one point) in any row: that library is
+    "undefined" for DBI, the averages are over the others, and the claim still gets its verdict."""
+    rows = []
+    for r in _rows(PAPER):
+        if r.library == "e":
+            r = dataclasses.replace(r, dbi=math.nan, n_test_frames=9, n_test_classes=9)
+        rows.append(r)
+    table = Rows(rows)
+    assert table.undefined("dbi") == {"e": "its test split has 9 blocks in 9 classes, so no class has two blocks"}
+    assert table.undefined("frame_macro_f1") == {}
+    finding = measure(rows)[0]
+    assert finding.verdict == REPRODUCED  # as without library e
+    per, average = table.delta("dbi", {"scenario": "within", "loss": "contrastive"}, {"scenario": "within",
+                                                                                        "loss": "ce"})
+    assert per["e"].undefined and per["e"].text() == "undefined" and average.n == 3
+    assert average.mean == pytest.approx(sum(per[lib].mean for lib in "abcd") / 4)
+    assert any("DBI is undefined on e" in note for note in finding.notes)
+    # a cell that is missing (not NaN) is still "not run"
+    missing = [r for r in rows if not (r.library == "a" and r.loss == "contrastive" and r.scenario == "within")]
+    assert measure(missing)[0].verdict == NOT_RUN
 
 
 def test_claim6_compares_messy_and_clean_libraries_by_label_issue_rate():

@@ -51,12 +51,14 @@ def t95(n: int) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with its 95 % confidence interval over ``n`` seeds (``n = 1``: no interval; ``n = 0``: not run)."""
+    """A mean with its 95 % confidence interval over ``n`` seeds (``n = 1``: no interval; ``n = 0``: not run, or
+    ``undefined``: the metric has no value on that library in any row, so nothing is missing)."""
 
     mean: float = math.nan
     lo: float = math.nan
     hi: float = math.nan
     n: int = 0
+    undefined: bool = False
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Estimate:
@@ -83,7 +85,7 @@ class Estimate:
     def text(self, signed: bool = True, scale: float = 100.0) -> str:
         """``+1.2 [−0.3, +2.7]`` in points (``scale`` 100: macro-F1 in percentage points)."""
         if self.n == 0:
-            return "not run"
+            return "undefined" if self.undefined else "not run"
         fmt = "{:+.1f}" if signed else "{:.1f}"
         if scale != 100.0:
             fmt = "{:+.2f}" if signed else "{:.2f}"
@@ -141,18 +143,42 @@ class Rows:
                     out[int(r.seed or 0)] = float(value)
         return out
 
+    def undefined(self, metric: str) -> dict[str, str]:
+        """library → why ``metric`` is undefined there: the library has rows, and ``metric`` is NaN in every one.
+
+        Such a library is left out of ``metric``'s averages and shown as "undefined", not as a cell never run. The
+        case in practice: the test DBI of a test split with one block per class (every cluster one point)."""
+        out = {}
+        for lib in sorted({r.library for r in self.rows}):
+            mine = [r for r in self.rows if r.library == lib]
+            if any(r.get(metric) is not None and not math.isnan(float(r.get(metric))) for r in mine):
+                continue
+            blocks, classes = mine[0].get("n_test_frames"), mine[0].get("n_test_classes")
+            out[lib] = (f"its test split has {blocks} blocks in {classes} classes, so no class has two blocks"
+                        if metric == DBI and blocks and classes and classes >= blocks else "NaN in every row")
+        return out
+
+    def _split(self, metric: str, libraries: Sequence[str] | None) -> tuple[list[str], dict[str, Estimate]]:
+        """The libraries ``metric`` is defined on, and an "undefined" estimate for each of the others."""
+        undefined = self.undefined(metric)
+        libraries = list(libraries or self.libraries)
+        return ([lib for lib in libraries if lib not in undefined],
+                {lib: Estimate(undefined=True) for lib in libraries if lib in undefined})
+
     def level(self, metric: str, config: dict, libraries: Sequence[str] | None = None
               ) -> tuple[dict[str, Estimate], Estimate]:
-        """Per library and averaged over libraries: ``metric`` of ``config`` over seeds."""
-        libraries = list(libraries or self.libraries)
+        """Per library and averaged over the libraries ``metric`` is defined on: ``metric`` of ``config`` over
+        seeds."""
+        libraries, undefined = self._split(metric, libraries)
         per = {lib: self.values(lib, metric, config) for lib in libraries}
-        return ({lib: Estimate.of(list(v.values())) for lib, v in per.items()},
+        return ({**{lib: Estimate.of(list(v.values())) for lib, v in per.items()}, **undefined},
                 Estimate.of(_average_per_seed(per, libraries)))
 
     def delta(self, metric: str, variant: dict, base: dict, libraries: Sequence[str] | None = None
               ) -> tuple[dict[str, Estimate], Estimate]:
-        """Per library and averaged: variant − base, paired by seed (a seedless base is one constant)."""
-        libraries = list(libraries or self.libraries)
+        """Per library and averaged over the libraries ``metric`` is defined on: variant − base, paired by seed (a
+        seedless base is one constant)."""
+        libraries, undefined = self._split(metric, libraries)
         per = {}
         for lib in libraries:
             a, b = self.values(lib, metric, variant), self.values(lib, metric, base)
@@ -160,7 +186,7 @@ class Rows:
                 per[lib] = {s: v - b[0] for s, v in a.items()}  # a reference model: no seed to pair
             else:
                 per[lib] = {s: a[s] - b[s] for s in a.keys() & b.keys()}
-        return ({lib: Estimate.of(list(v.values())) for lib, v in per.items()},
+        return ({**{lib: Estimate.of(list(v.values())) for lib, v in per.items()}, **undefined},
                 Estimate.of(_average_per_seed(per, libraries)))
 
 
@@ -249,6 +275,12 @@ def _ce(scenario: str, **more) -> dict:
     return {"scenario": scenario, "loss": "ce", **X_SEQ, **more}
 
 
+def _undefined_notes(rows: Rows, metric: str, name: str) -> list[str]:
+    """A finding's note on each library where ``metric`` is undefined, and so left out of the averages."""
+    return [f"{name} is undefined on {lib}: {why}; the averages are over the other libraries."
+            for lib, why in rows.undefined(metric).items() if lib in rows.libraries]
+
+
 def claim1(rows: Rows, noise: dict) -> Finding:
     lines = [_line(rows, f"{scenario}: {loss} − CE", DBI, _ce(scenario, loss=loss), _ce(scenario), expect)
              for scenario in SCENARIOS for loss, expect in
@@ -280,7 +312,8 @@ def claim1(rows: Rows, noise: dict) -> Finding:
              "; ".join(f"{s}: {triplet[s].text(scale=1)}" for s in SCENARIOS))
     return Finding(1, "Metric losses and DBI", "Contrastive lowers DBI for most libraries in every scenario; Circle "
                    "lowers it most within-dataset; Triplet raises average DBI slightly except in UCS-transfer.",
-                   "Fig. 4", "Δ DBI (lower = tighter clusters)", lines, [a, b, c], scale=1.0)
+                   "Fig. 4", "Δ DBI (lower = tighter clusters)", lines, [a, b, c], scale=1.0,
+                   notes=_undefined_notes(rows, DBI, "DBI"))
 
 
 def claim2(rows: Rows, noise: dict) -> Finding:
@@ -450,7 +483,10 @@ def forest(finding: Finding, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     lines = finding.lines
-    fig, ax = plt.subplots(figsize=(10, 0.6 * len(lines) + 2.0), dpi=110)
+    caption = "\n".join(textwrap.fill(note, 160) for note in finding.notes)  # e.g. a library left out, and why
+    below = 0.15 * (caption.count("\n") + 1) + 0.1 if caption else 0.0  # inches under the axes for the caption
+    height = 0.6 * len(lines) + 2.0 + below
+    fig, ax = plt.subplots(figsize=(10, height), dpi=110)
     for y, line in enumerate(reversed(lines)):
         s = finding.scale
         libs = [e.mean * s for e in line.per_library.values() if e.n]
@@ -473,7 +509,9 @@ def forest(finding: Finding, path: Path) -> Path:
     ax.set_title("\n".join(textwrap.wrap(title, 110)) + f"\nverdict: {finding.verdict}", fontsize=9, loc="left")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a dot
     ax.grid(axis="x", color="0.9")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, below / height, 1, 1))
+    if caption:
+        fig.text(0.01, 0.01, caption, fontsize=8, ha="left", va="bottom", color="0.25")
     fig.savefig(path)
     plt.close(fig)
     return path
