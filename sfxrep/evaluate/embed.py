@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,6 +12,9 @@ from torch.utils.data import DataLoader
 from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
 from sfxrep.models.inference import embed_at
 from sfxrep.models.net import SfxNet
+
+if TYPE_CHECKING:
+    from sfxrep.models.int8 import Int8Encoder
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,10 @@ def _bn(module: torch.nn.Module) -> str | None:
 
 @torch.no_grad()
 def embed_blocks(module: SfxNet, dataset: EvalBlockDataset, batch_size: int = 64, precision: str = "fp32",
-                 calibration: str | Path | None = None) -> Embedded:
+                 int8: Int8Encoder | None = None) -> Embedded:
     """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode), the encoder at a
-    resolved ``precision`` (``fp32``, ``bf16`` or ``int8``, with ``calibration`` the int8 file if not the model's
-    saved one: :func:`sfxrep.models.inference.embed_at`).
+    resolved ``precision`` (``fp32``, ``bf16`` or ``int8``, with ``int8`` the int8 encoder if not the one of the
+    model's saved calibration: :func:`sfxrep.models.inference.embed_at`).
 
     With per-library BatchNorm, the dataset's library picks the BatchNorm set; a library the encoder has not
     seen must be adapted first (:func:`adapt_batchnorm`).
@@ -45,7 +48,7 @@ def embed_blocks(module: SfxNet, dataset: EvalBlockDataset, batch_size: int = 64
     module.eval()
     library = dataset.files.library if _bn(module) == "per_library" else None
     device = module.device
-    embed = embed_at(module, precision, calibration)
+    embed = embed_at(module, precision, int8)
     chunks, labels, files = [], [], []
     for batch in _batches(dataset, batch_size):
         chunks.append(embed(batch["wave"].to(device), library).cpu())  # float32

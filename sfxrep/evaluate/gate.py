@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
+
+if TYPE_CHECKING:
+    from sfxrep.models.int8 import Int8Encoder
 
 COSINE_MIN, F1_POINTS = 0.99, 0.5  # the gate: every block's cosine to fp32, and kNN macro-F1 points
 
@@ -50,9 +54,9 @@ def leave_one_file_out(parts: list) -> float:
 
 def precision_gate(module: nn.Module, libraries: str | Path, candidate: str = "bf16",
                    work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache",
-                   calibration: str | Path | None = None) -> dict:
+                   int8: Int8Encoder | None = None) -> dict:
     """fp32 against ``candidate`` (``bf16`` or ``int8``) for ``module`` on every library of a libraries YAML
-    (``calibration``: the int8 calibration file to gate, default the model's saved one).
+    (``int8``: the int8 encoder to gate, default the one of the model's saved calibration).
 
     Returns a JSON-able dict: ``blocks`` compared, ``cosine_min`` and ``cosine_p1`` (1st percentile), per-library
     ``f1`` (test split) and ``lofo`` (leave one file out) for both precisions with their means (``mean_f1``,
@@ -80,13 +84,13 @@ def precision_gate(module: nn.Module, libraries: str | Path, candidate: str = "b
         got = {}
         for precision in ("fp32", candidate):
             start = time.perf_counter()
-            got[precision] = (embed_blocks(module, train, precision=precision, calibration=calibration),
-                              embed_blocks(module, test, precision=precision, calibration=calibration))
+            got[precision] = (embed_blocks(module, train, precision=precision, int8=int8),
+                              embed_blocks(module, test, precision=precision, int8=int8))
             seconds[precision] += time.perf_counter() - start
             a, b = got[precision]
             f1[precision][library] = knn_evaluate(a.embeddings, a.labels, b.embeddings, b.labels,
                                                   b.files).frame_macro_f1
-            parts = [a, b, embed_blocks(module, val, precision=precision, calibration=calibration)] if len(val) \
+            parts = [a, b, embed_blocks(module, val, precision=precision, int8=int8)] if len(val) \
                 else [a, b]
             lofo[precision][library] = leave_one_file_out(parts)
         for i in range(2):

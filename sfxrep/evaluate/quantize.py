@@ -23,7 +23,5 @@ def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | N
         raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
     quantized = Int8Encoder.calibrate(module.encoder, calibration_blocks(module, libraries, blocks,
                                                                          work_dir=work_dir, cache_dir=cache_dir))
-    path = quantized.save(out or user_dir())
-    result = precision_gate(module, libraries, "int8", work_dir, cache_dir, calibration=path)
-    quantized.save(path.parent, record_gate(result, libraries))
-    return path, result
+    result = precision_gate(module, libraries, "int8", work_dir, cache_dir, int8=quantized)
+    return quantized.save(out or user_dir(), record_gate(result, libraries)), result

@@ -12,12 +12,15 @@ natively (:func:`sfxrep.hardware.embedding_precision`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from sfxrep.hardware import cpu_has_vnni, embedding_autocast, embedding_precision
+
+if TYPE_CHECKING:
+    from sfxrep.models.int8 import Int8Encoder
 
 EmbedFn = Callable[[torch.Tensor, str | None], torch.Tensor]  # (B, S) 44.1 kHz blocks, library → (B, D) float32
 
@@ -43,9 +46,9 @@ def resolve_precision(precision: str, model: nn.Module) -> str:
     return resolved
 
 
-def embed_at(module: nn.Module, precision: str, calibration: str | Path | None = None) -> EmbedFn:
-    """``module.embed`` at ``precision`` (resolved: ``fp32``, ``bf16`` or ``int8``; ``calibration``: the int8
-    file, default the model's saved one).
+def embed_at(module: nn.Module, precision: str, int8: Int8Encoder | None = None) -> EmbedFn:
+    """``module.embed`` at ``precision`` (resolved: ``fp32``, ``bf16`` or ``int8``; ``int8``: the int8 encoder to
+    run, default the one of the model's saved calibration).
 
     Raises:
         ValueError: ``int8`` for a model without an int8 calibration (:func:`sfxrep.models.int8.int8_encoder`).
@@ -53,7 +56,7 @@ def embed_at(module: nn.Module, precision: str, calibration: str | Path | None =
     if precision == "int8":
         from sfxrep.models.int8 import int8_encoder
 
-        encoder = int8_encoder(module, calibration)
+        encoder = int8 if int8 is not None else int8_encoder(module)
         return lambda wave, library=None: encoder(module.features(wave), library)
     device = getattr(module, "device", "cpu")
 

@@ -179,9 +179,8 @@ def calibration_gate(model: nn.Module) -> dict | None:
     return _read(path).get("gate") if path is not None else None
 
 
-def int8_encoder(model: nn.Module, calibration: str | Path | None = None) -> Int8Encoder:
-    """The int8 encoder of ``model`` (an sfxrep CNN9 model) from its saved calibration (or the file
-    ``calibration``).
+def int8_encoder(model: nn.Module) -> Int8Encoder:
+    """The int8 encoder of ``model`` (an sfxrep CNN9 model) from its saved calibration (:func:`find_calibration`).
 
     Raises:
         ValueError: not a CNN9 model, or no calibration is saved for its weights (saying how to make one).
@@ -193,7 +192,7 @@ def int8_encoder(model: nn.Module, calibration: str | Path | None = None) -> Int
         raise ValueError(f"--precision int8: only a CNN9 model (aisfx, a release, a checkpoint) runs in int8, not "
                          f"{type(model).__name__}")
     sha = weights_sha256(encoder)
-    path = Path(calibration) if calibration is not None else _calibration_of(sha)
+    path = _calibration_of(sha)
     if path is None:
         raise ValueError("--precision int8: no int8 calibration for this model's weights; make one with "
                          "sfxrep quantize MODEL --libraries LIBRARIES.yaml (or embed with --precision bf16/fp32)")
