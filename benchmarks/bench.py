@@ -115,6 +115,19 @@ def cnn9_macs(width: int, frames: int = FRAMES, mels: int = 96) -> int:
     return macs
 
 
+def speedup_bound(reference_files_per_s: float, blocks_per_file: float, peak: dict, ratio: float = 3.0,
+                  width: int = 64) -> dict:
+    """What ``ratio`` × a reference pipeline's files/s asks of the encoder alone, against the cores' peak: the
+    blocks/s, the TFLOP/s (2 × CNN9's MACs per block, at ``width``; paper: 64) and its share of the fp32 and bf16
+    peaks (:func:`cpu_peak`). Above 100 % of a precision's peak, no kernel of that precision reaches the goal here,
+    even with decoding and the frontend free."""
+    blocks = ratio * reference_files_per_s * blocks_per_file
+    tflops = blocks * 2 * cnn9_macs(width) / 1e12
+    return {"ratio": ratio, "blocks_per_s": round(blocks, 1), "tflops": round(tflops, 4),
+            **{f"{p}_peak_share": round(tflops / peak[f"{p}_tflops"], 3) if peak.get(f"{p}_tflops") else None
+               for p in ("fp32", "bf16")}}
+
+
 def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
     bf16, channels_last = MODES[mode]
     torch.manual_seed(0)
@@ -287,6 +300,11 @@ def main(argv: list[str] | None = None) -> None:
             summary["aisfx_files_per_s"], summary["aisfx_spectrogram"] = round(rate, 2), backend
             print(f"  aiSFX pipeline ({backend:<8}){'':<19} {rate:7.2f} files/s  → sfxrep (batched) is "
                   f"{summary['embed_files_per_s'] / rate:.2f}x")
+            goal = summary["speedup_bound"] = speedup_bound(rate, stages["blocks_per_file"], peak)
+            print(f"  3x that asks the encoder alone for {goal['blocks_per_s']:.0f} blocks/s = "
+                  f"{1e3 * goal['tflops']:.0f} GFLOP/s: " + ", ".join(
+                      f"{100 * goal[f'{p}_peak_share']:.0f} % of the {p} peak" for p in ("fp32", "bf16")
+                      if goal[f"{p}_peak_share"]) + " (over 100 %: out of that precision's reach here)")
         except ImportError as err:
             summary["aisfx_files_per_s"] = None
             print(f"  aiSFX pipeline: not available ({err})")
