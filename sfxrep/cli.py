@@ -221,7 +221,7 @@ def _report(ns: argparse.Namespace) -> None:
     from sfxrep.results.report.build import build_report
     from sfxrep.results.rows import read_results
 
-    page = build_report(ns.results, ns.out, ns.where)
+    page = build_report(ns.results, ns.out, ns.where, ns.omit or ())
     print(f"report: {page} (figures beside it)")
     if ns.wandb_project:
         from sfxrep.results.report.dashboard import build_dashboard
@@ -336,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--wandb-project", help="also build a W&B Report over this project's runs")
     r.add_argument("--entity", help="W&B entity (team or user) of the project")
     r.add_argument("--where", nargs="+", metavar="KEY=VALUE", help="only rows with these values (KEY!=VALUE: without)")
+    r.add_argument("--omit", nargs="+", metavar="NAME", help="models or protocols outside the study's scope (e.g. "
+                   "openl3 esc50): left out of the figures instead of drawn as 'not run', and named on the page")
     r.set_defaults(func=_report)
 
     q = sub.add_parser("claims", help="the paper's claims (§6) measured on a study's results: mean and 95 %% CI "

@@ -86,6 +86,25 @@ def test_report_writes_every_figure_and_a_page_that_references_them(tmp_path, ca
     assert "where library=lib_a and model!=logmel" in page and "lib_b" not in page.split("<pre>")[0]
 
 
+def test_what_a_study_omits_is_left_out_of_its_figures_and_named_on_the_page(tmp_path):
+    """A study that cannot install OpenL3 and has no ESC-50 says so once, instead of a "not run" slot in every
+    library and an empty ESC-50 figure; nothing else goes."""
+    results = tmp_path / "results.jsonl"
+    append_results(synthetic_rows(), results)
+    main(["report", str(results), "--out", str(tmp_path / "report")])
+    assert (tmp_path / "report" / "rq4_2.png").is_file()
+    main(["report", str(results), "--out", str(tmp_path / "report"), "--omit", "openl3", "esc50"])  # again, there
+    pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert "rq4_1.png" in pngs and "rq4_2.png" not in pngs and len(pngs) == 7
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "outside the study's scope: openl3, esc50" in page and "/ openl3" not in page
+    per_library, esc50 = rq_panels(synthetic_rows())["RQ4"]
+    kept = per_library.without(["openl3", "esc50"])
+    assert "openl3" not in kept.variants and kept.missing == [] and "sfxrep-v1" in kept.variants
+    assert esc50.without(["openl3", "esc50"]) is None
+    assert kept.cell("lib_a", "aisfx") == per_library.cell("lib_a", "aisfx")
+
+
 def test_the_wandb_report_definition_has_a_section_per_rq(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     results = tmp_path / "results.jsonl"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from sfxrep.results.compare import compare, pivot
@@ -26,7 +27,7 @@ def draw(panel: Panel, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     n_lib, n_var = len(panel.libraries), max(1, len(panel.variants))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * n_lib * max(1, n_var) / 2 + 2), 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 1.4 * n_lib * n_var / 2 + 2)), 4.2), dpi=110)  # readable
     width = 0.8 / n_var
     colours = plt.get_cmap("tab10")
     finite = [c.mean + (c.sd if not math.isnan(c.sd) else 0) for c in panel.cells.values() if c.n]
@@ -74,20 +75,26 @@ def _tables(rows: list[ResultRow]) -> dict[str, str]:
     return out
 
 
-def build_report(results: str | Path, out: str | Path, conditions: list[str] | None = None) -> Path:
+def build_report(results: str | Path, out: str | Path, conditions: list[str] | None = None,
+                 omit: Sequence[str] = ()) -> Path:
     """Write every RQ figure and ``index.html`` into ``out``; returns the page.
 
     Args:
         results: the results file.
         out: the report folder.
         conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.results.rows.where`).
+        omit: models and protocols outside the study's scope (e.g. ``openl3``, ``esc50``), which the figures would
+            otherwise show as "not run"; the page names them.
     """
     rows = where(read_results(results), conditions)
     if not rows:
         raise ValueError(f"{results}: no results rows to report" + (f" where {conditions}" if conditions else ""))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    panels = rq_panels(rows)
+    for stale in out.glob("rq*_*.png"):  # an earlier build's figure this one may not draw again
+        stale.unlink()
+    panels = {rq: [kept for panel in ps if (kept := panel.without(omit)) is not None]
+              for rq, ps in rq_panels(rows).items()}
     tables = _tables(rows)
     sections = []
     for rq, rq_panels_ in panels.items():
@@ -106,7 +113,9 @@ def build_report(results: str | Path, out: str | Path, conditions: list[str] | N
         sections.append("\n".join(parts))
     page = out / "index.html"
     source = f"{results}" + (f" where {' and '.join(conditions)}" if conditions else "")
-    page.write_text(_PAGE.format(source=html.escape(source), n=len(rows), body="\n".join(sections)))
+    scope = f"<p>Left out of this report, as outside the study's scope: {html.escape(', '.join(omit))}.</p>" \
+        if omit else ""
+    page.write_text(_PAGE.format(source=html.escape(source), n=len(rows), body=scope + "\n".join(sections)))
     return page
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sfxrep.results.rows import ResultRow, method_label
@@ -40,6 +41,16 @@ class Panel:
 
     def cell(self, library: str, variant: str) -> Cell:
         return self.cells.get((library, variant), Cell())
+
+    def without(self, names: Sequence[str]) -> Panel | None:
+        """This panel without the libraries and variants in ``names`` (a study's declared scope, e.g. a reference
+        it could not install); ``None`` when nothing is left to draw."""
+        libraries = [lib for lib in self.libraries if lib not in names]
+        variants = [v for v in self.variants if v not in names]
+        if not libraries or not variants:
+            return None
+        return Panel(self.rq, self.title, self.ylabel, libraries, variants,
+                     {k: c for k, c in self.cells.items() if k[0] in libraries and k[1] in variants})
 
     @property
     def missing(self) -> list[tuple[str, str]]:
