@@ -150,10 +150,10 @@ class Rows:
         case in practice: the test DBI of a test split with one block per class (every cluster one point)."""
         out = {}
         for lib in sorted({r.library for r in self.rows}):
-            mine = [r for r in self.rows if r.library == lib]
-            if any(r.get(metric) is not None and not math.isnan(float(r.get(metric))) for r in mine):
+            if self.values(lib, metric, {}):  # a value in some row: defined
                 continue
-            blocks, classes = mine[0].get("n_test_frames"), mine[0].get("n_test_classes")
+            first = next(r for r in self.rows if r.library == lib)
+            blocks, classes = first.get("n_test_frames"), first.get("n_test_classes")
             out[lib] = (f"its test split has {blocks} blocks in {classes} classes, so no class has two blocks"
                         if metric == DBI and blocks and classes and classes >= blocks else "NaN in every row")
         return out
