@@ -61,26 +61,30 @@ def _evaluate(ns: argparse.Namespace) -> None:
     from sfxrep.models.registry import is_named
     from sfxrep.results.rows import RESULT_COLUMNS, format_table
 
-    name = ns.checkpoint.removeprefix("baseline:")
-    if ns.protocol == "esc50":
-        _esc50(ns, name)
-        return
-    if is_named(name):
-        if not ns.libraries_yaml:
-            raise SystemExit(f"sfxrep evaluate {ns.checkpoint} needs --libraries-yaml (the libraries to evaluate on)")
-        try:
-            rows = evaluate_reference(name, ns.libraries_yaml, libraries=ns.libraries, k=ns.k,
-                                      results=ns.results, precision=ns.precision)
-        except OpenL3Unavailable as err:
-            print(f"sfxrep evaluate: {err}")
-            return
-    else:
-        rows = evaluate_checkpoint(ns.checkpoint, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
-                                   scenario=ns.scenario, run=ns.run, results=ns.results, precision=ns.precision)
-    print(format_table(rows, RESULT_COLUMNS))
+    protocol = {"libraries": "split"}.get(ns.protocol, ns.protocol)
+    folds = {"protocol": protocol, "folds": ns.folds, "fold_seeds": ns.fold_seeds}
+    for model in ns.models:
+        name = model.removeprefix("baseline:")
+        if protocol == "esc50":
+            _esc50(ns, name, model)
+            continue
+        if is_named(name):
+            if not ns.libraries_yaml:
+                raise SystemExit(f"sfxrep evaluate {model} needs --libraries-yaml (the libraries to evaluate on)")
+            try:
+                rows = evaluate_reference(name, ns.libraries_yaml, libraries=ns.libraries, k=ns.k,
+                                          results=ns.results, precision=ns.precision, **folds)
+            except OpenL3Unavailable as err:
+                print(f"sfxrep evaluate: {err}")
+                continue
+        else:
+            rows = evaluate_checkpoint(model, libraries=ns.libraries, libraries_yaml=ns.libraries_yaml, k=ns.k,
+                                       scenario=ns.scenario, run=ns.run, results=ns.results, precision=ns.precision,
+                                       **folds)
+        print(format_table(rows, RESULT_COLUMNS))
 
 
-def _esc50(ns: argparse.Namespace, name: str) -> None:
+def _esc50(ns: argparse.Namespace, name: str, checkpoint: str) -> None:
     from sfxrep.evaluate.esc50 import esc50_protocol, summary
     from sfxrep.fileio import check_writable
     from sfxrep.models.baselines import OpenL3Unavailable
@@ -91,14 +95,14 @@ def _esc50(ns: argparse.Namespace, name: str) -> None:
         raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
     check_writable(ns.results)
     try:
-        module = load_model(name if is_named(name) else ns.checkpoint)
+        module = load_model(name if is_named(name) else checkpoint)
     except OpenL3Unavailable as err:
         print(f"sfxrep evaluate: {err}")
         return
     model = name if is_named(name) else "sfxrep"
-    run = name if is_named(name) else Path(ns.checkpoint).resolve().parent.parent.name
+    run = name if is_named(name) else Path(checkpoint).resolve().parent.parent.name
     rows, skipped = esc50_protocol(module, ns.root, ns.cache_dir, ns.k, run,
-                                   {"model": model, "checkpoint": None if model != "sfxrep" else ns.checkpoint})
+                                   {"model": model, "checkpoint": None if model != "sfxrep" else checkpoint})
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     append_results(rows, ns.results)
@@ -267,10 +271,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
     e = sub.add_parser("evaluate", help="kNN evaluation of a checkpoint's frozen embeddings")
-    e.add_argument("checkpoint", help="a .ckpt, or a reference model: aisfx (the authors' release), logmel "
-                                      "(untrained log-mel statistics), openl3 (if installed); baseline:NAME works too")
-    e.add_argument("--protocol", choices=("libraries", "esc50"), default="libraries",
-                   help="esc50: the 5 official folds of --root (4 as reference, 1-NN on the fifth)")
+    e.add_argument("models", nargs="+", metavar="MODEL",
+                   help="a .ckpt, or a model by name: aisfx (the authors' release), logmel (untrained log-mel "
+                        "statistics), cnn9-random (untrained CNN9), a shipped release (sfxrep-v1), openl3 (if "
+                        "installed); baseline:NAME works too")
+    e.add_argument("--protocol", choices=("kfold", "split", "libraries", "esc50"), default="kfold",
+                   help="kfold (default): every file by grouped, stratified k-fold 1-NN over fold seeds, per-file "
+                        "predictions beside --results; split (alias libraries): the test split against the train "
+                        "split; esc50: the 5 official folds of --root")
+    e.add_argument("--folds", type=int, default=5, help="k of --protocol kfold (paper's ESC-50 protocol: 5)")
+    e.add_argument("--fold-seeds", type=int, nargs="+", default=[0, 1, 2], help="fold seeds of --protocol kfold")
     e.add_argument("--root", help="the ESC-50 folder for --protocol esc50")
     e.add_argument("--cache-dir", default="runs/cache", help="wave cache for --protocol esc50")
     e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
@@ -361,6 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metrics", nargs="+", default=["frame_macro_f1", "file_macro_f1", "dbi", "dbi_train"])
     c.add_argument("--absolute", action="store_true", help="values side by side instead of deltas")
     c.add_argument("--where", nargs="+", metavar="KEY=VALUE", help="only rows with these values (e.g. loss=ce)")
+    c.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="A B: the paired comparison of B against A (model or run names of k-fold rows): per library "
+                        "and overall, B − A with its 95 %% interval, p (Holm) and the minimum detectable difference")
+    c.add_argument("--metric", default="frame_macro_f1", choices=("frame_macro_f1", "file_macro_f1",
+                                                                  "frame_accuracy", "file_accuracy"),
+                   help="the metric of --models")
+    c.add_argument("--libraries", nargs="+", help="only these libraries (--models)")
+    c.add_argument("--boot", type=int, default=1000, help="bootstrap draws and permutations of --models")
+    c.add_argument("--json", action="store_true", help="--models: one JSON object per library, then overall")
     c.set_defaults(func=_compare)
     return parser
 

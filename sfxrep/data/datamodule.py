@@ -141,8 +141,8 @@ class SfxDataModule(LightningDataModule):
         """Classes per training library: the heads' sizes (``SfxModule.configure_model`` reads them)."""
         return {lib: len(self.classes[lib]) for lib in self.train_libraries}
 
-    def files(self, library: str, split: str) -> LibraryFiles:
-        """One split of one library, decoded into the cache (already done by prepare)."""
+    def files(self, library: str, split: str | None) -> LibraryFiles:
+        """One split of one library (``None``: every file, in manifest order), decoded into the cache."""
         rows = self.rows(library, split)
         index = {c: i for i, c in enumerate(self.classes[library])}
         infos = [self.cache.ensure(r.path) for r in rows]
@@ -179,7 +179,7 @@ class SfxDataModule(LightningDataModule):
         mixed = MixedBatchSampler(samplers, offsets, self.mixing, seed=self.hparams.seed)
         return self._loader(ConcatDataset(list(datasets.values())), batch_sampler=mixed)
 
-    def eval_dataset(self, library: str, split: str) -> EvalBlockDataset:
+    def eval_dataset(self, library: str, split: str | None) -> EvalBlockDataset:
         return EvalBlockDataset(self.files(library, split), self.block_length, self.eval_hop)
 
     def _eval_loaders(self, split: str) -> dict[str, DataLoader]:

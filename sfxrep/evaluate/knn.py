@@ -79,10 +79,11 @@ def knn_evaluate(train_emb: np.ndarray, train_labels: np.ndarray, test_emb: np.n
     file_truth = np.array([test_labels[test_files == f][0] for f in file_ids])
     file_f1 = macro_f1(file_truth, file_pred, classes)
     return KnnResult(float(frame_f1), float(file_f1), float((pred == test_labels).mean()),
-                     float((file_pred == file_truth).mean()), _dbi(test_z, test_labels), _dbi(train_z, train_labels),
+                     float((file_pred == file_truth).mean()), davies_bouldin(test_z, test_labels), davies_bouldin(train_z, train_labels),
                      len(train_z), len(test_z), file_ids.size, int(classes.size))
 
 
-def _dbi(embeddings: np.ndarray, labels: np.ndarray) -> float:
+def davies_bouldin(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """Davies-Bouldin index of ``embeddings (N, D)`` grouped by ``labels``; NaN with < 2 classes or one item each."""
     n_classes = np.unique(labels).size
     return float(davies_bouldin_score(embeddings, labels)) if 1 < n_classes < len(labels) else float("nan")

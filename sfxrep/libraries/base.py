@@ -80,6 +80,10 @@ class Library:
     def scan(self) -> Scan:
         raise NotImplementedError
 
+    def take_name(self, path: Path) -> str:
+        """The part of a file's name its take series is read from (:mod:`sfxrep.libraries.takes`): the stem."""
+        return path.stem
+
     def describe(self) -> dict:
         """What identifies this library's content (for cache invalidation of its manifest): its settings."""
         return {"kind": self.kind, **{k: str(v) for k, v in vars(self).items() if not k.startswith("_")}}

@@ -12,7 +12,7 @@ from sfxrep.fileio import write_jsonl
 SPLITS = ("train", "val", "test")
 # bump when the adapters, the split or the row layout change what a manifest holds: an older manifest then
 # no longer matches the fingerprint and is rebuilt (see LibrariesSpec.fingerprint)
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class ManifestRow:
         sample_rate: the file's own rate in Hz (audio is resampled to 44.1 kHz on use).
         split: ``train``, ``val`` or ``test``.
         key: the file's wave-cache key (changes with its content or metadata).
+        source: the file's group of takes of one source (:mod:`sfxrep.libraries.takes`): files of one source never
+            straddle a split or an evaluation fold.
     """
 
     library: str
@@ -38,6 +40,7 @@ class ManifestRow:
     sample_rate: int
     split: str
     key: str = ""
+    source: str = ""
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:

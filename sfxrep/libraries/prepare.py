@@ -32,6 +32,7 @@ from sfxrep.libraries.base import Candidate, Skipped
 from sfxrep.libraries.manifest import SPLITS, ManifestRow, read_manifest, write_manifest
 from sfxrep.libraries.spec import LibrariesSpec, LibrarySpec
 from sfxrep.libraries.split import assign_splits
+from sfxrep.libraries.takes import group_files
 
 
 @dataclass
@@ -42,6 +43,8 @@ class LibraryReport:
     found: int = 0
     in_manifest: int = 0
     classes: int = 0
+    groups: int = 0
+    series_per_file: list[str] = field(default_factory=list)
     splits: dict[str, int] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
@@ -54,7 +57,7 @@ class LibraryReport:
     changed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{self.name}: {self.in_manifest}/{self.found} files, {self.classes} classes "
+        parts = [f"{self.name}: {self.in_manifest}/{self.found} files, {self.classes} classes, {self.groups} groups "
                  f"(train {self.splits.get('train', 0)} / val {self.splits.get('val', 0)} / "
                  f"test {self.splits.get('test', 0)})"]
         if self.skipped:
@@ -130,20 +133,22 @@ def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1, force
 
     root = getattr(library, "root", None)
     keys = [os.path.relpath(c.path, root) if root else str(c.path) for c, _ in usable]
+    grouping = group_files(keys, [c.label for c, _ in usable], [c.sources for c, _ in usable],
+                           [library.take_name(c.path) for c, _ in usable])
     outcome = assign_splits(
         keys,
         [c.label for c, _ in usable],
         [c.group or c.label for c, _ in usable],
         spec.split,
         fixed=lambda i: usable[i][0].split,
-        sources=[c.sources for c, _ in usable],
+        sources=[(g,) for g in grouping.groups] if spec.split.by_takes else [c.sources for c, _ in usable],
         previous=lambda i: getattr(previous.get(str(usable[i][0].path)), "split", None),
     )
     report.dropped_classes, report.capped = outcome.dropped_classes, outcome.capped
     report.left_out = [{"path": str(usable[i][0].path), "reason": r} for i, r in sorted(outcome.left_out.items())]
     rows = [
         ManifestRow(library.name, str(c.path), c.label, c.group or c.label, round(info.duration, 4),
-                    info.source_rate, outcome.splits[i], Path(info.npy).stem)
+                    info.source_rate, outcome.splits[i], Path(info.npy).stem, grouping.groups[i])
         for i, (c, info) in enumerate(usable) if i in outcome.splits
     ]
     if previous:
@@ -153,6 +158,8 @@ def prepare_library(spec: LibrarySpec, cache: WaveCache, workers: int = 1, force
         report.changed = sorted(p for p in set(now) & set(previous) if now[p].key != previous[p].key)
     report.in_manifest = len(rows)
     report.classes = len({r.label for r in rows})
+    report.groups = len({r.source for r in rows})
+    report.series_per_file = grouping.series_per_file
     counts = Counter(r.split for r in rows)
     report.splits = {s: counts.get(s, 0) for s in SPLITS}
     return rows, report

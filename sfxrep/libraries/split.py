@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sfxrep.libraries.takes import units
+
 
 @dataclass(frozen=True)
 class SplitConfig:
@@ -23,12 +25,16 @@ class SplitConfig:
         max_per_class: keep at most this many files per class, a seeded random subset (paper: 150); ``None``
             keeps all.
         min_per_class: classes with fewer usable files are dropped (and reported).
+        by_takes: keep each group of takes of one source (:mod:`sfxrep.libraries.takes`) in one split; ``False``
+            groups only by explicit sources, the rule of manifests before version 4 (sfxrep-v1 was trained on
+            such a split: ``experiments/libraries/shared-v1-split.yaml`` reproduces it).
     """
 
     seed: int = 0
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     max_per_class: int | None = None
     min_per_class: int = 1
+    by_takes: bool = True
 
     def __post_init__(self) -> None:
         def whole(value: object) -> bool:
@@ -41,6 +47,8 @@ class SplitConfig:
             raise ValueError(f"ratios must be three non-negative fractions summing to 1, got {list(self.ratios)}")
         if self.max_per_class is not None and not (whole(self.max_per_class) and self.max_per_class >= 1):
             raise ValueError(f"max_per_class must be a positive integer or null, got {self.max_per_class!r}")
+        if not isinstance(self.by_takes, bool):
+            raise ValueError(f"by_takes must be true or false, got {self.by_takes!r}")
         if not (whole(self.min_per_class) and self.min_per_class >= 1):
             raise ValueError(f"min_per_class must be a positive integer, got {self.min_per_class!r}")
 
@@ -128,7 +136,7 @@ def assign_splits(
             items = items[: config.max_per_class]
         kept.extend(items)
 
-    unit = _units(kept, sources or [()] * len(keys), keys)
+    unit = units(kept, sources or [()] * len(keys), keys)
     strata: dict[str, list[int]] = defaultdict(list)
     for i in kept:
         if (split := fixed(i)) is not None:
@@ -150,25 +158,3 @@ def assign_splits(
                 decided[unit[i]] = slots[rank] if rank < len(slots) else "train"
             out.splits[i] = decided[unit[i]]
     return out
-
-
-def _units(items: Sequence[int], sources: Sequence[Sequence[str]], keys: Sequence[str]) -> dict[int, int]:
-    """Item → the representative item of its unit (items linked by a shared source, transitively)."""
-    parent = {i: i for i in items}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i in items:
-        for source in sources[i]:
-            if source in first:
-                a, b = root(i), root(first[source])
-                if a != b:  # the unit is represented by its smallest key, so the result is order-independent
-                    parent[max(a, b, key=lambda x: keys[x])] = min(a, b, key=lambda x: keys[x])
-            else:
-                first[source] = i
-    return {i: root(i) for i in items}

@@ -72,6 +72,11 @@ class UcsLibrary(Library):
     def is_ucs(self) -> bool:
         return True
 
+    def take_name(self, path: Path) -> str:
+        """The FXName (``ANMLFarm_Sheep Baa 02_TC_DirtSamples`` → ``Sheep Baa 02``)."""
+        parts = path.stem.split("_")
+        return parts[1] if len(parts) > 1 else path.stem
+
     def scan(self) -> Scan:
         categories = read_ucs_list(self.ucs_list)
         by_lower = {catid.lower(): catid for catid in categories}

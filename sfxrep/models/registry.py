@@ -5,6 +5,8 @@ resolve a model here, so a new model (a release, another reference) is one entry
 
 * ``aisfx`` — the authors' released X-Sequential-CE model (:mod:`sfxrep.models.pretrained`);
 * ``logmel`` — untrained log-mel statistics (:class:`~sfxrep.models.baselines.LogMelStats`);
+* ``cnn9-random`` — the paper's width-64 CNN9 with seeded random weights, never trained (the floor a trained
+  encoder must clear: its BatchNorm statistics are the identity, so it is a random projection of log-mel);
 * ``openl3`` — OpenL3, when its package and weights are installed (nothing is downloaded);
 * ``sfxrep-v1`` … — a release trained by sfxrep and shipped in the package (:mod:`sfxrep.models.release`);
 * any other string — an sfxrep ``.ckpt`` path (:mod:`sfxrep.models.checkpoint`).
@@ -53,6 +55,15 @@ def _logmel() -> nn.Module:
     return LogMelStats()
 
 
+def _cnn9_random() -> nn.Module:
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.net import SfxNet
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return SfxNet(CNN9(64))
+
+
 def _openl3() -> nn.Module:
     from sfxrep.models.baselines import OpenL3
 
@@ -60,7 +71,8 @@ def _openl3() -> nn.Module:
 
 
 # name → loader; the names are what commands, results rows (``model``) and indexes record
-NAMED: dict[str, Callable[[], nn.Module]] = {"aisfx": _aisfx, "logmel": _logmel, "openl3": _openl3}
+NAMED: dict[str, Callable[[], nn.Module]] = {"aisfx": _aisfx, "logmel": _logmel, "cnn9-random": _cnn9_random,
+                                             "openl3": _openl3}
 
 
 def names() -> list[str]:

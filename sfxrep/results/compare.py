@@ -13,12 +13,16 @@ The ``--rq`` groupings are the questions' tables in :mod:`sfxrep.results.compari
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 from sfxrep.results.comparisons import QUESTIONS, Comparison
-from sfxrep.results.rows import FACTORS, ResultRow, format_table, latest_per_seed, read_results, where
+from sfxrep.results.paired import PairedResult, paired_compare, scored_units
+from sfxrep.results.rows import (FACTORS, ResultRow, format_table, latest_per_seed, read_predictions, read_results,
+                                 where)
 
 
 def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
@@ -100,8 +104,77 @@ def compare(rows: Sequence[ResultRow], comparison: Comparison, metrics: Sequence
     return out
 
 
+def _model_rows(rows: Sequence[ResultRow], name: str) -> dict[str, list[ResultRow]]:
+    """library → the k-fold rows of model ``name`` (its ``model`` or ``run``), the latest of each training seed."""
+    chosen = [r for r in latest_per_seed(rows) if r.protocol == "kfold" and r.predictions
+              and name in (r.model, r.run)]
+    out: dict[str, list[ResultRow]] = defaultdict(list)
+    for row in chosen:
+        out[row.library].append(row)
+    return out
+
+
+def compare_models(results: str | Path, a: str, b: str, *, metric: str = "frame_macro_f1",
+                   libraries: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0) -> list[PairedResult]:
+    """The paired comparison of model ``b`` against ``a`` from a results file's k-fold rows and their predictions
+    (:mod:`sfxrep.results.paired`), on the files and fold seeds both have, per library and overall.
+
+    Raises:
+        ValueError: a model has no k-fold rows with predictions in ``results``, or the two share no library.
+    """
+    rows = read_results(results)
+    predictions = read_predictions(results)
+    by_a, by_b = _model_rows(rows, a), _model_rows(rows, b)
+    for name, found in ((a, by_a), (b, by_b)):
+        if not found:
+            raise ValueError(f"{results}: no k-fold rows with predictions for model {name!r} (evaluate it with "
+                             f"sfxrep evaluate {name} --protocol kfold --results {results})")
+    common = [lib for lib in by_a if lib in by_b and (not libraries or lib in libraries)]
+    if not common:
+        raise ValueError(f"{results}: {a} and {b} share no evaluated library")
+    scored_a, scored_b, n_files = {}, {}, {}
+    for lib in common:
+        records = {side: [sorted(predictions.get(r.predictions, []), key=lambda x: x["fold_seed"]) for r in runs]
+                   for side, runs in (("a", by_a[lib]), ("b", by_b[lib]))}
+        every = [rec for side in records.values() for runs in side for rec in runs]
+        seeds = set.intersection(*({x["fold_seed"] for x in runs} for side in records.values() for runs in side))
+        paths = sorted(set.intersection(*(set(rec["paths"]) for rec in every)))
+        if not seeds or not paths:
+            continue
+        groups_of = {p: g for rec in every for p, g in zip(rec["paths"], rec["groups"], strict=True)}
+        index = {g: i for i, g in enumerate(sorted({groups_of[p] for p in paths}))}
+        groups = {p: index[groups_of[p]] for p in paths}
+        keep = lambda runs: [[x for x in run if x["fold_seed"] in seeds] for run in runs]
+        scored_a[lib] = [scored_units(run, paths, groups, metric) for run in keep(records["a"])]
+        scored_b[lib] = [scored_units(run, paths, groups, metric) for run in keep(records["b"])]
+        n_files[lib] = len(paths)
+    return paired_compare(scored_a, scored_b, metric=metric, n_files=n_files, n_boot=n_boot, n_perm=n_boot,
+                          seed=seed)
+
+
+def format_paired(results: Sequence[PairedResult], a: str, b: str, metric: str) -> str:
+    """The comparison as a text table, in points (×100)."""
+    table = [{"library": r.library, a: 100 * r.a, b: 100 * r.b, "diff": 100 * r.diff,
+              "95% CI": f"[{100 * r.lo:+.1f}, {100 * r.hi:+.1f}]", "p": r.p, "p_holm": r.p_holm,
+              "MDE": 100 * r.mde, "files": r.n_files, "groups": r.n_groups} for r in results]
+    cells = format_table(table, ["library", a, b, "diff", "95% CI", "p", "p_holm", "MDE", "files", "groups"])
+    return (f"{metric} (points), {b} − {a}: paired, 95 % CI by hierarchical bootstrap (groups, fold seeds, training "
+            f"seeds), p by permutation of groups, Holm over libraries, MDE at 80 % power\n{cells}")
+
+
 def compare_command(ns: argparse.Namespace) -> None:
     """``sfxrep compare RESULTS [--rq …] [--by COLS --baseline VALS --match COLS] [--where K=V …] [--absolute]``."""
+    if ns.models:
+        if len(ns.models) != 2:
+            raise ValueError(f"--models takes two models, A (the baseline) and B; got {ns.models}")
+        results = compare_models(ns.results, *ns.models, metric=ns.metric, libraries=ns.libraries,
+                                 n_boot=ns.boot)
+        if ns.json:
+            for r in results:
+                print(json.dumps(r.to_dict()))
+        else:
+            print(format_paired(results, *ns.models, ns.metric))
+        return
     comparison = QUESTIONS[ns.rq].table
     if ns.by:
         by = tuple(ns.by.split(","))

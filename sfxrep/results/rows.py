@@ -39,6 +39,11 @@ class ResultRow:
         frame_macro_f1, file_macro_f1: kNN macro-F1 per frame (paper) and per file (majority vote).
         frame_accuracy, file_accuracy: the same predictions' accuracy (ESC-50 is reported with it).
         dbi, dbi_train: Davies-Bouldin index of the z-scored test / train embeddings (NaN where undefined).
+        protocol: ``kfold`` (grouped k-fold over every file: :mod:`sfxrep.evaluate.kfold`), ``split`` (the test
+            split against the train split, rows before v2) or ``esc50``.
+        folds, fold_seeds: the k-fold protocol's folds and fold seeds; ``n_unscorable_files``: files of classes with
+            one group (references only).
+        predictions: the id of this row's per-file predictions in the sibling ``*.predictions.jsonl``.
         checkpoint: the evaluated checkpoint; train_seconds, eval_seconds: timings; created: ISO time.
         extra: fields this version does not know (kept, written back).
     """
@@ -74,6 +79,11 @@ class ResultRow:
     n_test_files: int = 0
     n_test_classes: int = 0
     bn_adapted_blocks: int = 0
+    protocol: str = "split"
+    folds: int | None = None
+    fold_seeds: list[int] = field(default_factory=list)
+    n_unscorable_files: int = 0
+    predictions: str | None = None
     checkpoint: str | None = None
     train_seconds: float | None = None
     eval_seconds: float | None = None
@@ -114,7 +124,7 @@ FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
 
 
 # what makes two rows the same configuration on the same library: a later row of the same seed replaces it
-IDENTITY = ("model", "scenario", "library", "mixing", "bn", "fdr_threshold", "loss", "init", "width", "k")
+IDENTITY = ("model", "scenario", "library", "mixing", "bn", "fdr_threshold", "loss", "init", "width", "k", "protocol")
 
 
 def latest_per_seed(rows: Iterable[ResultRow]) -> list[ResultRow]:
@@ -137,6 +147,27 @@ def method_label(mixing: str | None, bn: str | None, fdr_threshold: float | None
 def append_results(rows: Iterable[ResultRow], path: str | Path) -> None:
     """Append rows to a JSON-lines results file: whole lines, fsync'd (created with its folder if needed)."""
     append_jsonl((r.to_dict() for r in rows), path)
+
+
+def predictions_path(results: str | Path) -> Path:
+    """Where the per-file predictions of a results file's rows live: ``R.jsonl`` → ``R.predictions.jsonl``."""
+    results = Path(results)
+    return results.with_name(f"{results.stem}.predictions.jsonl")
+
+
+def append_predictions(records: Iterable[dict], results: str | Path) -> None:
+    """Append per-file prediction records (each with the ``row`` id of its results row) beside ``results``."""
+    append_jsonl(records, predictions_path(results))
+
+
+def read_predictions(results: str | Path) -> dict[str, list[dict]]:
+    """Row id → its prediction records (one per fold seed), from the sibling of ``results`` (empty if none)."""
+    path = predictions_path(results)
+    out: dict[str, list[dict]] = {}
+    if path.is_file():
+        for record in read_jsonl(path):
+            out.setdefault(record["row"], []).append(record)
+    return out
 
 
 def read_results(path: str | Path) -> list[ResultRow]:
