@@ -20,7 +20,7 @@ def test_prepare_prints_each_library_and_where_the_manifest_is(tiny_libraries, t
     manifest = out.split("manifest: ")[1].split("\n")[0]
     rows = [json.loads(line) for line in Path(manifest).read_text().splitlines()]
     assert len(rows) == 132 and set(rows[0]) == {"library", "path", "label", "group", "duration", "sample_rate",
-                                                 "split", "key"}
+                                                 "split", "key", "source"}
 
 
 @pytest.mark.slow  # end to end: a real fit

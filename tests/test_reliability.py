@@ -37,7 +37,7 @@ def test_added_removed_and_changed_files_are_noticed_and_splits_stay(tmp_path):
     first = prepared(spec, tmp_path)
     before = {r.path: r.split for r in first.rows}
     lib = tmp_path / "lib"
-    new = lib / "c01" / "new.wav"
+    new = lib / "c01" / "f10.wav"  # a take of the class's one series: the groups stay one per file (takes.py rule 3)
     sf.write(new, class_sound(np.random.default_rng(5), 1, 0.7), 22_050)
     (lib / "c00" / "f03.wav").unlink()
     changed = lib / "c02" / "f04.wav"

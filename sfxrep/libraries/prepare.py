@@ -9,7 +9,8 @@ Output, in ``<work_dir>/<yaml stem>-<fingerprint>/``:
 
 Every file found under a library's root ends in exactly one place: the manifest, ``skipped``, ``ignored_files``
 or ``left_out``. Each preparation re-scans the roots (cheap: the wave cache decodes only new or changed files)
-and updates the manifest: unchanged files keep their split, new files fill their stratum's shares. The
+and updates the manifest: unchanged files keep their split (all of a group of takes follows its first file's,
+should an edit merge groups), new files fill their stratum's shares. The
 fingerprint changes with any adapter or split setting, so an edited YAML gets a new manifest.
 """
 

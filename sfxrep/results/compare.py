@@ -21,8 +21,7 @@ from pathlib import Path
 
 from sfxrep.results.comparisons import QUESTIONS, Comparison
 from sfxrep.results.paired import PairedResult, paired_compare, scored_units
-from sfxrep.results.rows import (FACTORS, ResultRow, format_table, latest_per_seed, read_predictions, read_results,
-                                 where)
+from sfxrep.results.rows import FACTORS, ResultRow, format_table, latest_per_seed, read_predictions, read_results, where
 
 
 def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
@@ -144,9 +143,8 @@ def compare_models(results: str | Path, a: str, b: str, *, metric: str = "frame_
         groups_of = {p: g for rec in every for p, g in zip(rec["paths"], rec["groups"], strict=True)}
         index = {g: i for i, g in enumerate(sorted({groups_of[p] for p in paths}))}
         groups = {p: index[groups_of[p]] for p in paths}
-        keep = lambda runs: [[x for x in run if x["fold_seed"] in seeds] for run in runs]
-        scored_a[lib] = [scored_units(run, paths, groups, metric) for run in keep(records["a"])]
-        scored_b[lib] = [scored_units(run, paths, groups, metric) for run in keep(records["b"])]
+        scored_a[lib], scored_b[lib] = ([scored_units([x for x in run if x["fold_seed"] in seeds], paths, groups, metric)
+                                         for run in records[side]] for side in ("a", "b"))
         n_files[lib] = len(paths)
     return paired_compare(scored_a, scored_b, metric=metric, n_files=n_files, n_boot=n_boot, n_perm=n_boot,
                           seed=seed)
@@ -164,7 +162,7 @@ def format_paired(results: Sequence[PairedResult], a: str, b: str, metric: str) 
 
 def compare_command(ns: argparse.Namespace) -> None:
     """``sfxrep compare RESULTS [--rq …] [--by COLS --baseline VALS --match COLS] [--where K=V …] [--absolute]``."""
-    if ns.models:
+    if getattr(ns, "models", None):
         if len(ns.models) != 2:
             raise ValueError(f"--models takes two models, A (the baseline) and B; got {ns.models}")
         results = compare_models(ns.results, *ns.models, metric=ns.metric, libraries=ns.libraries,
