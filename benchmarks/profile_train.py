@@ -1,7 +1,7 @@
 """Where a CNN9 training step's time goes on this CPU: phases (frontend, forward, backward, optimizer) and the
 operators that take the most self time, by ``torch.profiler``.
 
-    python -m benchmarks.profile_train [--width 64] [--mode "bf16 + channels-last"] [--steps 3]
+    python -m benchmarks.profile_train [--width 64] [--mode "bf16 + channels_last"] [--steps 3]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def phases(width: int, mode: str, steps: int) -> tuple[dict[str, float], object]
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--mode", choices=list(MODES), default="bf16 + channels-last")
+    parser.add_argument("--mode", choices=list(MODES), default="bf16 + channels_last")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rows", type=int, default=20)
     args = parser.parse_args(argv)

@@ -201,3 +201,27 @@ def test_a_users_calibration_comes_before_the_shipped_one(tmp_path, monkeypatch)
     assert int8.find_calibration(encoder) == user / f"{sha}.pt"
     (user / f"{sha}.pt").unlink()
     assert int8.find_calibration(encoder) == shipped / f"{sha}.pt"
+
+
+def test_the_int8_encoder_and_the_weights_hash_are_built_once_per_model_until_its_weights_change(monkeypatch):
+    """No per-call tax: ``embed_file`` in a loop resolves the precision, hashes the weights and builds the int8 graph
+    once per model object; an in-place change of a weight (an optimizer step, ``load_state_dict``) is noticed."""
+    from sfxrep.models import fingerprint
+
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    int8.Int8Encoder.calibrate(model.encoder, log_mel_like(16)).save(int8.user_dir())
+    loads, hashes = [], []
+    real_load, real_sha = int8.Int8Encoder.load.__func__, fingerprint._sha256
+    monkeypatch.setattr(int8.Int8Encoder, "load", classmethod(lambda cls, *a, **k: loads.append(1) or
+                                                             real_load(cls, *a, **k)))
+    monkeypatch.setattr(fingerprint, "_sha256", lambda m: hashes.append(1) or real_sha(m))
+    first = int8.int8_encoder(model)
+    hashed = len(hashes)  # at most one (calibrate hashed these weights already)
+    assert int8.int8_encoder(model) is first and len(loads) == 1 and len(hashes) == hashed <= 1
+    sha = fingerprint.weights_sha256(model.encoder)
+    with torch.no_grad():
+        model.encoder.conv_block1.conv1.weight[0, 0, 0, 0] += 1.0  # in place: the version counter moves
+    assert fingerprint.weights_sha256(model.encoder) != sha and len(hashes) == hashed + 1
+    with pytest.raises(ValueError, match="no int8 calibration"):  # the calibration was for the old weights
+        int8.int8_encoder(model)

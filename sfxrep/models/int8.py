@@ -22,8 +22,10 @@ Measured (``make bench``, ``benchmarks/int8_bench.py``; Zen 4, 2 cores, AVX512-V
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import warnings
+import weakref
 from pathlib import Path
 
 import torch
@@ -151,7 +153,22 @@ class Int8Encoder(nn.Module):
         return cls(graph, sha)
 
 
+# model → (its weights' hash, the calibration file's identity, its int8 encoder): built once per model, not per call
+_ENCODERS: weakref.WeakKeyDictionary[nn.Module, tuple[str, tuple, Int8Encoder]] = weakref.WeakKeyDictionary()
+
+
+def _identity(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def _read(path: str | Path) -> dict:
+    return dict(_read_cached(*_identity(Path(path))))  # a copy: a caller may add to it
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cached(path: str, mtime_ns: int, size: int) -> dict:
+    """A calibration file's contents, read once per (path, mtime, size): a rewritten file is read again."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's notices on quantized storages
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -196,7 +213,12 @@ def int8_encoder(model: nn.Module) -> Int8Encoder:
     if path is None:
         raise ValueError("--precision int8: no int8 calibration for this model's weights; make one with "
                          "sfxrep quantize MODEL --libraries LIBRARIES.yaml (or embed with --precision bf16/fp32)")
-    return Int8Encoder.load(encoder, path, sha)
+    cached = _ENCODERS.get(model)
+    if cached is not None and cached[:2] == (sha, _identity(path)):
+        return cached[2]
+    int8 = Int8Encoder.load(encoder, path, sha)
+    _ENCODERS[model] = (sha, _identity(path), int8)
+    return int8
 
 
 def record_gate(result: dict, libraries: str | Path) -> dict:
