@@ -204,6 +204,11 @@ def _embed(ns: argparse.Namespace) -> None:
         print(f"skipped {path}: {reason}")
     if not files:
         raise ValueError(f"no file could be embedded ({len(skipped)} skipped, reasons above); nothing written")
+    broken = ~np.isfinite(embeddings).all(axis=1)
+    if broken.any():  # as index does: a NaN vector finds nothing and poisons every distance computed with it
+        raise ValueError(f"{files[int(np.argmax(broken))]}: the model {ns.checkpoint} gives non-finite embeddings (NaN "
+                         f"or inf) for {int(broken.sum())} of {len(files)} files; are its weights broken? Nothing "
+                         "written")
     np.savez(out, paths=np.array(files), embeddings=embeddings, skipped=np.array([f"{p}: {r}" for p, r in skipped]),
              precision=np.array(precision))
     print(f"{len(files)} files embedded ({embeddings.shape[1]}-d, encoder in {precision}), {len(skipped)} skipped → {out}")

@@ -358,3 +358,45 @@ def test_a_journal_study_with_a_dead_trial_says_how_to_fail_it(tmp_path, capsys)
     study.ask()  # a worker took it and died: no heartbeats in a journal, so it stays RUNNING
     code, out, _ = run(["tune", "show", "--study", "j", "--storage", str(tmp_path / "j.log")], capsys)
     assert code == 0 and "RUNNING in a journal storage, which has no heartbeats" in out and "TrialState.FAIL" in out
+
+
+# ---- round three (issue 36) ------------------------------------------------------------------------------------
+
+
+def test_embed_refuses_a_model_that_gives_nan_and_writes_nothing(library, tmp_path, capsys, monkeypatch):
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.net import SfxNet
+
+    module = SfxNet(CNN9(4)).eval()
+    with torch.no_grad():
+        next(module.encoder.parameters()).view(-1)[0] = float("nan")
+    monkeypatch.setattr("sfxrep.api.load_model", lambda model, device="cpu": module)
+    code, _, err = run(["embed", "nan.ckpt", str(library), "--out", str(tmp_path / "e.npz"), "--precision", "fp32"],
+                       capsys)
+    assert code == 2 and "nan.ckpt gives non-finite embeddings (NaN or inf) for 20 of 20 files" in err
+    assert ".wav:" in err and not (tmp_path / "e.npz").exists()
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_audit_csv_cells_never_start_a_formula(cell):
+    from sfxrep.audit.run import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == f"'{cell}"
+    assert spreadsheet_safe("-0.25") == "-0.25" and spreadsheet_safe("door") == "door" and spreadsheet_safe(3) == 3
+
+
+def test_a_hostile_file_name_cannot_end_or_hold_open_the_pages_script(tmp_path):
+    """``<!--<script>`` (and ``</script>``) in any string of the audit's data: the inline script holds no ``<``, so the
+    HTML parser never leaves or re-enters its script-data state, and the JSON reads back every name as it was."""
+    import json
+    import re
+
+    from sfxrep.audit.page import render
+
+    names = ["<!--<script>.wav", "</script><b>x.wav", "a<!--b.wav"]
+    data = {"suspects": [{"path": str(tmp_path / n), "label": n} for n in names], "audio_paths": []}
+    page = render(data, tmp_path).read_text()
+    script = re.search(r"<script>(.*)</script>", page, re.S).group(1)
+    assert "<" not in script.replace("</script", "")  # the only "<" is the closing tag's
+    payload = json.loads(re.search(r"const DATA = (\{.*?\});\nconst KEY", script, re.S).group(1))
+    assert [s["label"] for s in payload["suspects"]] == names

@@ -45,7 +45,9 @@ def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
                              f"(limit {EMBED_MAX_BYTES / 1e6:.0f} MB); leave the audio referenced by path")
     data["audio"] = {p: audio_source(p, out, embed_audio) for p in paths if Path(p).is_file()}
     data["decision_columns"] = list(DECISION_COLUMNS)
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # no "<" at all inside the inline script: "</script>" would end it, "<!--<script" would keep it open (HTML's
+    # script-data escape states), either way the page goes blank; JSON reads \u003c as the same character
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     page = out / "audit.html"
     atomic_write_text(page, TEMPLATE.replace("/*DATA*/null", payload))
     return page

@@ -182,9 +182,34 @@ def _records(audit: Audit) -> list[dict]:
 CSV_COLUMNS = ("finding", "rank", "library", "path", "label", "suggestion", "score", "others", "evidence")
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet will not run: one starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading
+    ``'`` (OWASP's advice on CSV injection); numbers, written or as text (``-0.25``), are kept as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return f"'{value}"
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose rows go through :func:`spreadsheet_safe`."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row: list) -> None:
+        self._writer.writerow([spreadsheet_safe(v) for v in row])
+
+
 def _csv(audit: Audit) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = _SafeWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     for rank, s in enumerate(audit.suspects, 1):
         evidence = "; ".join(f"{Path(n.path).name} [{n.label}] cos {n.cosine:.3f}" for n in s.neighbours)
