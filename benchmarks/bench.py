@@ -190,6 +190,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="real files of the int8 encoder benchmark (0: skip it)")
     parser.add_argument("--scale-sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000],
                         help="files of the index scale benchmark (none: skip it)")
+    parser.add_argument("--one-call-models", nargs="*", default=["aisfx", "sfxrep-v1"],
+                        help="models of the one-call-per-file (api.embed_file) against batched (api.embed_paths) figure")
+    parser.add_argument("--profile-width", type=int, default=64,
+                        help="the train step whose phases (frontend, forward, backward, optimizer) are printed (0: none)")
     parser.add_argument("--bf16-max-width", type=int, default=None,
                         help="time bf16 only up to this width (default: every width where bf16 is native, else 16: "
                              "emulated bf16 at width 64 takes minutes a step)")
@@ -230,6 +234,23 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} {median:>8.3f} {spread:>6.3f} "
                   f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x  {share}")
 
+    if args.profile_width:
+        from benchmarks.profile_train import phases
+
+        mode = "bf16 + channels_last" if resolve_precision("auto", "cpu") == "bf16-mixed" else "fp32 + channels_last"
+        times, prof = phases(args.profile_width, mode, 2)
+        total = sum(times.values())
+        ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:6]
+        own = sum(e.self_cpu_time_total for e in prof.key_averages())
+        summary["train_step_profile"] = {"width": args.profile_width, "mode": mode,
+                                         "phases_s": {k: round(v, 4) for k, v in times.items()},
+                                         "top_ops_share": {e.key: round(e.self_cpu_time_total / own, 3) for e in ops}}
+        print(f"\nwhere a width-{args.profile_width} {mode} step goes ({total:.2f} s profiled; "
+              "python -m benchmarks.profile_train for the whole table)")
+        print("  " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in times.items()))
+        print("  operators by self time: " + ", ".join(f"{e.key.removeprefix('aten::')} {100 * e.self_cpu_time_total / own:.0f} %"
+                                                       for e in ops))
+
     print("\nfrontend (64 blocks of 2.30 s → log-mel)")
     wave = torch.randn(BATCH, block_samples(FRAMES))
     for backend in ("torch", "nnaudio"):
@@ -264,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
             AUTO,
             SFXREP_MODES,
             aisfx_files_per_s,
+            one_call_vs_batched,
             sample_files,
             sfxrep_files_per_s,
             stage_rates,
@@ -295,6 +317,13 @@ def main(argv: list[str] | None = None) -> None:
               + ", ".join(f"{k} {v:.1f} files/s" for k, v in stages.items() if k != "blocks_per_file")
               + f" → bound by {bound}" + (" (decoder processes would not help)" if bound.startswith("model") else
                                          " (decoder processes help: FileEmbedder(decode_workers=N))"))
+        summary["one_call"] = []
+        for name in args.one_call_models:
+            figures = one_call_vs_batched(files, name)
+            summary["one_call"].append(figures)
+            print(f"  {name} ({figures['precision']}): api.embed_file once per file {figures['one_call_files_per_s']:.1f} "
+                  f"files/s, api.embed_paths {figures['batched_files_per_s']:.1f} files/s → "
+                  f"{100 * figures['ratio']:.0f} % of batched")
         try:
             rate, backend = aisfx_files_per_s(files)
             summary["aisfx_files_per_s"], summary["aisfx_spectrogram"] = round(rate, 2), backend

@@ -171,3 +171,24 @@ if __name__ == "__main__":  # the authors' pipeline over the files given, as a w
     embed_one, _ = aisfx_pipeline()
     for file in sys.argv[1:]:
         embed_one(file)
+
+
+def one_call_vs_batched(files: list[Path], model_name: str) -> dict:
+    """files/s of ``api.embed_file`` called once per file (a HEAR-style caller) against ``api.embed_paths`` on the same
+    files, both at the default ``precision="auto"``, each after one warm-up call; ``ratio`` = one-call / batched."""
+    from sfxrep.api import embed_file, embed_paths
+    from sfxrep.models.inference import resolve_precision
+    from sfxrep.models.registry import load_model
+
+    model = load_model(model_name)
+    embed_paths(files[:2], model)
+    start = time.perf_counter()
+    embed_paths(files, model)
+    batched = len(files) / (time.perf_counter() - start)
+    embed_file(files[0], model)
+    start = time.perf_counter()
+    for path in files:
+        embed_file(path, model)
+    one_call = len(files) / (time.perf_counter() - start)
+    return {"model": model_name, "precision": resolve_precision("auto", model), "batched_files_per_s": round(batched, 2),
+            "one_call_files_per_s": round(one_call, 2), "ratio": round(one_call / batched, 3)}

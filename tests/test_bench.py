@@ -21,7 +21,7 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     main(["--widths", "4", "--steps", "1", "--threads", "1", "--libraries", str(tiny_libraries),
           "--work-dir", str(tmp_path), "--batches", "3", "--index-sizes", "300", "--data-wait-workers", "0",
           "--no-whole-process", "--gate-models", "--scale-sizes", "--audit-libraries", "--int8-files", "0",
-          *files])  # the gate, scale, audit and int8 benchmarks have their own tests below
+          "--profile-width", "4", "--one-call-models", "aisfx", *files])  # the gate, scale, audit and int8 benchmarks have their own tests below
     out = capsys.readouterr().out
     assert re.search(r"\n\s+4\s+0\.\d\dM\s+fp32\s+[\d.]+", out)
     assert re.search(r"bf16 \+ channels_last\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+x", out)
@@ -31,12 +31,17 @@ def test_bench_prints_every_section_and_a_json_line(tiny_libraries, tmp_path, ca
     assert set(summary["train_step_s"]) == {"w4 fp32", "w4 fp32 + channels_last", "w4 bf16", "w4 bf16 + channels_last"}
     assert summary["peak"]["fp32_tflops"] > 0 and "cores ×" in summary["peak"]["derivation"]
     assert "% peak" in out
+    profile = summary["train_step_profile"]
+    assert profile["width"] == 4 and set(profile["phases_s"]) == {"frontend", "forward", "backward", "optimizer"}
+    assert "operators by self time" in out
     assert all(v > 0 for v in summary["gflops_achieved"].values())
     if not AISFX_MISSING:
         assert summary["embed_files_per_s"] > 0 and summary["aisfx_files_per_s"] > 0
         assert summary["embed_stages_files_per_s"]["decode"] > 0 and "bound by" in out
         assert summary["speedup_bound"]["tflops"] > 0 and "3x that asks the encoder alone" in out
         assert summary["index"]["files"] == 2 and summary["index"]["audio_s_per_s"] > 0
+        (one_call,) = summary["one_call"]
+        assert one_call["one_call_files_per_s"] > 0 and one_call["ratio"] > 0 and "% of batched" in out
     assert 0 <= summary["data_wait_fraction"]["0"] < 1
     assert not list((tmp_path / "lib_a").glob("*.yaml"))
     (search,) = summary["search"]
