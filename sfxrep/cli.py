@@ -130,9 +130,10 @@ def _release(ns: argparse.Namespace) -> None:
 
     from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.models.checkpoint import load_checkpoint
-    from sfxrep.models.release import WEIGHTS, export_release, probe_record, sha256
+    from sfxrep.models.release import WEIGHTS, check_release_name, export_release, probe_record, sha256
     from sfxrep.results.rows import read_results
 
+    check_release_name(ns.name)
     source = Path(ns.checkpoint)
     if source.suffix == ".jsonl":  # a results file: the checkpoint its last row evaluated
         rows = [r for r in read_results(source) if r.checkpoint]

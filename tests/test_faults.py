@@ -400,3 +400,76 @@ def test_a_hostile_file_name_cannot_end_or_hold_open_the_pages_script(tmp_path):
     assert "<" not in script.replace("</script", "")  # the only "<" is the closing tag's
     payload = json.loads(re.search(r"const DATA = (\{.*?\});\nconst KEY", script, re.S).group(1))
     assert [s["label"] for s in payload["suspects"]] == names
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One tiny checkpoint written by a real fit (it records the SHA-256 of its weights)."""
+    from tests.conftest import write_tiny_libraries
+
+    tmp = tmp_path_factory.mktemp("fitted")
+    main(["fit", *tiny_fit_args(write_tiny_libraries(tmp), tmp)])
+    return next((tmp / "ckpt").glob("*.ckpt"))
+
+
+def _flip_a_weight(path: Path, out: Path) -> Path:
+    """A copy of a checkpoint with one byte of one stored tensor flipped (the zip and the pickle stay valid)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        names = src.namelist()
+        tensors = sorted((n for n in names if "/data/" in n), key=lambda n: -src.getinfo(n).file_size)
+        for name in names:
+            data = bytearray(src.read(name))
+            if name == tensors[0]:
+                data[len(data) // 2] ^= 0x40
+            dst.writestr(src.getinfo(name), bytes(data))
+    return out
+
+
+@pytest.mark.slow
+def test_a_bit_flip_inside_a_checkpoints_weights_is_one_line(fitted, tmp_path, capsys):
+    from sfxrep.models.checkpoint import read_checkpoint
+
+    assert read_checkpoint(fitted)["sfxrep"]["weights_sha256"]
+    flipped = _flip_a_weight(fitted, tmp_path / "flipped.ckpt")
+    code, _, err = run(["embed", str(flipped), str(tmp_path), "--out", str(tmp_path / "e.npz")], capsys)
+    assert code == 2 and "do not match the SHA-256 recorded when it was written" in err and "flipped.ckpt" in err
+
+
+@pytest.mark.slow
+def test_a_checkpoint_naming_a_foreign_class_is_refused_before_importing_it(fitted, tmp_path, capsys, monkeypatch):
+    raw = torch.load(fitted, map_location="cpu", weights_only=True)
+    raw["hyper_parameters"]["encoder"] = {"class_path": "evil_module_xyz.Foo", "init_args": {}}
+    raw.get("sfxrep", {}).pop("weights_sha256", None)
+    torch.save(raw, tmp_path / "foreign.ckpt")
+    imported = []
+    monkeypatch.setattr("builtins.__import__", lambda name, *a, __real=__import__, **k:
+                        imported.append(name) or __real(name, *a, **k))
+    code, _, err = run(["embed", str(tmp_path / "foreign.ckpt"), str(tmp_path), "--out", str(tmp_path / "e.npz")],
+                       capsys)
+    assert code == 2 and "'evil_module_xyz.Foo', outside sfxrep" in err
+    assert "evil_module_xyz" not in imported
+
+
+@pytest.mark.parametrize("name", ["../escaped", "", "a/b", "aisfx", "logmel", ".hidden", "a..b"])
+def test_a_release_name_that_escapes_or_shadows_is_refused_before_anything_runs(name, tmp_path, capsys):
+    code, _, err = run(["release", str(tmp_path / "missing.ckpt"), "--name", name, "--out", str(tmp_path)], capsys)
+    assert code == 2 and "--name" in err and not list(tmp_path.iterdir())
+
+
+def test_a_release_verifies_its_weights_and_loads_by_path(tmp_path):
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.net import SfxNet
+    from sfxrep.models.registry import load_model
+    from sfxrep.models.release import SHIPPED_SHA256, WEIGHTS, load_release, release_record, sha256
+
+    torch.manual_seed(0)
+    record = release_record(SfxNet(CNN9(4), num_classes={"a": 3}).eval())
+    torch.save(record, tmp_path / "mine.pt")
+    assert load_model(tmp_path / "mine.pt").encoder.width == 4  # a release written with --out loads by its path
+    record["state_dict"]["encoder.conv_block1.conv1.weight"].view(-1)[0] += 1  # a changed weight
+    torch.save(record, tmp_path / "changed.pt")
+    with pytest.raises(ValueError, match="do not match the SHA-256 recorded in it"):
+        load_release(tmp_path / "changed.pt")
+    assert sha256(WEIGHTS / "sfxrep-v1.pt") == SHIPPED_SHA256["sfxrep-v1"]  # the shipped file is the published one

@@ -97,7 +97,31 @@ def read_checkpoint(path: str | Path, data: bytes | None = None) -> dict:
     hparams = raw.get("hyper_parameters") if isinstance(raw, dict) else None
     if not isinstance(hparams, dict) or not hparams.get("num_classes") or "state_dict" not in raw:
         raise ValueError(f"{path}: not an sfxrep checkpoint: {_what_it_is(raw)}")
+    foreign = sorted(set(_class_paths(hparams)) - {c for c in _class_paths(hparams) if c.startswith(TRUSTED)})
+    if foreign:  # refused before anything imports it: importing a module runs its code
+        raise ValueError(f"{path}: its hyper-parameters name {foreign[0]!r}, outside sfxrep, torch and "
+                         "pytorch-metric-learning; refused without importing it")
+    recorded = (raw.get("sfxrep") or {}).get("weights_sha256")
+    if recorded is not None:
+        from sfxrep.models.release import state_sha256
+
+        if state_sha256(raw["state_dict"]) != recorded:
+            raise ValueError(f"{path}: its weights do not match the SHA-256 recorded when it was written "
+                             f"({recorded[:12]}…): the file is damaged")
     return raw
+
+
+TRUSTED = ("sfxrep.", "torch.", "pytorch_metric_learning.")  # where a checkpoint's class_path may point
+
+
+def _class_paths(config: object) -> list[str]:
+    """Every ``class_path`` in a nested hyper-parameter structure."""
+    if isinstance(config, dict):
+        own = [config["class_path"]] if isinstance(config.get("class_path"), str) else []
+        return own + [c for v in config.values() for c in _class_paths(v)]
+    if isinstance(config, (list, tuple)):
+        return [c for v in config for c in _class_paths(v)]
+    return []
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -187,9 +187,12 @@ class SfxModule(SfxNet, LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["library_weights"] = dict(self.library_weights)
         trainer = self._trainer
+        from sfxrep.models.release import state_sha256
+
+        checkpoint["sfxrep"] = {"weights_sha256": state_sha256(checkpoint["state_dict"])}  # checked at every load
         if trainer is not None:
-            checkpoint["sfxrep"] = {"run": getattr(trainer.logger, "name", None) if trainer.logger else None,
-                                    "precision": str(trainer.precision)}
+            checkpoint["sfxrep"] |= {"run": getattr(trainer.logger, "name", None) if trainer.logger else None,
+                                     "precision": str(trainer.precision)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.library_weights.update(checkpoint.get("library_weights", {}))

@@ -101,7 +101,7 @@ def load_model(model: str | Path, device: str | torch.device = "cpu") -> nn.Modu
     """
     if str(model) in NAMED:
         module = NAMED[str(model)]()
-    elif is_named(model):
+    elif is_named(model) or _is_release_file(model):
         from sfxrep.models.release import load_release
 
         module = load_release(str(model))
@@ -110,6 +110,11 @@ def load_model(model: str | Path, device: str | torch.device = "cpu") -> nn.Modu
 
         module = load_net(model)
     return module.to(device).eval()
+
+
+def _is_release_file(model: str | Path) -> bool:
+    """A release written elsewhere (``sfxrep release --out DIR``) is loaded by its path like a shipped one."""
+    return Path(model).suffix == ".pt" and Path(model).is_file()
 
 
 def load_trainable(model: str | Path) -> nn.Module:

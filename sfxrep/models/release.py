@@ -10,6 +10,7 @@ it refuses); ``MODEL_CARD.md`` records each release's SHA-256. Nothing is ever d
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import torch
@@ -21,6 +22,37 @@ from sfxrep.models.net import SfxNet
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 FORMAT = 1
 PARITY_MIN = 0.999  # cosine of a half-precision release's embeddings to the full-precision checkpoint's
+# the SHA-256 of each shipped release file as published (MODEL_CARD.md); a file written since carries the hash of its
+# weights inside it (``weights_sha256``), checked on every load
+SHIPPED_SHA256 = {"sfxrep-v1": "111c5db384e8e0c5a894b4a36eca5121d59c31259493fabfb032c2681225ce8d"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def check_release_name(name: str) -> str:
+    """``name`` if it can name a release: letters, digits, ``.``, ``_``, ``-``, starting with a letter or digit (so
+    no path separators, no ``..``), and not a built-in model's name (it would be listed but never load).
+
+    Raises:
+        ValueError: why it cannot.
+    """
+    from sfxrep.models.registry import NAMED
+
+    if not _NAME.match(name or "") or ".." in name:
+        raise ValueError(f"--name {name!r}: a release name is letters, digits, '.', '_' and '-', starting with a "
+                         "letter or digit (it becomes <name>.pt in --out)")
+    if name in NAMED:
+        raise ValueError(f"--name {name!r}: that is a built-in model's name ({', '.join(NAMED)}); choose another")
+    return name
+
+
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over a state dict's tensors (names, dtypes, shapes, bytes, in name order)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(state.items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def shipped() -> list[str]:
@@ -44,22 +76,36 @@ def release_record(module: SfxNet, dtype: torch.dtype = torch.float16, **info) -
     return {"format": FORMAT, "width": module.encoder.width, "bn": module.encoder.bn,
             "num_classes": {k: int(v) for k, v in module.num_classes.items()},
             "frontend": _frontend_settings(module.frontend), "dtype": str(dtype).removeprefix("torch."),
-            "state_dict": state, **info}
+            "state_dict": state, "weights_sha256": state_sha256(state), **info}
 
 
 def load_release(name_or_path: str | Path) -> SfxNet:
     """A shipped release by name (``sfxrep-v1``) or a release file, as an SfxNet in fp32, eval mode.
 
+    Every load verifies what the file claims: a shipped release its published SHA-256 (:data:`SHIPPED_SHA256`), a
+    release written since the hash of its weights recorded inside it.
+
     Raises:
         FileNotFoundError: no such release in this installation.
-        ValueError: not a release file.
+        ValueError: not a release file, or its bytes are not those it was written with (damaged).
     """
     path = Path(name_or_path) if Path(name_or_path).suffix == ".pt" else WEIGHTS / f"{name_or_path}.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{name_or_path}: no such release here (shipped: {shipped() or 'none'})")
-    record = torch.load(path, map_location="cpu", weights_only=True)
+    published = SHIPPED_SHA256.get(path.stem) if path.resolve().parent == WEIGHTS else None
+    if published is not None and sha256(path) != published:
+        raise ValueError(f"{path}: its SHA-256 is not the published {published[:12]}… (MODEL_CARD.md): the file is "
+                         "damaged; reinstall sfxrep")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: torch's own message, one line
+        raise ValueError(f"{path}: not a readable release file ({' '.join(str(err).split())[:200]})") from err
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{path}: not an sfxrep release file")
+    recorded = record.get("weights_sha256")
+    if recorded is not None and state_sha256(record["state_dict"]) != recorded:
+        raise ValueError(f"{path}: its weights do not match the SHA-256 recorded in it ({recorded[:12]}…): the file "
+                         "is damaged")
     module = SfxNet(CNN9(record["width"], bn=record["bn"]), LogMel(**record["frontend"]), record["num_classes"])
     missing = set(module.state_dict()) - set(record["state_dict"]) - {k for k in module.state_dict()
                                                                       if k.startswith("frontend.")}
