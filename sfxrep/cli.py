@@ -220,7 +220,8 @@ def _quantize(ns: argparse.Namespace) -> None:
     from sfxrep.evaluate.quantize import quantize_model
 
     path, gate = quantize_model(ns.model, ns.libraries, ns.out, ns.blocks)
-    print(f"int8 calibration of {ns.model} on {ns.blocks} blocks of {ns.libraries}: {path}")
+    asked = f" (of {ns.blocks} asked: the train splits hold no more)" if gate["calibration_blocks"] < ns.blocks else ""
+    print(f"int8 calibration of {ns.model} on {gate['calibration_blocks']} blocks{asked} of {ns.libraries}: {path}")
     print(f"accuracy gate on {gate['blocks']} blocks: cosine to fp32 min {gate['cosine_min']:.4f} (≥ {COSINE_MIN}), "
           f"kNN macro-F1 leave one file out {gate['lofo_delta_points']:+.2f} points (within ±{F1_POINTS}) → "
           + ("passed: --precision auto embeds this model in int8 on CPUs with VNNI or AMX" if gate["passes"] else
@@ -342,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     qz = sub.add_parser("quantize", help="calibrate a model's int8 encoder for --precision int8 (CPUs with VNNI/AMX)")
     qz.add_argument("model", help="aisfx, a release name or an sfxrep .ckpt")
     qz.add_argument("--libraries", required=True, help="libraries YAML whose train splits calibrate it")
-    qz.add_argument("--blocks", type=int, default=1024, help="calibration blocks (default 1024)")
+    qz.add_argument("--blocks", type=positive, default=1024, help="calibration blocks (default 1024)")
     qz.add_argument("--out", help="folder to save it in (default $SFXREP_INT8_DIR or ~/.cache/sfxrep/int8)")
     qz.set_defaults(func=_quantize)
 

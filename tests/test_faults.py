@@ -473,3 +473,35 @@ def test_a_release_verifies_its_weights_and_loads_by_path(tmp_path):
     with pytest.raises(ValueError, match="do not match the SHA-256 recorded in it"):
         load_release(tmp_path / "changed.pt")
     assert sha256(WEIGHTS / "sfxrep-v1.pt") == SHIPPED_SHA256["sfxrep-v1"]  # the shipped file is the published one
+
+
+@pytest.mark.parametrize("blocks", ["-5", "0"])
+def test_quantize_refuses_a_block_count_that_is_not_positive(blocks, tmp_path, capsys):
+    code, _, err = run(["quantize", "aisfx", "--libraries", str(tmp_path / "x.yaml"), "--blocks", blocks,
+                        "--out", str(tmp_path / "int8")], capsys)
+    assert code == 2 and "--blocks" in err and not (tmp_path / "int8").exists()
+
+
+def test_local_shard_tasks_run_at_most_one_per_core(tmp_path, monkeypatch):
+    from sfxrep.index import cluster
+
+    waves = []
+
+    class Task:
+        def __init__(self, shard):
+            self.shard = shard
+
+        def result(self):
+            return str(tmp_path / f"s{self.shard}")
+
+    class Executor:
+        def map_array(self, job, ids, totals):
+            waves.append(list(ids))
+            return [Task(i) for i in ids]
+
+    monkeypatch.setattr(cluster, "executor", lambda *a, **k: Executor())
+    monkeypatch.setattr(cluster, "local_cores", lambda: 2)
+    monkeypatch.setattr("sfxrep.index.build.merge", lambda out, folders: {"folders": folders})
+    job = cluster.ShardJob(str(tmp_path / "idx"), (), None, None, None, None, "w", "c")
+    merged = cluster.build_on_cluster(job, 5, cluster="local", log=lambda m: None)
+    assert waves == [[0, 1], [2, 3], [4]] and len(merged["folders"]) == 5

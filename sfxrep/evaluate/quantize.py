@@ -21,7 +21,10 @@ def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | N
     module = load_model(model)
     if not isinstance(getattr(module, "encoder", None), CNN9):
         raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
-    quantized = Int8Encoder.calibrate(module.encoder, calibration_blocks(module, libraries, blocks,
-                                                                         work_dir=work_dir, cache_dir=cache_dir))
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
+        raise ValueError(f"--blocks {blocks!r}: the number of calibration blocks must be a positive integer")
+    calibration = calibration_blocks(module, libraries, blocks, work_dir=work_dir, cache_dir=cache_dir)
+    quantized = Int8Encoder.calibrate(module.encoder, calibration)
     result = precision_gate(module, libraries, "int8", work_dir, cache_dir, int8=quantized)
+    result["calibration_blocks"] = len(calibration)  # fewer than asked where the train splits hold fewer
     return quantized.save(out or user_dir(), record_gate(result, libraries)), result

@@ -13,6 +13,7 @@ one-machine build gives.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,11 @@ def executor(cluster: str, folder: Path, shards: int, partition: str | None = No
     return ex
 
 
+def local_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def build_on_cluster(job: ShardJob, shards: int, cluster: str = "slurm", partition: str | None = None, cpus: int = 8,
                      time_min: int = 12 * 60, log=print) -> dict:
     """Submit ``shards`` array tasks, wait for them, and merge their indexes into ``job.out``.
@@ -70,14 +76,19 @@ def build_on_cluster(job: ShardJob, shards: int, cluster: str = "slurm", partiti
 
     logs = Path(job.out).parent / f"{Path(job.out).name}.shards" / "submitit"
     ex = executor(cluster, logs, shards, partition, cpus, time_min)
-    jobs = ex.map_array(job, list(range(shards)), [shards] * shards)
-    log(f"sfxrep index: {shards} shard tasks submitted ({cluster}; logs in {logs})")
+    # SLURM runs the array at the partition's pace; here every task is a process on this machine, so at most one per
+    # core runs at a time (100 shards on 2 cores would otherwise start 100 processes at once)
+    wave = shards if cluster != "local" else max(1, local_cores())
     folders, errors = [], []
-    for i, task in enumerate(jobs):
-        try:
-            folders.append(task.result())
-        except Exception as err:  # submitit re-raises the task's failure
-            errors.append(f"shard {i}/{shards}: {err}")
+    for first in range(0, shards, wave):
+        ids = list(range(first, min(shards, first + wave)))
+        jobs = ex.map_array(job, ids, [shards] * len(ids))
+        log(f"sfxrep index: shard tasks {ids[0]}–{ids[-1]} of {shards} submitted ({cluster}; logs in {logs})")
+        for i, task in zip(ids, jobs, strict=True):
+            try:
+                folders.append(task.result())
+            except Exception as err:  # submitit re-raises the task's failure
+                errors.append(f"shard {i}/{shards}: {err}")
     if errors:
         raise RuntimeError("; ".join(errors))
     return merge(job.out, folders)
