@@ -229,7 +229,7 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
     assert relabel["path"].endswith("c02/f03_moved.wav") and relabel["suggestion"] == "c00"
     assert relabel["decision"] == "accept"
     assert sorted(r["decision"] for r in rows if r["kind"] == "duplicate") == ["accept", "reject"]
-    main(["audit", "--apply", str(exported), "--preview-out", str(tmp_path / "changes.csv")])
+    main(["audit", str(audited / "index"), "--apply", str(exported), "--preview-out", str(tmp_path / "changes.csv")])
     changes = (tmp_path / "changes.csv").read_text().splitlines()
     assert changes[0] == "action,path,target,reason" and len(changes) == 3
     assert any(line.startswith("move,") and line.split(",")[2].endswith("c00/f03_moved.wav") for line in changes)
@@ -250,3 +250,60 @@ def test_embed_audio_makes_a_portable_page_and_refuses_an_audit_too_large(audite
     monkeypatch.setattr(page, "EMBED_MAX_BYTES", 1000)
     with pytest.raises(ValueError, match=r"--embed-audio: the audit.s \d+ files hold"):
         page.render(page_data(audit, index), tmp_path, embed_audio=True)
+
+
+def _decisions(path, rows, bom=False):
+    import csv
+
+    from sfxrep.audit.page import DECISION_COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(DECISION_COLUMNS)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in DECISION_COLUMNS])
+    return path
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("outside", "is not a file of the audited index"),
+    ("relabel outside", "is not a file of the audited index"),
+    ("path label", "neither a label of lib nor a plain name"),
+    ("self copy", "cannot be removed as a copy of itself"),
+    ("cycle", "removed as copies of each other"),
+    ("twice", "a second decision on"),
+    ("overwrite", "is the decisions file itself"),
+])
+def test_apply_refuses_decisions_outside_the_index_or_against_themselves(audited, tmp_path, capsys, case, message):
+    from sfxrep.cli import main
+
+    lib = audited / "lib"
+    a, b = str(lib / "c01" / "f00.wav"), str(lib / "c01" / "f01.wav")
+    relabel = {"kind": "relabel", "path": str(lib / "c02" / "f03_moved.wav"), "library": "lib", "label": "c02",
+               "suggestion": "c00", "decision": "accept"}
+    rows = {"outside": [{"kind": "duplicate", "path": "/etc/passwd", "keep": a, "decision": "accept"}],
+            "relabel outside": [{**relabel, "path": str(audited / ".." / "x.wav")}],
+            "path label": [{**relabel, "suggestion": "../../../../etc"}],
+            "self copy": [{"kind": "duplicate", "path": a, "keep": a, "decision": "accept"}],
+            "cycle": [{"kind": "duplicate", "path": a, "keep": b, "decision": "accept"},
+                      {"kind": "duplicate", "path": b, "keep": a, "decision": "accept"}],
+            "twice": [relabel, {**relabel, "suggestion": "c01"}],
+            "overwrite": [relabel]}[case]
+    decisions = _decisions(tmp_path / "d.csv", rows)
+    out = decisions if case == "overwrite" else tmp_path / "changes.csv"
+    before = decisions.read_bytes()
+    with pytest.raises(SystemExit) as exit_:
+        main(["audit", str(audited / "index"), "--apply", str(decisions), "--preview-out", str(out)])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert decisions.read_bytes() == before and not (tmp_path / "changes.csv").exists()
+
+
+def test_apply_reads_excels_bom_and_a_new_plain_label(audited, tmp_path, capsys):
+    from sfxrep.cli import main
+
+    lib = audited / "lib"
+    row = {"kind": "relabel", "path": str(lib / "c02" / "f03_moved.wav"), "library": "lib", "label": "c02",
+           "suggestion": "new class", "decision": "accept"}
+    decisions = _decisions(tmp_path / "d.csv", [row], bom=True)
+    main(["audit", str(audited / "index"), "--apply", str(decisions), "--preview-out", str(tmp_path / "c.csv")])
+    assert "1 decisions, 1 changes previewed" in capsys.readouterr().out

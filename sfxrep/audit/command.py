@@ -44,9 +44,21 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
 
 def audit_command(ns: argparse.Namespace) -> None:
     if ns.apply:
-        from sfxrep.audit.decisions import preview, read_decisions, write_preview
+        from sfxrep.audit.decisions import check_decisions, preview, read_decisions, write_preview
+        from sfxrep.index.store import Index
 
+        if not ns.index:
+            raise ValueError("sfxrep audit --apply: give the INDEX the audit was made from (sfxrep audit INDEX --apply "
+                             "DECISIONS.csv): decisions act only on its files")
+        if Path(ns.preview_out).resolve() == Path(ns.apply).resolve():
+            raise ValueError(f"--preview-out {ns.preview_out} is the decisions file itself; it would be overwritten")
         rows = read_decisions(ns.apply)
+        index = Index.open(ns.index)
+        files = {r.path: (r.library, r.label) for r in index.rows}
+        labels: dict = {}
+        for library, label in files.values():
+            labels.setdefault(library, set()).add(label)
+        check_decisions(rows, ns.apply, files, labels)
         changes = preview(rows)
         for c in changes:
             print(f"{c.action:<8} {c.path} → {c.target}  ({c.reason})")

@@ -9,6 +9,7 @@ Rejected findings change nothing. Like ``sfxrep label --rename-preview``, this o
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def read_decisions(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such decisions file")
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: Excel's UTF-8 CSV starts with a BOM
         reader = csv.DictReader(f)
         missing = [c for c in DECISION_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -46,6 +47,55 @@ def read_decisions(path: str | Path) -> list[dict]:
             raise ValueError(f"{path}:{line}: kind must be relabel|duplicate and decision accept|reject, "
                              f"got {row['kind']!r} / {row['decision']!r}")
     return rows
+
+
+_PLAIN_LABEL = re.compile(r"^[^/\\\x00-\x1f]+$")
+
+
+def check_decisions(rows: list[dict], source: str | Path, files: dict[str, tuple[str | None, str | None]],
+                    labels: dict[str | None, set[str]]) -> None:
+    """Refuse decisions that would act outside the audited index or contradict themselves, naming the line.
+
+    Args:
+        rows: the decisions (:func:`read_decisions`).
+        source: the decisions file (for messages).
+        files: every file of the audited index → (its library, its label).
+        labels: library → its labels.
+
+    Raises:
+        ValueError: a path that is not a file of the index; a relabel to a label that is neither the library's nor
+            a plain name; a file that is its own copy, copies that keep each other, or two decisions on one file.
+    """
+    decided: dict[str, int] = {}
+    removed_for: dict[str, str] = {}
+    for line, row in enumerate(rows, 2):
+        where = f"{source}:{line}"
+        for column in ("path", *(("keep",) if row["kind"] == "duplicate" else ())):
+            if row[column] not in files:
+                raise ValueError(f"{where}: {column} {row[column]!r} is not a file of the audited index; decisions "
+                                 "act only on the library they were made for")
+        if row["path"] in decided:
+            raise ValueError(f"{where}: a second decision on {row['path']} (the first is line {decided[row['path']]})")
+        decided[row["path"]] = line
+        if row["decision"] != "accept":
+            continue
+        if row["kind"] == "duplicate":
+            if row["keep"] == row["path"]:
+                raise ValueError(f"{where}: {row['path']} cannot be removed as a copy of itself")
+            removed_for[row["path"]] = row["keep"]
+        else:
+            library = files[row["path"]][0]
+            target = row["suggestion"]
+            if target not in labels.get(library, set()) and (not _PLAIN_LABEL.match(target or "")
+                                                             or target.strip(". ") == ""):
+                raise ValueError(f"{where}: relabel to {target!r}: neither a label of {library} nor a plain name")
+    for path, keep in removed_for.items():
+        seen = {path}
+        while keep in removed_for:  # the kept file is removed too: follow the chain
+            if keep in seen:
+                raise ValueError(f"{source}: {path} and {keep} are removed as copies of each other; keep one")
+            seen.add(keep)
+            keep = removed_for[keep]
 
 
 def preview(rows: list[dict]) -> list[Change]:
