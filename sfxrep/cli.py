@@ -412,6 +412,9 @@ def main(argv: list[str] | None = None) -> None:
     exception is a bug: its traceback, one line saying so, exit 70.
     ``SFXREP_DEBUG=1`` shows the traceback of bad input too."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as \xff escapes, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if argv and argv[0] in ("fit", "validate", "test"):
         command, run = argv[0], lambda: _lightning(argv)
     elif argv[:2] == ["index", "merge"]:

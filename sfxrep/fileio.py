@@ -9,6 +9,11 @@
 
 * :func:`file_signature` — the one rule for "this file changed" (the wave cache and the index both use it).
 
+File names are bytes. Python hands a name that is not UTF-8 (``b"\\xff\\xfe.wav"``) over as a ``str`` holding lone
+surrogates (``"\\udcff\\udcfe.wav"``, PEP 383). :func:`json_line` writes them as JSON escapes, which read back to the
+same ``str`` (so to the same bytes); :func:`name_bytes` is what a name hashes as; :func:`shown` is how it is shown
+to a person (escaped, never dropped).
+
 Files are created with the usual mode (0644 under the default umask), not the 0600 of ``mkstemp``.
 """
 
@@ -16,11 +21,49 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: object) -> str:
+    """``record`` as one line of JSON (UTF-8 text as it is), with lone surrogates, a non-UTF-8 file name's bytes,
+    escaped as ``\\udcXX``: valid UTF-8 on disk, and ``json.loads`` gives back the very same ``str``."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(record, ensure_ascii=False))
+
+
+def name_bytes(name: str) -> bytes:
+    """The bytes a file name stands for (its surrogates turned back into the bytes they escape)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def shown(name: str) -> str:
+    """A name as text a terminal, a CSV or a page can hold: undecodable bytes shown as ``\\xff`` escapes."""
+    return name_bytes(name).decode("utf-8", "backslashreplace")
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet shows and never runs: text :func:`shown`, and one starting with ``=``, ``+``, ``-``,
+    ``@``, tab or CR gets a leading ``'`` (OWASP's advice on CSV injection); numbers, written or as text
+    (``-0.25``), are kept as they are."""
+    if not isinstance(value, str):
+        return value
+    value = shown(value)
+    if not value.startswith(FORMULA_PREFIXES):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return f"'{value}"
 
 
 def _umask_mode() -> int:
@@ -58,13 +101,13 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def write_jsonl(records: Iterable[dict], path: str | Path) -> None:
     """Write dicts as JSON lines atomically (a reader never sees a half-written file)."""
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    atomic_write_text(path, "".join(json_line(r) + "\n" for r in records))
 
 
 def append_jsonl(records: Iterable[dict], path: str | Path) -> None:
     """Append dicts as JSON lines: one ``write`` of whole lines, then fsync (created with its folder)."""
     path = Path(path)
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    text = "".join(json_line(r) + "\n" for r in records)
     if not text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -379,7 +379,7 @@ def test_embed_refuses_a_model_that_gives_nan_and_writes_nothing(library, tmp_pa
 
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"])
 def test_audit_csv_cells_never_start_a_formula(cell):
-    from sfxrep.audit.run import spreadsheet_safe
+    from sfxrep.fileio import spreadsheet_safe
 
     assert spreadsheet_safe(cell) == f"'{cell}"
     assert spreadsheet_safe("-0.25") == "-0.25" and spreadsheet_safe("door") == "door" and spreadsheet_safe(3) == 3

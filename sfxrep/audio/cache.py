@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, decode
-from sfxrep.fileio import atomic_write, file_signature
+from sfxrep.fileio import atomic_write, file_signature, json_line, name_bytes
 
 CACHE_VERSION = 2
 DTYPE = np.float16
@@ -106,7 +106,7 @@ class WaveCache:
         size, mtime_ns, ctime_ns = signature
         ident = (f"{path}\x00{size}\x00{mtime_ns}\x00{ctime_ns}\x00{self.sample_rate}\x00"
                  f"{np.dtype(DTYPE).name}\x00v{CACHE_VERSION}")
-        return hashlib.sha1(ident.encode()).hexdigest()
+        return hashlib.sha1(name_bytes(ident)).hexdigest()  # the name's bytes, UTF-8 or not
 
     def _paths(self, key: str) -> tuple[Path, Path, Path]:
         folder = self.root / key[:2]
@@ -145,7 +145,7 @@ class WaveCache:
         atomic_write(npy, lambda f: np.save(f, audio.samples.astype(DTYPE)))
         info = {"num_samples": int(audio.samples.shape[0]), "source_rate": audio.source_rate,
                 "duration": audio.duration}
-        atomic_write(meta, lambda f: f.write(json.dumps(info).encode()))
+        atomic_write(meta, lambda f: f.write(json_line(info).encode()))
         return WaveInfo(npy=str(npy), **info)
 
     @staticmethod

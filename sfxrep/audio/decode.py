@@ -90,8 +90,8 @@ def decode(path: str | Path, sample_rate: int = SAMPLE_RATE, normalize: bool = T
     if not os.access(path, os.R_OK):
         raise AudioDecodeError(path, "permission denied (not readable by this user)", transient=True)
     try:
-        info = sf.info(str(path))
-        data, source_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(os.fsencode(path))  # bytes: libsndfile opens any name, UTF-8 or not
+        data, source_rate = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
     except OSError as err:  # the disk, not the file's content: worth another try
         raise AudioDecodeError(path, f"I/O error ({err.strerror or err})", transient=True) from err
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as err:

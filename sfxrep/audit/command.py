@@ -45,6 +45,7 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
 def audit_command(ns: argparse.Namespace) -> None:
     if ns.apply:
         from sfxrep.audit.decisions import check_decisions, preview, read_decisions, write_preview
+        from sfxrep.fileio import shown
         from sfxrep.index.store import Index
 
         if not ns.index:
@@ -52,8 +53,9 @@ def audit_command(ns: argparse.Namespace) -> None:
                              "DECISIONS.csv): decisions act only on its files")
         if Path(ns.preview_out).resolve() == Path(ns.apply).resolve():
             raise ValueError(f"--preview-out {ns.preview_out} is the decisions file itself; it would be overwritten")
-        rows = read_decisions(ns.apply)
         index = Index.open(ns.index)
+        real = {shown(r.path): r.path for r in index.rows}  # the page shows (and exports) undecodable bytes escaped
+        rows = [{**row, **{c: real.get(row[c], row[c]) for c in ("path", "keep")}} for row in read_decisions(ns.apply)]
         files = {r.path: (r.library, r.label) for r in index.rows}
         labels: dict = {}
         for library, label in files.values():

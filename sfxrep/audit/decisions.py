@@ -121,12 +121,12 @@ def write_preview(changes: list[Change], out: str | Path) -> Path:
     """CSV ``action, path, target, reason`` (written atomically)."""
     import io
 
-    from sfxrep.fileio import atomic_write_text
+    from sfxrep.fileio import atomic_write_text, spreadsheet_safe
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["action", "path", "target", "reason"])
     for c in changes:
-        writer.writerow([c.action, c.path, c.target, c.reason])
+        writer.writerow([spreadsheet_safe(v) for v in (c.action, c.path, c.target, c.reason)])
     atomic_write_text(out, buffer.getvalue())
     return Path(out)

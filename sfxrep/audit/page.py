@@ -10,11 +10,12 @@ which ``sfxrep audit apply`` turns into a rename preview. Decisions persist in t
 from __future__ import annotations
 
 import base64
-import json
 import mimetypes
 import os
 from pathlib import Path
 from urllib.parse import quote
+
+from sfxrep.fileio import name_bytes, shown
 
 EMBED_MAX_BYTES = 200_000_000  # --embed-audio refuses audits whose audio is larger than this
 
@@ -26,7 +27,18 @@ def audio_source(path: str, page_dir: Path, embed: bool) -> str:
     if embed:
         mime = mimetypes.guess_type(path)[0] or "audio/wav"
         return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
-    return quote(os.path.relpath(path, page_dir).replace(os.sep, "/"))
+    return quote(name_bytes(os.path.relpath(path, page_dir).replace(os.sep, "/")))  # a name's own bytes, UTF-8 or not
+
+
+def _shown(value: object) -> object:
+    """``value`` with every string as :func:`~sfxrep.fileio.shown` writes it."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {_shown(k): _shown(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_shown(v) for v in value]
+    return value
 
 
 def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
@@ -35,7 +47,7 @@ def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
     Raises:
         ValueError: ``embed_audio`` and the audio is larger than :data:`EMBED_MAX_BYTES`.
     """
-    from sfxrep.fileio import atomic_write_text
+    from sfxrep.fileio import atomic_write_text, json_line
 
     paths = sorted(set(data.pop("audio_paths")))
     if embed_audio:
@@ -43,11 +55,12 @@ def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
         if size > EMBED_MAX_BYTES:
             raise ValueError(f"--embed-audio: the audit's {len(paths)} files hold {size / 1e6:.0f} MB of audio "
                              f"(limit {EMBED_MAX_BYTES / 1e6:.0f} MB); leave the audio referenced by path")
-    data["audio"] = {p: audio_source(p, out, embed_audio) for p in paths if Path(p).is_file()}
+    data = _shown(data)  # a page (and the decisions it exports) holds text: undecodable bytes as \xff escapes
+    data["audio"] = {shown(p): audio_source(p, out, embed_audio) for p in paths if Path(p).is_file()}
     data["decision_columns"] = list(DECISION_COLUMNS)
     # no "<" at all inside the inline script: "</script>" would end it, "<!--<script" would keep it open (HTML's
     # script-data escape states), either way the page goes blank; JSON reads \u003c as the same character
-    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    payload = json_line(data).replace("<", "\\u003c")
     page = out / "audit.html"
     atomic_write_text(page, TEMPLATE.replace("/*DATA*/null", payload))
     return page

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from sfxrep.audit.crosswalk import CrosswalkRow, crosswalk
 from sfxrep.audit.duplicates import Cluster, PairEvidence, find_duplicates
 from sfxrep.audit.mislabels import LibraryVerdict, Suspect, judge_library, rank_all
+from sfxrep.fileio import spreadsheet_safe
 from sfxrep.index.store import Index
 
 PAGE_SUSPECTS = 500  # ranked files shown on the page beyond the flagged ones (the page stays light)
@@ -182,21 +182,6 @@ def _records(audit: Audit) -> list[dict]:
 CSV_COLUMNS = ("finding", "rank", "library", "path", "label", "suggestion", "score", "others", "evidence")
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell a spreadsheet will not run: one starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading
-    ``'`` (OWASP's advice on CSV injection); numbers, written or as text (``-0.25``), are kept as they are."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
-        return value
-    try:
-        float(value)
-        return value
-    except ValueError:
-        return f"'{value}"
-
-
 class _SafeWriter:
     """A ``csv.writer`` whose rows go through :func:`spreadsheet_safe`."""
 
@@ -250,13 +235,13 @@ def page_data(audit: Audit, index: Index) -> dict:
 def write_audit(audit: Audit, index: Index, out: str | Path, embed_audio: bool = False) -> dict[str, Path]:
     """Write ``audit.jsonl``, ``audit.csv`` and ``audit.html`` into the folder ``out``; returns their paths."""
     from sfxrep.audit.page import render
-    from sfxrep.fileio import atomic_write_text, check_writable_folder
+    from sfxrep.fileio import atomic_write_text, check_writable_folder, json_line
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     check_writable_folder(out)
     jsonl, table = out / "audit.jsonl", out / "audit.csv"
-    atomic_write_text(jsonl, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(audit)))
+    atomic_write_text(jsonl, "".join(json_line(r) + "\n" for r in _records(audit)))
     atomic_write_text(table, _csv(audit))
     page = render(page_data(audit, index), out.resolve(), embed_audio)
     return {"jsonl": jsonl, "csv": table, "html": page}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfxrep.fileio import atomic_write, atomic_write_text
+from sfxrep.fileio import atomic_write, atomic_write_text, json_line
 from sfxrep.index.rows import Failure, FileRow
 from sfxrep.index.vectors import Stats, fit_stats
 
@@ -267,7 +267,7 @@ def _stream_jsonl(zf: zipfile.ZipFile, name: str, items: Iterator) -> None:
     """Write ``name`` (UTF-8 JSON lines, one object per item's ``to_dict()``) into ``zf`` as they come."""
     with zf.open(name, "w", force_zip64=True) as out:
         for item in items:
-            out.write(json.dumps(item.to_dict(), ensure_ascii=False).encode() + b"\n")
+            out.write(json_line(item.to_dict()).encode() + b"\n")
 
 
 def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) -> tuple[np.ndarray, np.ndarray] | None:

@@ -96,7 +96,7 @@ def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int =
     """CSV: path, current_label, then label_N, catid_N, score_N for N = 1..top (written atomically)."""
     import io
 
-    from sfxrep.fileio import atomic_write_text
+    from sfxrep.fileio import atomic_write_text, spreadsheet_safe
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -104,7 +104,7 @@ def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int =
                                                                                                   "score")]])
     for s in suggestions:
         cells = [x for label, catid, score in s.classes for x in (label, catid or "", f"{score:.4f}")]
-        writer.writerow([s.path, s.current or "", *cells, *[""] * (3 * top - len(cells))])
+        writer.writerow([spreadsheet_safe(v) for v in (s.path, s.current or "", *cells, *[""] * (3 * top - len(cells)))])
     atomic_write_text(out, buffer.getvalue())
     return Path(out)
 

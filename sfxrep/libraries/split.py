@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sfxrep.fileio import name_bytes
 from sfxrep.libraries.takes import units
 
 
@@ -72,7 +73,7 @@ class SplitOutcome:
 
 def stable_rank(seed: int, key: str) -> str:
     """A seeded pseudo-random sort key for ``key``."""
-    return hashlib.sha1(f"{seed}\x00{key}".encode()).hexdigest()
+    return hashlib.sha1(name_bytes(f"{seed}\x00{key}")).hexdigest()
 
 
 def split_sizes(n: int, ratios: tuple[float, float, float]) -> tuple[int, int, int]:
