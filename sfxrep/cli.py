@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
         command, run = ns.command, lambda: ns.func(ns)
     try:
         run()
-    except (OSError, ValueError) as err:
+    except _bad_input() as err:
         if os.environ.get("SFXREP_DEBUG"):
             raise
         message = err
@@ -449,6 +449,14 @@ def main(argv: list[str] | None = None) -> None:
             _bug(command, err)
         print(f"sfxrep {command}: interrupted ({err}); resume with --resume", file=sys.stderr)
         raise SystemExit(INTERRUPTED) from err
+
+
+def _bad_input() -> tuple[type[Exception], ...]:
+    """The exceptions that are a user's mistake: OSError, ValueError, and Lightning's own verdict on a setting
+    (``--trainer.max_epochs -3``) where Lightning was imported."""
+    kinds: tuple[type[Exception], ...] = (OSError, ValueError)
+    exceptions = sys.modules.get("lightning.fabric.utilities.exceptions")
+    return (*kinds, exceptions.MisconfigurationException) if exceptions is not None else kinds
 
 
 def _bug(command: str, err: Exception) -> None:

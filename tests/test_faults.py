@@ -505,3 +505,23 @@ def test_local_shard_tasks_run_at_most_one_per_core(tmp_path, monkeypatch):
     job = cluster.ShardJob(str(tmp_path / "idx"), (), None, None, None, None, "w", "c")
     merged = cluster.build_on_cluster(job, 5, cluster="local", log=lambda m: None)
     assert waves == [[0, 1], [2, 3], [4]] and len(merged["folders"]) == 5
+
+
+def test_a_setting_lightning_refuses_is_one_line(tiny_libraries, tmp_path, capsys):
+    code, _, err = run(["fit", *tiny_fit_args(tiny_libraries, tmp_path), "--trainer.max_epochs", "-3"], capsys)
+    assert code == 2 and "max_epochs" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_resuming_from_a_truncated_last_checkpoint_is_one_line(tiny_libraries, tmp_path, capsys):
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "last.ckpt").write_bytes(b"PK\x03\x04 truncated")
+    code, _, err = run(["fit", *tiny_fit_args(tiny_libraries, tmp_path), "--ckpt_path", "last"], capsys)
+    assert code == 2 and "cannot resume" in err and "last.ckpt" in err and "delete it" in err
+
+
+@pytest.mark.parametrize("content", ["[]", '"text"', '{"format": "2"}', '{"format": 2, "model": []}'])
+def test_an_index_json_of_the_wrong_shape_is_one_line(library, tmp_path, capsys, content):
+    build(tmp_path / "idx", [library])
+    (tmp_path / "idx" / "index.json").write_text(content)
+    code, _, err = run(["search", str(tmp_path / "idx"), str(next(library.rglob("*.wav"))), "--k", "2"], capsys)
+    assert code == 2 and "not an sfxrep index" in err

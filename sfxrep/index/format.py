@@ -152,8 +152,12 @@ def read(folder: str | Path, repair: bool = False) -> tuple[dict, Table, tuple[n
         raise FileNotFoundError(f"{folder}: no index here (no index.json); build one with sfxrep index")
     try:
         meta = json.loads((folder / "index.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{folder / 'index.json'}: not readable ({err})") from err
+    if not isinstance(meta, dict) or not isinstance(meta.get("format", 0), int) or not isinstance(
+            meta.get("model", {}) if meta.get("model") is not None else {}, dict):
+        raise ValueError(f"{folder / 'index.json'}: not an sfxrep index (a JSON {type(meta).__name__} without its "
+                         "format and model); rebuild it with sfxrep index")
     if meta.get("format", 0) > FORMAT:
         raise ValueError(f"{folder}: index format {meta.get('format')} is newer than this sfxrep's ({FORMAT})")
     data_path, table, stats = folder / "data.npz", Table([], np.zeros((0, meta.get("dim") or 0), np.float32)), None

@@ -103,6 +103,8 @@ class SfxLightningCLI(LightningCLI):
             trainer["strategy"] = "ddp_find_unused_parameters_true"
         if self.subcommand == "fit" and config.get("ckpt_path") == "last":
             config["ckpt_path"] = str(last_checkpoint(config["checkpoint"].get("dirpath")))
+        if self.subcommand == "fit" and config.get("ckpt_path"):
+            check_resumable(config["ckpt_path"])
         root = Path(config.get("root") or ".").expanduser()
         for section, key in PATH_KEYS:
             if config[section].get(key) is not None:
@@ -143,6 +145,20 @@ def last_checkpoint(dirpath: str | None) -> Path:
     return path.resolve()
 
 
+def check_resumable(path: str | Path) -> None:
+    """A truncated or damaged checkpoint to resume from is one line before anything is built, never a traceback.
+
+    Raises:
+        ValueError: naming the file, why, and what to do.
+    """
+    from sfxrep.models.checkpoint import read_checkpoint
+
+    try:
+        read_checkpoint(path)
+    except ValueError as err:
+        raise ValueError(f"cannot resume: {err}; delete it to start the run over (its logs stay)") from err
+
+
 class Interrupted(Exception):
     """A fit stopped by a signal (SIGTERM: a scheduler's preemption or ``kill``); the run can be resumed."""
 
@@ -165,6 +181,8 @@ def fit(args: list[str], callbacks: list | None = None, ckpt_path: str | Path | 
         finish: close the W&B run after fit (``False``: the caller logs more into it, then calls
             :func:`finish_wandb`).
     """
+    if ckpt_path:
+        check_resumable(ckpt_path)
     cli = SfxLightningCLI(args=args, run=False)
     cli.trainer.callbacks.extend(callbacks or [])
     try:
