@@ -307,3 +307,30 @@ def test_apply_reads_excels_bom_and_a_new_plain_label(audited, tmp_path, capsys)
     decisions = _decisions(tmp_path / "d.csv", [row], bom=True)
     main(["audit", str(audited / "index"), "--apply", str(decisions), "--preview-out", str(tmp_path / "c.csv")])
     assert "1 decisions, 1 changes previewed" in capsys.readouterr().out
+
+
+def test_a_one_class_library_is_not_judged_and_says_so(tmp_path, capsys):
+    from sfxrep.cli import main
+
+    rng = np.random.default_rng(4)
+    (tmp_path / "lib" / "only").mkdir(parents=True)
+    for i in range(6):
+        sf.write(tmp_path / "lib" / "only" / f"f{i}.wav", take(rng, 0, 1.2, 22_050), 22_050)
+    (tmp_path / "libs.yaml").write_text("split: {seed: 0, min_per_class: 2}\n"
+                                        "libraries:\n  - {name: lib, kind: folder, root: lib}\n")
+    work = ["--work-dir", str(tmp_path / "w"), "--cache-dir", str(tmp_path / "c")]
+    main(["index", "--out", str(tmp_path / "idx"), "--libraries", str(tmp_path / "libs.yaml"), "--model", "logmel",
+          "--no-progress", *work])
+    main(["audit", str(tmp_path / "idx"), "--out", str(tmp_path / "audit"), "--no-progress", "--no-duplicates", *work])
+    out = capsys.readouterr()
+    assert "(0 judged): 0 suspected mislabels" in out.out
+    assert "6 not judged (fewer than 2 classes" in out.err
+
+
+def test_a_library_crosswalked_to_itself_is_refused(audited, tmp_path, capsys):
+    from sfxrep.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["audit", str(audited / "index"), "--out", str(tmp_path / "a"), "--crosswalk", "lib:lib", "--no-progress",
+              "--no-duplicates"])
+    assert exit_.value.code == 2 and "crosswalked to itself" in capsys.readouterr().err

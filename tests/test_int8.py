@@ -225,3 +225,17 @@ def test_the_int8_encoder_and_the_weights_hash_are_built_once_per_model_until_it
     assert fingerprint.weights_sha256(model.encoder) != sha and len(hashes) == hashed + 1
     with pytest.raises(ValueError, match="no int8 calibration"):  # the calibration was for the old weights
         int8.int8_encoder(model)
+
+
+def test_a_truncated_calibration_falls_back_under_auto_and_is_one_line_for_int8(monkeypatch):
+    from sfxrep.models.inference import resolve_precision
+
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    path = int8.Int8Encoder.calibrate(model.encoder, log_mel_like(16)).save(int8.user_dir(), {"passes": True})
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
+    with pytest.warns(UserWarning, match="not a readable int8 calibration"):
+        assert resolve_precision("auto", model) != "int8"
+    with pytest.raises(ValueError, match=r"not a readable int8 calibration.*sfxrep quantize"):
+        int8.int8_encoder(model)

@@ -216,3 +216,28 @@ def test_fingerprint_follows_adapter_settings_not_derived_state(tmp_path):
     spec_file.write_text(yaml.safe_dump({"libraries": [{**entry, "pattern": r"^(?P<label>[a-z]+)"}]}))
     assert load_libraries(spec_file).fingerprint() != first.fingerprint()
     assert set(first.libraries[0].library.describe()) == {"kind", "name", "root", "pattern"}
+
+
+def test_a_file_listed_twice_is_kept_once_or_left_out_and_a_broken_link_is_reported(tmp_path):
+    from pathlib import Path
+
+    from sfxrep.audio.cache import WaveCache
+    from sfxrep.libraries.prepare import prepare
+    from sfxrep.libraries.spec import load_libraries
+    from tests.conftest import write_folder_library
+
+    write_folder_library(tmp_path / "lib", classes=2, per_class=4)
+    (tmp_path / "lib" / "c00" / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    rows = ["path,label", "c00/f00.wav,a", "c00/f00.wav,a", "c00/f01.wav,a", "c00/f01.wav,b", "c00/f02.wav,a",
+            "c00/f03.wav,a", "c01/f00.wav,b", "c01/f01.wav,b", "c01/f02.wav,b"]
+    (tmp_path / "lib" / "labels.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "libs.yaml").write_text("split: {seed: 0, min_per_class: 2}\nlibraries:\n"
+                                        "  - {name: listed, kind: csv, csv: lib/labels.csv}\n"
+                                        "  - {name: folder, kind: folder, root: lib}\n")
+    prepared = prepare(load_libraries(tmp_path / "libs.yaml"), tmp_path / "w", WaveCache(tmp_path / "c"), log=None)
+    listed = [r for r in prepared.rows if r.library == "listed"]
+    assert sorted(Path(r.path).name for r in listed if "c00" in r.path) == ["f00.wav", "f02.wav", "f03.wav"]
+    reasons = {Path(s["path"]).name: s["reason"] for s in prepared.reports[0].skipped}
+    assert "kept once" in reasons["f00.wav"] and "different labels ['a', 'b']" in reasons["f01.wav"]
+    folder = {Path(s["path"]).name: s["reason"] for s in prepared.reports[1].skipped}
+    assert folder == {"gone.wav": "a broken symbolic link (its target is missing)"}

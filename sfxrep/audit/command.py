@@ -86,7 +86,9 @@ def audit_command(ns: argparse.Namespace) -> None:
                       duplicates=not ns.no_duplicates, log=lambda m: print(m, file=sys.stderr))
     written = write_audit(audit, index, ns.out, ns.embed_audio)
     s = audit.summary()
-    print(f"audited {s['files']} files of {len(s['libraries'])} libraries: {s['suspects']} suspected mislabels, "
+    judged = s["files"] - sum(s["not_judged"].values())
+    print(f"audited {s['files']} files of {len(s['libraries'])} libraries ({judged} judged): {s['suspects']} suspected "
+          "mislabels, "
           f"{s['duplicate_clusters']} duplicate clusters ({s['duplicate_files']} copies), {s['crosswalk_rows']} "
           f"crosswalk rows")
     for kind, path in written.items():

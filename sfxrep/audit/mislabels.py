@@ -73,6 +73,12 @@ class LibraryVerdict:
     ranked: list[Suspect]
     not_judged: int = 0
     small_classes: list[str] = field(default_factory=list)
+    why_not_judged: str = ""
+
+    def judged_line(self, files: int) -> str:
+        """``lib: 40 files, 2 suspected mislabels, 3 not judged (classes of < 3 files)``."""
+        line = f"{self.library}: {files} files, {len(self.issues)} suspected mislabels"
+        return line + (f", {self.not_judged} not judged ({self.why_not_judged})" if self.not_judged else "")
 
     @property
     def issues(self) -> list[Suspect]:
@@ -137,9 +143,11 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
     small = sorted(c for c, n in counts.items() if n < MIN_CLASS_FILES)
     keep = np.array([i for i, label in enumerate(labels) if counts[label] >= MIN_CLASS_FILES], dtype=np.int64)
     classes = sorted({labels[i] for i in keep})
-    verdict = LibraryVerdict(library, [], len(labels) - len(keep), small)
-    if len(classes) < 2:
-        return verdict
+    verdict = LibraryVerdict(library, [], len(labels) - len(keep), small,
+                             f"classes of < {MIN_CLASS_FILES} files" if small else "")
+    if len(classes) < 2:  # one class (or none) big enough: no other label any file could have
+        return LibraryVerdict(library, [], len(labels), small, "fewer than 2 classes of at least "
+                                                               f"{MIN_CLASS_FILES} files: no other label to suggest")
     y = np.array([classes.index(labels[i]) for i in keep])
     votes, order, cosines = knn_probabilities(vectors[keep], y, len(classes), k, temperature)
     probs = KNN_WEIGHT * votes + (1 - KNN_WEIGHT) * cross_validated_probabilities(vectors[keep], y, seed)

@@ -116,8 +116,7 @@ def run_audit(index: Index, *, reference: Index | None = None, reference_name: s
         verdict = judge_library(library, [index.rows[i].path for i in rows], [index.rows[i].label for i in rows],
                                 unit[rows])
         audit.verdicts.append(verdict)
-        log(f"[audit] {library}: {len(rows)} files, {len(verdict.issues)} suspected mislabels"
-            + (f", {verdict.not_judged} in classes of < 3 files not judged" if verdict.not_judged else ""))
+        log(f"[audit] {verdict.judged_line(len(rows))}")
     audit.seconds["mislabels"] = round(time.perf_counter() - start, 2)
     if duplicates:
         start = time.perf_counter()
@@ -159,6 +158,9 @@ def _crosswalks(audit: Audit, index: Index, unit: np.ndarray, groups: dict[str, 
             return
         pairs = [(lib, target) for lib in groups if lib != target]
     for source, target in pairs:
+        if source == target:
+            raise ValueError(f"--crosswalk {source}:{target}: a library crosswalked to itself maps every class to itself "
+                             "(each file votes for its own label); name two libraries")
         for name in (source, target):
             if name not in all_groups:
                 raise ValueError(f"--crosswalk {source}:{target}: {name} is not a labelled library of {index.folder}")

@@ -90,13 +90,16 @@ class Library:
 
 
 def audio_files(root: Path, scan: Scan) -> Iterator[Path]:
-    """Sound files under ``root`` (recursive, sorted); other files are counted in ``scan.ignored``."""
+    """Sound files under ``root`` (recursive, sorted); other files are counted in ``scan.ignored``, broken links
+    listed in ``scan.skipped``."""
     if root.is_file():
         raise NotADirectoryError(f"{root}: a file, not a folder (a library's root is the folder of its sounds)")
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {root}")
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.suffix.lower() in AUDIO_EXTENSIONS:
+    for path in sorted(p for p in root.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists())):
+        if not path.exists():  # a dangling link: reported, never silently passed over
+            scan.skipped.append(Skipped(str(path), "a broken symbolic link (its target is missing)"))
+        elif path.suffix.lower() in AUDIO_EXTENSIONS:
             yield path
         else:
             scan.ignored[path.suffix.lower() or "(no extension)"] += 1

@@ -41,6 +41,7 @@ class CsvLibrary(Library):
 
     def scan(self) -> Scan:
         scan = Scan()
+        lines: dict[Path, list[int]] = {}
         with open(self.csv, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = {self.path_column, self.label_column, *([self.source_column] if self.source_column else [])} \
@@ -62,4 +63,29 @@ class CsvLibrary(Library):
                     sources = (row.get(self.source_column) or "").replace(";", " ").split() if self.source_column \
                         else []
                     scan.candidates.append(Candidate(path, label, group, sources=tuple(sources)))
-        return scan
+                    lines.setdefault(path, []).append(line)
+        return _one_listing_each(scan, lines, self.csv.name)
+
+
+def _one_listing_each(scan: Scan, lines: dict, csv_name: str) -> Scan:
+    """A file listed more than once is kept once when every listing gives it the same label; with different labels
+    it is left out (which label is right is the librarian's call); either way each extra listing is reported."""
+    labels: dict = {}
+    for cand in scan.candidates:
+        labels.setdefault(cand.path, []).append(cand.label)
+    kept, seen = [], set()
+    for cand in scan.candidates:
+        listed = lines[cand.path]
+        if len(set(labels[cand.path])) > 1:
+            if cand.path not in seen:
+                scan.skipped.append(Skipped(str(cand.path), f"listed {len(listed)} times in {csv_name} (lines "
+                                            f"{', '.join(map(str, listed))}) with different labels "
+                                            f"{sorted(set(labels[cand.path]))}"))
+        elif cand.path in seen:
+            scan.skipped.append(Skipped(str(cand.path), f"listed again in {csv_name} (lines "
+                                        f"{', '.join(map(str, listed))}); kept once"))
+        else:
+            kept.append(cand)
+        seen.add(cand.path)
+    scan.candidates = kept
+    return scan

@@ -168,10 +168,22 @@ def _read(path: str | Path) -> dict:
 
 @functools.lru_cache(maxsize=16)
 def _read_cached(path: str, mtime_ns: int, size: int) -> dict:
-    """A calibration file's contents, read once per (path, mtime, size): a rewritten file is read again."""
+    """A calibration file's contents, read once per (path, mtime, size): a rewritten file is read again.
+
+    Raises:
+        ValueError: not a readable calibration (truncated, damaged), naming the file and what to do.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's notices on quantized storages
-        return torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{path}: not a readable int8 calibration ({' '.join(str(err).split())[:160]}); delete "
+                             "it, or calibrate again with sfxrep quantize") from err
+    if not isinstance(saved, dict) or "state" not in saved or "source_sha256" not in saved:
+        raise ValueError(f"{path}: not an int8 calibration (no state and source hash); delete it, or calibrate again "
+                         "with sfxrep quantize")
+    return saved
 
 
 def _calibration_of(sha: str) -> Path | None:
@@ -193,7 +205,13 @@ def calibration_gate(model: nn.Module) -> dict | None:
     if not isinstance(encoder, CNN9) or encoder.libraries:
         return None
     path = find_calibration(encoder)
-    return _read(path).get("gate") if path is not None else None
+    if path is None:
+        return None
+    try:
+        return _read(path).get("gate")
+    except ValueError as err:  # auto falls back to the float precisions; an explicit int8 says it (int8_encoder)
+        warnings.warn(f"{err}; embedding without int8", stacklevel=2)
+        return None
 
 
 def int8_encoder(model: nn.Module) -> Int8Encoder:
