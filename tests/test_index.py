@@ -384,3 +384,34 @@ def test_an_index_of_format_1_is_read_and_updated_to_format_2(library, tmp_path)
     assert old.update(progress=False).embedded == 1
     assert json.loads((tmp_path / "idx" / "index.json").read_text())["format"] == 2 and len(Index.open(
         tmp_path / "idx")) == 21
+
+
+def _shard(library, out, i, n, *extra):
+    main(["index", str(library), "--out", str(out), "--model", "logmel", "--shard", f"{i}/{n}", "--no-progress",
+          *extra])
+
+
+def test_merge_refuses_shards_of_a_library_that_changed_between_their_builds(library, tmp_path, capsys):
+    """48 files on disk, shards planned from 44 and 48: a silent gap before; now a refusal naming the shard."""
+    _shard(library, tmp_path / "s0", 0, 2)
+    for k in range(4):  # files added between the two shard builds
+        sf.write(library / "c00" / f"late{k}.wav", distinct_sound(np.random.default_rng(40 + k), 0, 2.5), 22_050)
+    _shard(library, tmp_path / "s1", 1, 2)
+    with pytest.raises(SystemExit):
+        main(["index", "merge", "--out", str(tmp_path / "m"), str(tmp_path / "s0"), str(tmp_path / "s1")])
+    err = capsys.readouterr().err
+    assert "was planned from 24 files" in err and "rebuild it with sfxrep index" in err and "--shard 1/2" in err
+    assert not (tmp_path / "m" / "index.json").exists()
+
+
+def test_an_updated_shard_stays_its_shard_and_mixed_shards_are_refused(library, tmp_path, capsys):
+    for i in range(2):
+        _shard(library, tmp_path / f"s{i}", i, 2)
+    main(["index", "--out", str(tmp_path / "s0"), "--no-progress"])  # an update without --shard
+    assert json.loads((tmp_path / "s0" / "index.json").read_text())["shard"] == [0, 2]
+    main(["index", "merge", "--out", str(tmp_path / "m"), str(tmp_path / "s0"), str(tmp_path / "s1")])
+    assert len(Index.open(tmp_path / "m")) == len(list(library.rglob("*.wav")))
+    _shard(library, tmp_path / "b1", 1, 2, "--blocks")
+    with pytest.raises(SystemExit):
+        main(["index", "merge", "--out", str(tmp_path / "m2"), str(tmp_path / "s0"), str(tmp_path / "b1")])
+    assert "block embeddings (--blocks)" in capsys.readouterr().err

@@ -11,6 +11,7 @@ or more than half of the index is refused unless ``prune`` says the files are go
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
 import itertools
 import json
@@ -25,7 +26,7 @@ import numpy as np
 from torch import nn
 
 from sfxrep.audio.decode import AudioDecodeError, walk_audio
-from sfxrep.fileio import file_signature
+from sfxrep.fileio import file_signature, name_bytes
 from sfxrep.index import format as fmt
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow, Found, unchanged
@@ -170,7 +171,10 @@ class Builder:
             both = heapq.merge(labelled, scan_roots(roots), key=lambda f: f.path)
             return (next(same) for _, same in itertools.groupby(both, key=lambda f: f.path))
 
-        return scan if self.shard is None else shard_of(scan, *self.shard)
+        if self.shard is None:
+            return scan
+        sharded, self.meta["shard_plan"] = shard_of(scan, *self.shard)
+        return sharded
 
     def _action(self, entry: Found, failed_before: dict[str, Failure]) -> str:
         """``keep`` an unchanged file's row, skip a ``known`` failure (unchanged, not retried) or ``embed`` it."""
@@ -305,6 +309,8 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
         module, source = load_indexing_model(model if model is not None else recorded)
         if meta is not None and tail is None:
             tail = meta["model"]["tail"]
+        if shard is None and meta is not None and meta.get("shard"):
+            shard = tuple(meta["shard"])  # an update of a shard index stays that shard (of the files found now)
         if shard is not None and meta is not None and meta.get("shard") != list(shard):
             had = "/".join(map(str, meta["shard"])) if meta.get("shard") else "no shard (a whole index)"
             raise ValueError(f"{out}: an index of shard {had}, not of shard {shard[0]}/{shard[1]}")
@@ -348,13 +354,54 @@ def parse_shard(text: str) -> tuple[int, int]:
     return shard
 
 
-def shard_of(scan: Callable[[], Iterator[Found]], i: int, n: int) -> Callable[[], Iterator[Found]]:
+def shard_of(scan: Callable[[], Iterator[Found]], i: int, n: int) -> tuple[Callable[[], Iterator[Found]], dict]:
     """Shard ``i`` of ``n`` of a scan (a function giving a fresh stream in path order): the ``i``-th of ``n``
-    contiguous, nearly equal runs of its files. Every machine scanning the same sources gets the same runs, and
-    the shards' rows concatenated are the whole index's in its order, so :func:`merge` streams them one after the
-    other. Counting the files walks the scan once more."""
-    total = sum(1 for _ in scan())
-    return lambda: itertools.islice(scan(), i * total // n, (i + 1) * total // n)
+    contiguous, nearly equal runs of its files, and the plan it was cut from: the number of files, the SHA-256 of
+    their paths in order, and this shard's ``[start, end)``. Every machine scanning the same sources gets the same
+    runs, and the shards' rows concatenated are the whole index's in its order, so :func:`merge` streams them one
+    after the other, once the plans show that they tile one list of files. Planning walks the scan once more."""
+    digest, total = hashlib.sha256(), 0
+    for found in scan():
+        digest.update(name_bytes(found.path) + b"\0")
+        total += 1
+    start, end = i * total // n, (i + 1) * total // n
+    plan = {"files": total, "sha256": digest.hexdigest(), "start": start, "end": end}
+    return (lambda: itertools.islice(scan(), start, end)), plan
+
+
+def check_plans(folders: list[Path], metas: list[dict]) -> None:
+    """The shards were cut from one list of files, and tile it: no gap, no overlap, every file of its range there.
+
+    Raises:
+        ValueError: which shard, what is wrong, and how to rebuild it.
+    """
+    rebuild = "rebuild it with sfxrep index … --out {folder} --shard {i}/{n} (the library changed between the builds)"
+    plans = [m.get("shard_plan") for m in metas]
+    if any(p is None for p in plans):
+        folder = folders[plans.index(None)]
+        i, n = metas[plans.index(None)]["shard"]
+        raise ValueError(f"{folder}: a shard without its plan (built before shard plans); "
+                         + rebuild.format(folder=folder, i=i, n=n))
+    order = sorted(range(len(metas)), key=lambda k: metas[k]["shard"][0])
+    reference = plans[order[0]]
+    expected = 0
+    for k in order:
+        plan, (i, n), folder = plans[k], metas[k]["shard"], folders[k]
+        if (plan["files"], plan["sha256"]) != (reference["files"], reference["sha256"]):
+            raise ValueError(f"{folder}: shard {i}/{n} was planned from {plan['files']} files, shard "
+                             f"{metas[order[0]]['shard'][0]}/{n} from {reference['files']} other ones; "
+                             + rebuild.format(folder=folder, i=i, n=n))
+        if plan["start"] != expected:
+            kind = "a gap" if plan["start"] > expected else "an overlap"
+            raise ValueError(f"{folder}: shard {i}/{n} starts at file {plan['start']}, the one before ends at "
+                             f"{expected}: {kind}; " + rebuild.format(folder=folder, i=i, n=n))
+        held = metas[k].get("files", 0) + metas[k].get("failures", 0)
+        if held != plan["end"] - plan["start"]:
+            raise ValueError(f"{folder}: shard {i}/{n} holds {held} files of its {plan['end'] - plan['start']}; "
+                             + rebuild.format(folder=folder, i=i, n=n))
+        expected = plan["end"]
+    if expected != reference["files"]:
+        raise ValueError(f"the shards end at file {expected} of {reference['files']}: the last is missing files")
 
 
 def merge(out: str | Path, shards: Sequence[str | Path]) -> dict:
@@ -384,8 +431,12 @@ def merge(out: str | Path, shards: Sequence[str | Path]) -> dict:
         check_same_model(first["model"], m["model"], Path(folder))
         if m["sources"] != first["sources"]:
             raise ValueError(f"{folder}: indexes other sources ({m['sources']}) than {shards[0]} ({first['sources']})")
+        if bool(m.get("blocks")) != bool(first.get("blocks")):
+            raise ValueError(f"{folder}: {'has' if m.get('blocks') else 'lacks'} block embeddings (--blocks) and "
+                             f"{shards[0]} {'does' if first.get('blocks') else 'does not'}; build every shard alike")
+    check_plans(list(map(Path, shards)), metas)
     ordered = [Path(s) / "data.npz" for _, s in sorted(zip(numbers, shards, strict=True))]
-    meta = {k: v for k, v in first.items() if k != "shard"}
+    meta = {k: v for k, v in first.items() if k not in ("shard", "shard_plan")}
     meta["ucs_libraries"] = sorted({u for m in metas for u in m.get("ucs_libraries", [])})
     out = Path(out)
     with _writing(out):

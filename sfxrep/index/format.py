@@ -325,7 +325,7 @@ def write(folder: Path, meta: dict, table: Table, parts: Sequence[Path] = ()) ->
     atomic_write(folder / "data.npz", save)
     meta.update(format=FORMAT, files=files, failures=len(failures), dim=dim, blocks=with_blocks,
                 updated=time.strftime("%Y-%m-%dT%H:%M:%S"), labelled=labelled)
-    atomic_write_text(folder / "index.json", json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / "index.json", json.dumps(meta, indent=2) + "\n")  # ASCII: any name, escaped
     for part in part_files(folder):
         part.unlink()
     (folder / "hnsw.faiss").unlink(missing_ok=True)
