@@ -164,7 +164,13 @@ def _interpolated(ckpt: Checkpoint, data: SfxDataModule, how: str) -> tuple[SfxM
 
     if not ckpt.init:
         raise ValueError(f"{ckpt.path}: --interpolate needs a fine-tuned checkpoint (this run has no warm start)")
+    from sfxrep.models.fingerprint import weights_sha256
+
     start = load_trainable(ckpt.init)
+    if ckpt.init_sha256 is not None and weights_sha256(start.encoder) != ckpt.init_sha256:
+        raise ValueError(f"--interpolate: {ckpt.init} is not the model {ckpt.path.name} was fine-tuned from (its "
+                         f"encoder's SHA-256 is not the recorded {ckpt.init_sha256[:12]}…); restore that file, or "
+                         "release with --interpolate off")
     record = {"start": ckpt.init}
     if how == "auto":
         choice = choose_alpha(start, ckpt.module, data)

@@ -101,3 +101,22 @@ def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
     rows = run_plan(plan)
     assert {r.init for r in rows} == {str(source.resolve())} and {r.width for r in rows} == {4}
     assert [r.init for r in read_results(tmp_path / "results.jsonl")] == [str(source.resolve())] * len(rows)
+
+
+def test_release_interpolates_only_with_the_source_it_was_fine_tuned_from(tiny, tmp_path, capsys):
+    """The warm-start source's hash travels in the checkpoint; a different file at its path is refused."""
+    import shutil
+
+    from sfxrep.cli import main
+
+    libraries, _, source = tiny
+    copy = tmp_path / "source.ckpt"
+    shutil.copy(source, copy)
+    tuned, _ = fit(tiny_fit_args(libraries, tmp_path / "tuned", "--warm_start.source", str(copy)))
+    assert load_checkpoint(tuned).init_sha256
+    other, _ = fit(tiny_fit_args(libraries, tmp_path / "other", "--seed_everything", "7"))
+    shutil.copy(other, copy)  # another model now sits at the warm-start path
+    with pytest.raises(SystemExit) as exit_:
+        main(["release", str(tuned), "--name", "mine", "--out", str(tmp_path / "out"), "--interpolate", "0.5"])
+    assert exit_.value.code == 2 and "is not the model" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

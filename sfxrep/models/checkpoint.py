@@ -60,6 +60,11 @@ class Checkpoint:
         """The warm-start source the run started from (``aisfx``, a checkpoint path), or ``None``."""
         return next((s.get("source") for k, s in self.callbacks.items() if k.startswith("WarmStart")), None)
 
+    @property
+    def init_sha256(self) -> str | None:
+        """The SHA-256 of the warm-start source's encoder as the run started from it (``None``: not recorded)."""
+        return next((s.get("source_sha256") for k, s in self.callbacks.items() if k.startswith("WarmStart")), None)
+
 
 def _what_it_is(raw: object) -> str:
     if isinstance(raw, tuple):

@@ -112,6 +112,7 @@ class WarmStart(BaseFinetuning):
                              "warm_start.source")
         self.source, self.freeze_encoder_epochs, self.bn_stats, self.l2sp = source, freeze_encoder_epochs, bn_stats, l2sp
         self._anchor: dict[str, torch.Tensor] = {}
+        self.source_sha256: str | None = None  # of the source's encoder as it was started from (checked by release)
 
     def freeze_before_training(self, pl_module: LightningModule) -> None:
         if self.freeze_encoder_epochs > 0:
@@ -122,6 +123,11 @@ class WarmStart(BaseFinetuning):
         # there are no param groups to restore as BaseFinetuning would
         if self.source and not trainer.ckpt_path:  # a resumed run restores its own weights instead
             rank_zero_info(warm_start(pl_module, self.source).summary())
+        if self.source and self.source_sha256 is None:
+            from sfxrep.models.fingerprint import weights_sha256
+            from sfxrep.models.registry import load_trainable
+
+            self.source_sha256 = weights_sha256(load_trainable(self.source).encoder)
         if self.l2sp:  # the source's weights, also when resumed
             from sfxrep.models.registry import load_trainable
 
@@ -151,8 +157,10 @@ class WarmStart(BaseFinetuning):
             pl_module.encoder.eval()  # after Lightning's train(): BatchNorm statistics stay the source's too
 
     def state_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "freeze_encoder_epochs": self.freeze_encoder_epochs, "bn_stats": self.bn_stats,
-                "l2sp": self.l2sp}
+        return {"source": self.source, "source_sha256": self.source_sha256,
+                "freeze_encoder_epochs": self.freeze_encoder_epochs, "bn_stats": self.bn_stats, "l2sp": self.l2sp}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        pass  # the configuration decides; the state only records it in the checkpoint (results rows read it)
+        # the configuration decides; the state records it in the checkpoint (results rows read it), and a resumed run
+        # keeps the hash of the source it first started from
+        self.source_sha256 = state_dict.get("source_sha256")
