@@ -525,3 +525,16 @@ def test_an_index_json_of_the_wrong_shape_is_one_line(library, tmp_path, capsys,
     (tmp_path / "idx" / "index.json").write_text(content)
     code, _, err = run(["search", str(tmp_path / "idx"), str(next(library.rglob("*.wav"))), "--k", "2"], capsys)
     assert code == 2 and "not an sfxrep index" in err
+
+
+def test_quantize_refuses_a_model_with_nan_weights(tmp_path, capsys, monkeypatch):
+    from sfxrep.models.cnn9 import CNN9
+    from sfxrep.models.net import SfxNet
+
+    module = SfxNet(CNN9(4)).eval()
+    with torch.no_grad():
+        next(module.encoder.parameters()).view(-1)[0] = float("nan")
+    monkeypatch.setattr("sfxrep.evaluate.quantize.load_model", lambda model, device="cpu": module)
+    code, _, err = run(["quantize", "nan.ckpt", "--libraries", str(tmp_path / "x.yaml"), "--out", str(tmp_path / "q")],
+                       capsys)
+    assert code == 2 and "non-finite weights (NaN or inf)" in err and not (tmp_path / "q").exists()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from sfxrep.evaluate.gate import precision_gate
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder, calibration_blocks, record_gate, user_dir
@@ -21,6 +23,11 @@ def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | N
     module = load_model(model)
     if not isinstance(getattr(module, "encoder", None), CNN9):
         raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
+    broken = [name for name, t in module.encoder.state_dict().items() if t.is_floating_point() and
+              not bool(torch.isfinite(t).all())]
+    if broken:  # int8 ranges of NaN are meaningless (the observers fail on them): say so instead
+        raise ValueError(f"{model}: its encoder has non-finite weights (NaN or inf) in {broken[0]} and "
+                         f"{len(broken) - 1} more; nothing to quantize (are its weights broken?)")
     if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
         raise ValueError(f"--blocks {blocks!r}: the number of calibration blocks must be a positive integer")
     calibration = calibration_blocks(module, libraries, blocks, work_dir=work_dir, cache_dir=cache_dir)
