@@ -117,5 +117,5 @@ bench: $(STAMP)  ## headline throughput in < 10 min: train step and its profile,
 bench-full: $(STAMP)  ## every benchmark: also the 100k-file index, the audit bench, the precision gates (about an hour)
 	$(BIN)/python -m benchmarks.bench $(ARGS)
 
-clean:  ## remove runs/ and the demo audio (keeps .venv)
+clean:  ## remove runs/ and the demo audio (keeps .venv and the cache: ~/.cache/sfxrep, or $$SFXREP_CACHE_DIR)
 	rm -rf runs data/demo lightning_logs

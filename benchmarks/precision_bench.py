@@ -13,9 +13,10 @@ import json
 
 from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS, precision_gate
 from sfxrep.hardware import cpu_capability, embedding_precision
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
-def gate(model_name: str, libraries_yaml: str, work_dir: str = "runs/prepared", cache_dir: str = "runs/cache",
+def gate(model_name: str, libraries_yaml: str, work_dir: str = WORK_DIR, cache_dir: str = CACHE_DIR,
          candidate: str = "bf16") -> dict:
     """fp32 against ``candidate`` (``bf16`` or ``int8``) for the model ``model_name`` (:mod:`sfxrep.evaluate.gate`)."""
     from sfxrep.models.registry import load_model

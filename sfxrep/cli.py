@@ -24,6 +24,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sfxrep.paths import CACHE_DIR, WORK_DIR
+
 if TYPE_CHECKING:
     from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.models.checkpoint import Checkpoint
@@ -130,10 +132,11 @@ def _release(ns: argparse.Namespace) -> None:
 
     from sfxrep.data.datamodule import SfxDataModule
     from sfxrep.models.checkpoint import load_checkpoint
+    from sfxrep.models.registry import NAMED
     from sfxrep.models.release import WEIGHTS, check_release_name, export_release, probe_record, sha256
     from sfxrep.results.rows import read_results
 
-    check_release_name(ns.name)
+    check_release_name(ns.name, NAMED)
     source = Path(ns.checkpoint)
     if source.suffix == ".jsonl":  # a results file: the checkpoint its last row evaluated
         rows = [r for r in read_results(source) if r.checkpoint]
@@ -295,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--folds", type=int, default=5, help="k of --protocol kfold (paper's ESC-50 protocol: 5)")
     e.add_argument("--fold-seeds", type=int, nargs="+", default=[0, 1, 2], help="fold seeds of --protocol kfold")
     e.add_argument("--root", help="the ESC-50 folder for --protocol esc50")
-    e.add_argument("--cache-dir", default="runs/cache", help="wave cache for --protocol esc50")
+    e.add_argument("--cache-dir", default=CACHE_DIR, help="wave cache for --protocol esc50")
     e.add_argument("--libraries", nargs="+", help="library names (default: every library of the run's YAML)")
     e.add_argument("--libraries-yaml", help="evaluate the libraries of another YAML")
     from sfxrep.index.command import add_index_commands, positive
@@ -313,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="decode, cache and split the libraries of a YAML file")
     p.add_argument("libraries")
-    p.add_argument("--work-dir", default="runs/prepared")
-    p.add_argument("--cache-dir", default="runs/cache")
+    p.add_argument("--work-dir", default=WORK_DIR)
+    p.add_argument("--cache-dir", default=CACHE_DIR)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="retry files whose decoding failed before")
     p.add_argument("--verify", action="store_true", help="read every cached array first; bad ones are decoded again")
@@ -330,7 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel.set_defaults(func=_release)
 
     m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")
-    m.add_argument("checkpoint")
+    from sfxrep.models.registry import names as model_names
+
+    m.add_argument("checkpoint", metavar="MODEL", help=f"a model by name ({', '.join(model_names())}), or a .ckpt or "
+                                                        "release .pt")
     m.add_argument("paths", nargs="+", help="files and folders (searched recursively)")
     m.add_argument("--out", default="embeddings.npz", help="npz with paths, embeddings (n, D), skipped")
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
@@ -347,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_command(sub)
 
     qz = sub.add_parser("quantize", help="calibrate a model's int8 encoder for --precision int8 (CPUs with VNNI/AMX)")
-    qz.add_argument("model", help="aisfx, a release name or an sfxrep .ckpt")
+    qz.add_argument("model", help="a CNN9 model by name (aisfx, a shipped release) or an sfxrep .ckpt or release .pt")
     qz.add_argument("--libraries", required=True, help="libraries YAML whose train splits calibrate it")
     qz.add_argument("--blocks", type=positive, default=1024, help="calibration blocks (default 1024)")
     qz.add_argument("--out", help="folder to save it in (default $SFXREP_INT8_DIR or ~/.cache/sfxrep/int8)")

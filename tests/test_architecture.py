@@ -15,7 +15,7 @@ from tests.conftest import REPO, needs_aisfx
 PACKAGE = REPO / "sfxrep"
 # lowest first: a module may import its own layer and the ones before it (DESIGN.md §1, audio in → results out)
 LAYERS = {
-    "audio in": ("sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.results.rows"),
+    "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.results.rows"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),
     "models": ("sfxrep.models",),
     "evaluation and indexing": ("sfxrep.evaluate", "sfxrep.index", "sfxrep.audit"),

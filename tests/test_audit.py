@@ -334,3 +334,36 @@ def test_a_library_crosswalked_to_itself_is_refused(audited, tmp_path, capsys):
         main(["audit", str(audited / "index"), "--out", str(tmp_path / "a"), "--crosswalk", "lib:lib", "--no-progress",
               "--no-duplicates"])
     assert exit_.value.code == 2 and "crosswalked to itself" in capsys.readouterr().err
+
+
+def test_a_labels_csv_is_enough_to_index_and_audit_and_nothing_lands_in_the_current_folder(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """The librarian's path: ``sfxrep index DIR --labels labels.csv`` then ``sfxrep audit``, no libraries YAML; the
+    work and cache folders default to the user's cache directory ($SFXREP_CACHE_DIR here), not the current one."""
+    import importlib
+
+    from sfxrep.cli import main
+
+    rng = np.random.default_rng(5)
+    rows = ["path,label"]
+    (tmp_path / "lib").mkdir()
+    for c in range(3):
+        for i in range(5):
+            sf.write(tmp_path / "lib" / f"s{c}_{i}.wav", take(rng, c, 1.2, 22_050), 22_050)
+            rows.append(f"s{c}_{i}.wav,class{c}")
+    (tmp_path / "lib" / "labels.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("SFXREP_CACHE_DIR", str(tmp_path / "cache-home"))
+    import sfxrep.paths
+
+    importlib.reload(sfxrep.paths)
+    monkeypatch.chdir(tmp_path / "lib")
+    main(["index", "--out", str(tmp_path / "idx"), "--labels", "labels.csv", "--model", "logmel", "--no-progress",
+          "--work-dir", sfxrep.paths.WORK_DIR, "--cache-dir", sfxrep.paths.CACHE_DIR])
+    main(["audit", str(tmp_path / "idx"), "--out", str(tmp_path / "audit"), "--no-progress", "--no-duplicates"])
+    assert "audited 15 files of 1 libraries (15 judged)" in capsys.readouterr().out
+    assert not (tmp_path / "lib" / "runs").exists()
+    assert sfxrep.paths.cache_root() == tmp_path / "cache-home"
+    assert list((tmp_path / "cache-home" / "prepared").glob("labels-lib-*.yaml"))
+    monkeypatch.delenv("SFXREP_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert sfxrep.paths.cache_root() == tmp_path / "xdg" / "sfxrep"

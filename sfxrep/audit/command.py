@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sfxrep.paths import CACHE_DIR, WORK_DIR
+
 
 def _pair(text: str) -> tuple[str, str]:
     source, sep, target = text.partition(":")
@@ -37,8 +39,8 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
                    help="preview the changes of the decisions exported from audit.html (moves nothing)")
     a.add_argument("--preview-out", default="audit-changes.csv", help="CSV of the previewed changes (--apply)")
     a.add_argument("--no-progress", action="store_true")
-    a.add_argument("--work-dir", default="runs/prepared")
-    a.add_argument("--cache-dir", default="runs/cache")
+    a.add_argument("--work-dir", default=WORK_DIR)
+    a.add_argument("--cache-dir", default=CACHE_DIR)
     a.set_defaults(func=audit_command)
 
 

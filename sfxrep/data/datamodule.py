@@ -35,6 +35,7 @@ from sfxrep.data.samplers import ClassBalancedBatchSampler, MixedBatchSampler, M
 from sfxrep.libraries.manifest import ManifestRow
 from sfxrep.libraries.prepare import Prepared, load_prepared, prepare
 from sfxrep.libraries.spec import load_libraries
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 class SfxDataModule(LightningDataModule):
@@ -62,8 +63,8 @@ class SfxDataModule(LightningDataModule):
         self,
         libraries: str = "experiments/libraries/demo.yaml",
         train_libraries: list[str] | None = None,
-        work_dir: str = "runs/prepared",
-        cache_dir: str = "runs/cache",
+        work_dir: str = WORK_DIR,
+        cache_dir: str = CACHE_DIR,
         mixing: Mixing = "sequential",
         batch_size: int = 64,
         items_per_class: int = 4,

@@ -21,6 +21,7 @@ from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.data.datasets import EvalBlockDataset, LibraryFiles
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.paths import CACHE_DIR
 from sfxrep.results.rows import ResultRow
 
 FOLDS = (1, 2, 3, 4, 5)
@@ -49,7 +50,7 @@ def read_esc50(root: str | Path) -> list[tuple[Path, int, str]]:
     return clips
 
 
-def esc50_protocol(module, root: str | Path, cache_dir: str | Path = "runs/cache", k: int = 1,
+def esc50_protocol(module, root: str | Path, cache_dir: str | Path = CACHE_DIR, k: int = 1,
                    run: str = "esc50", meta: dict | None = None, hop_length: int = 1024, block_frames: int = 100,
                    eval_hop_frames: int = 50) -> tuple[list[ResultRow], list[tuple[str, str]]]:
     """Score ``module``'s frozen embeddings on ESC-50's folds.

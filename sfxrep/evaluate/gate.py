@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from torch import nn
 
+from sfxrep.paths import CACHE_DIR, WORK_DIR
+
 if TYPE_CHECKING:
     from sfxrep.models.int8 import Int8Encoder
 
@@ -53,7 +55,7 @@ def leave_one_file_out(parts: list) -> float:
 
 
 def precision_gate(module: nn.Module, libraries: str | Path, candidate: str = "bf16",
-                   work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache",
+                   work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR,
                    int8: Int8Encoder | None = None) -> dict:
     """fp32 against ``candidate`` (``bf16`` or ``int8``) for ``module`` on every library of a libraries YAML
     (``int8``: the int8 encoder to gate, default the one of the model's saved calibration).

@@ -11,11 +11,12 @@ from sfxrep.evaluate.gate import precision_gate
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder, calibration_blocks, record_gate, user_dir
 from sfxrep.models.registry import load_model
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | None = None,
-                   blocks: int = CALIBRATION_BLOCKS, work_dir: str | Path = "runs/prepared",
-                   cache_dir: str | Path = "runs/cache") -> tuple[Path, dict]:
+                   blocks: int = CALIBRATION_BLOCKS, work_dir: str | Path = WORK_DIR,
+                   cache_dir: str | Path = CACHE_DIR) -> tuple[Path, dict]:
     """``sfxrep quantize``: calibrate a model's int8 encoder on ``libraries``' train splits, measure its accuracy
     gate on every block of their splits (:func:`sfxrep.evaluate.gate.precision_gate`), and save both where
     ``--precision int8`` and ``auto`` find them (``out``, default :func:`user_dir`). Returns the file and the

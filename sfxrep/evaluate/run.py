@@ -17,6 +17,7 @@ from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
 from sfxrep.models.inference import resolve_precision
 from sfxrep.models.registry import Embedder
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 from sfxrep.results.rows import ResultRow, append_predictions, append_results
 
 
@@ -196,8 +197,8 @@ def evaluate_checkpoint(
 
 
 def evaluate_reference(name: str, libraries_yaml: str, *, libraries: list[str] | None = None, k: int = 1,
-                       results: str | Path | None = None, work_dir: str = "runs/prepared",
-                       cache_dir: str = "runs/cache", precision: str = "auto", protocol: str = "kfold",
+                       results: str | Path | None = None, work_dir: str = WORK_DIR,
+                       cache_dir: str = CACHE_DIR, precision: str = "auto", protocol: str = "kfold",
                        folds: int = FOLDS, fold_seeds: Sequence[int] = FOLD_SEEDS) -> list[ResultRow]:
     """kNN evaluation of a model by name (``aisfx``, ``logmel``, ``cnn9-random``, ``openl3``, a release) on a
     libraries YAML (:func:`evaluate_module`).

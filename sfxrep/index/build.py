@@ -31,6 +31,7 @@ from sfxrep.index import format as fmt
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow, Found, unchanged
 from sfxrep.models.registry import load_model, model_source
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 FLUSH_EVERY = 256  # files per part of a running build ...
 FLUSH_SECONDS = 30.0  # ... or seconds: what a killed build loses at most
@@ -283,8 +284,8 @@ def _writing(out: Path) -> Iterator[None]:
 
 def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
           libraries: str | Path | None = None, library_names: Sequence[str] | None = None, blocks: bool = False,
-          tail: bool | None = None, library: str | None = None, work_dir: str | Path = "runs/prepared",
-          cache_dir: str | Path = "runs/cache", progress: bool = True, retry_failed: bool = False,
+          tail: bool | None = None, library: str | None = None, work_dir: str | Path = WORK_DIR,
+          cache_dir: str | Path = CACHE_DIR, progress: bool = True, retry_failed: bool = False,
           batch_size: int = 64, compile: bool = False, prune: bool = False,
           repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
           ) -> tuple[dict, nn.Module, BuildReport]:

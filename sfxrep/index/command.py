@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.hardware import EMBED_PRECISIONS
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 def positive(value: str) -> int:
@@ -28,6 +29,8 @@ def _split_reference(value: str) -> tuple[str, list[str] | None]:
 
 def add_index_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``index``, ``search`` and ``label`` to the ``sfxrep`` parser."""
+    from sfxrep.models.registry import names as model_names
+
     i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
                        description="Builds INDEX, or brings it up to date: only new and changed files are embedded, "
                                    "deleted ones are dropped, files that cannot be decoded are listed. Without "
@@ -36,9 +39,12 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
                                    "--shard I/N per task and then `sfxrep index merge --out INDEX SHARD...`.")
     i.add_argument("roots", nargs="*", help="folders (searched recursively) and files")
     i.add_argument("--out", required=True, help="the index folder")
-    i.add_argument("--model", default=None, help="aisfx (the authors' release, default for a new index), logmel, or a "
-                                                 ".ckpt; an existing index keeps its model")
+    i.add_argument("--model", default=None, help=f"a model by name ({', '.join(model_names())}; aisfx, the authors' "
+                                                 "release, by default for a new index), or a .ckpt or release .pt; an "
+                                                 "existing index keeps its model")
     i.add_argument("--libraries", help="a libraries YAML[:name,...]: index its files with library, label and split")
+    i.add_argument("--labels", metavar="LABELS.csv", help="one labelled library as a CSV (path,label; paths relative "
+                   "to the CSV's folder), instead of a libraries YAML: then sfxrep audit works on the index")
     i.add_argument("--blocks", action="store_true", help="also store every 2.3 s block's embedding")
     i.add_argument("--tail", action=argparse.BooleanOptionalAction, default=None,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
@@ -63,8 +69,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--failures", action="store_true", help="list the files that could not be decoded, with the "
                                                            "reasons, and exit")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
-    i.add_argument("--work-dir", default="runs/prepared", help="where --libraries are prepared (as for training)")
-    i.add_argument("--cache-dir", default="runs/cache")
+    i.add_argument("--work-dir", default=WORK_DIR, help="where --libraries are prepared (as for training)")
+    i.add_argument("--cache-dir", default=CACHE_DIR)
     i.set_defaults(func=index_command)
 
     s = sub.add_parser("search", help="the indexed files most similar to a sound")
@@ -91,8 +97,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--evaluate", action="store_true",
                      help="score the suggestions on each reference library's held-back test split instead")
     lab.add_argument("--no-progress", action="store_true")
-    lab.add_argument("--work-dir", default="runs/prepared")
-    lab.add_argument("--cache-dir", default="runs/cache")
+    lab.add_argument("--work-dir", default=WORK_DIR)
+    lab.add_argument("--cache-dir", default=CACHE_DIR)
     lab.set_defaults(func=label_command)
 
 
@@ -113,6 +119,12 @@ def index_command(ns: argparse.Namespace) -> None:
         for failure in Index.open(ns.out).failures:
             print(f"{failure.path}: {failure.reason}")
         return
+    if ns.labels:
+        from sfxrep.libraries.spec import labels_yaml
+
+        if ns.libraries:
+            raise ValueError("give --labels or --libraries, not both")
+        ns.libraries = str(labels_yaml(ns.labels, ns.work_dir))
     libraries, names = _split_reference(ns.libraries) if ns.libraries else (None, None)
     if ns.shards:
         from sfxrep.index.cluster import ShardJob, build_on_cluster

@@ -19,6 +19,7 @@ from sfxrep.index.build import BuildReport, build, load_indexing_model
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow
 from sfxrep.index.vectors import VectorSearch, fit_stats, normalise
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Index:
     def build(cls, out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
               libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
               blocks: bool = False, tail: bool | None = None, library: str | None = None,
-              work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache", progress: bool = True,
+              work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR, progress: bool = True,
               retry_failed: bool = False, batch_size: int = 64, compile: bool = False, prune: bool = False,
               repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
               ) -> tuple[Index, BuildReport]:

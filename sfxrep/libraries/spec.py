@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def load_libraries(path: str | Path) -> LibrariesSpec:
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: library names must be unique, got {names}")
     return LibrariesSpec(path, tuple(specs))
+
+
+def labels_yaml(csv_path: str | Path, out_dir: str | Path) -> Path:
+    """A libraries YAML for one labelled library given as a CSV (``path,label``, paths relative to the CSV's folder;
+    optional ``group``): written into ``out_dir`` under a name fixed by the CSV's absolute path, so that ``--labels
+    labels.csv`` works wherever a libraries YAML would, with the library named after the CSV's folder.
+
+    Raises:
+        FileNotFoundError: no such CSV.
+    """
+    csv_path = Path(csv_path).expanduser().resolve()
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"{csv_path}: no such labels CSV (columns path,label; paths relative to its folder)")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", csv_path.parent.name).strip("_") or "library"
+    spec = {"split": {"seed": 0, "min_per_class": 2},
+            "libraries": [{"name": name, "kind": "csv", "csv": str(csv_path)}]}
+    digest = hashlib.sha1(str(csv_path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    out = Path(out_dir) / f"labels-{name}-{digest}.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(spec)
+    if not out.is_file() or out.read_text() != text:
+        out.write_text(text)
+    return out

@@ -108,7 +108,7 @@ def read_checkpoint(path: str | Path, data: bytes | None = None) -> dict:
                          "pytorch-metric-learning; refused without importing it")
     recorded = (raw.get("sfxrep") or {}).get("weights_sha256")
     if recorded is not None:
-        from sfxrep.models.release import state_sha256
+        from sfxrep.models.fingerprint import state_sha256
 
         if state_sha256(raw["state_dict"]) != recorded:
             raise ValueError(f"{path}: its weights do not match the SHA-256 recorded when it was written "

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 SHIPPED = Path(__file__).parent / "weights" / "int8"
 CALIBRATION_BLOCKS = 1024  # blocks a calibration sees: held-out block cosine to fp32 ≥ 0.99 from 512 on (aiSFX)
@@ -252,7 +253,7 @@ def record_gate(result: dict, libraries: str | Path) -> dict:
 
 
 def calibration_blocks(model: nn.Module, libraries: str | Path, n: int = CALIBRATION_BLOCKS, seed: int = 0,
-                       work_dir: str | Path = "runs/prepared", cache_dir: str | Path = "runs/cache") -> torch.Tensor:
+                       work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR) -> torch.Tensor:
     """``(n, 1, T, F)`` log-mel blocks (the model's ``features``) drawn evenly from the train splits of every
     library of a libraries YAML: what a calibration observes."""
     from sfxrep.data.datamodule import SfxDataModule

@@ -187,7 +187,7 @@ class SfxModule(SfxNet, LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["library_weights"] = dict(self.library_weights)
         trainer = self._trainer
-        from sfxrep.models.release import state_sha256
+        from sfxrep.models.fingerprint import state_sha256
 
         checkpoint["sfxrep"] = {"weights_sha256": state_sha256(checkpoint["state_dict"])}  # checked at every load
         if trainer is not None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.fingerprint import state_sha256
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.net import SfxNet
 
@@ -28,31 +30,21 @@ SHIPPED_SHA256 = {"sfxrep-v1": "111c5db384e8e0c5a894b4a36eca5121d59c31259493fabf
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-def check_release_name(name: str) -> str:
+def check_release_name(name: str, reserved: Iterable[str] = ()) -> str:
     """``name`` if it can name a release: letters, digits, ``.``, ``_``, ``-``, starting with a letter or digit (so
-    no path separators, no ``..``), and not a built-in model's name (it would be listed but never load).
+    no path separators, no ``..``), and not one of the ``reserved`` built-in models' names (it would be listed but
+    never load).
 
     Raises:
         ValueError: why it cannot.
     """
-    from sfxrep.models.registry import NAMED
-
+    reserved = list(reserved)
     if not _NAME.match(name or "") or ".." in name:
         raise ValueError(f"--name {name!r}: a release name is letters, digits, '.', '_' and '-', starting with a "
                          "letter or digit (it becomes <name>.pt in --out)")
-    if name in NAMED:
-        raise ValueError(f"--name {name!r}: that is a built-in model's name ({', '.join(NAMED)}); choose another")
+    if name in reserved:
+        raise ValueError(f"--name {name!r}: that is a built-in model's name ({', '.join(reserved)}); choose another")
     return name
-
-
-def state_sha256(state: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over a state dict's tensors (names, dtypes, shapes, bytes, in name order)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(state.items()):
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return digest.hexdigest()
 
 
 def shipped() -> list[str]:
