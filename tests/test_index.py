@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,11 +262,12 @@ def test_label_suggestions_beat_a_permuted_baseline_and_name_ucs_classes(tmp_pat
         shutil.copy(src, new / f"take_{n}.wav")
     Index.build(tmp_path / "idx", [new], model="logmel", progress=False)
     main(["label", str(tmp_path / "idx"), "--reference", f"{libraries}:demo_ucs", "--out", str(tmp_path / "s.csv"),
-          "--k", "5", "--rename-preview", "--creator-id", "ACME", "--no-progress",
+          "--k", "5", "--rename-preview", "--creator-id", "ACME", "--no-progress", "--min-confidence", "0",
           "--work-dir", str(tmp_path / "prepared"), "--cache-dir", str(tmp_path / "cache")])
     with open(tmp_path / "s.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 6 and all(r["catid_1"] and r["label_1"] and float(r["score_1"]) > 0 for r in rows)
+    assert len(rows) == 6 and all(r["catid_1"] and r["label_1"] == r["best_guess"] and 0 <= float(r["score_1"]) <= 1
+                                  for r in rows)
     right = sum(r["catid_1"] == src.name.split("_")[0] for r, src in zip(rows, sources, strict=True))
     assert right >= 5  # exact copies of reference sounds (the copies are other paths, so not excluded)
     out = capsys.readouterr().out
@@ -415,3 +417,44 @@ def test_an_updated_shard_stays_its_shard_and_mixed_shards_are_refused(library, 
     with pytest.raises(SystemExit):
         main(["index", "merge", "--out", str(tmp_path / "m2"), str(tmp_path / "s0"), str(tmp_path / "b1")])
     assert "block embeddings (--blocks)" in capsys.readouterr().err
+
+
+def test_label_abstains_below_its_calibrated_probability_and_marks_far_files(tmp_path, capsys):
+    """Three classes of distinct sounds as the reference; queries: a take of each class
+    and a click track. The probabilities come from the reference's own held-out files; below --min-confidence the
+    suggestion is 'unknown' with its best guess kept; the clicks, far from every reference file, are marked far."""
+    from sfxrep.index.calibration import Calibration
+
+    rng = np.random.default_rng(11)
+    ref = tmp_path / "ref"
+    for c in range(3):
+        (ref / f"class{c}").mkdir(parents=True)
+        for i in range(8):
+            sf.write(ref / f"class{c}" / f"s{c}_{i}x.wav", distinct_sound(rng, c, 2.5), 22_050)
+    (tmp_path / "libs.yaml").write_text("split: {seed: 0, min_per_class: 2}\nlibraries:\n"
+                                        "  - {name: ref, kind: folder, root: ref}\n")
+    new = tmp_path / "new"
+    new.mkdir()
+    for c in range(3):
+        sf.write(new / f"take{c}.wav", distinct_sound(rng, c, 2.5), 22_050)
+    ticks = np.where(np.arange(22_050 * 3) % 2205 == 0, 0.8, 0.0)  # a click every 100 ms: like nothing in the reference
+    sf.write(new / "clicks.wav", ticks.astype(np.float32), 22_050)
+    Index.build(tmp_path / "idx", [new], model="logmel", progress=False)
+    work = ["--work-dir", str(tmp_path / "w"), "--cache-dir", str(tmp_path / "c")]
+    main(["label", str(tmp_path / "idx"), "--reference", str(tmp_path / "libs.yaml"), "--out", str(tmp_path / "s.csv"),
+          "--no-progress", "--min-confidence", "0.6", *work])
+    out = capsys.readouterr()
+    with open(tmp_path / "s.csv") as f:
+        rows = {Path(r["path"]).name: r for r in csv.DictReader(f)}
+    for c in range(3):
+        assert rows[f"take{c}.wav"]["label_1"] == f"class{c}" and float(rows[f"take{c}.wav"]["score_1"]) >= 0.6
+    assert rows["clicks.wav"]["far"] == "yes" and "farther from every reference file" in out.err
+    assert not any(rows[f"take{c}.wav"]["far"] for c in range(3))
+    assert "stated P(right)" in out.out and "unknown" in out.out
+    saved = Calibration.from_dict(json.loads(next((tmp_path / "idx" / "references").glob("*/calibration.json"))
+                                            .read_text()))
+    assert saved.categories == 3 and saved.few_categories and len(saved.shares) == 24
+    main(["label", str(tmp_path / "idx"), "--reference", str(tmp_path / "libs.yaml"), "--out", str(tmp_path / "t.csv"),
+          "--no-progress", "--min-confidence", "1.01", *work])  # nothing is that sure: every label_1 unknown
+    with open(tmp_path / "t.csv") as f:
+        assert {r["label_1"] for r in csv.DictReader(f)} == {"unknown"}

@@ -90,6 +90,9 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--out", default="suggestions.csv", help="CSV with the top-3 classes and scores per file")
     lab.add_argument("--k", type=positive, default=10, help="neighbours that vote")
     lab.add_argument("--top", type=positive, default=3)
+    lab.add_argument("--min-confidence", type=float, default=0.5,
+                     help="below this probability (calibrated on the reference's own held-out files) label_1 is "
+                          "'unknown', the best guess kept in best_guess")
     lab.add_argument("--rename-preview", action="store_true",
                      help="print UCS names (CatID_FXName_CreatorID_SourceID) for unlabelled files; renames nothing")
     lab.add_argument("--creator-id", default="SFXREP", help="CreatorID of --rename-preview names")
@@ -186,8 +189,26 @@ def reference_index(index, reference: str, work_dir: str, cache_dir: str, progre
     return built
 
 
+def reference_calibration(reference, k: int):
+    """The reference's calibration (:mod:`sfxrep.index.calibration`), kept beside it until its vectors change."""
+    from sfxrep.fileio import atomic_write_text
+    from sfxrep.index.calibration import Calibration, calibrate
+    from sfxrep.index.label import TEMPERATURE, _votes, vote_keys
+
+    path = reference.folder / "calibration.json"
+    ident = {"vectors": reference.searcher.fingerprint, "k": k, "temperature": TEMPERATURE}
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("ident") == ident:
+            return Calibration.from_dict(saved)
+    calibration = calibrate(reference, vote_keys(reference), k, _votes)
+    atomic_write_text(path, json.dumps({"ident": ident, **calibration.to_dict()}))
+    return calibration
+
+
 def label_command(ns: argparse.Namespace) -> None:
-    from sfxrep.index.label import evaluate_labels, rename_preview, write_suggestions
+    from sfxrep.index.calibration import FAR_QUANTILE, format_table
+    from sfxrep.index.label import evaluate_labels, rename_preview, suggest, write_suggestions
     from sfxrep.index.store import Index
 
     index = Index.open(ns.index)
@@ -201,9 +222,22 @@ def label_command(ns: argparse.Namespace) -> None:
             print(f"{library:<16} {s.files:>5} {s.classes:>7} {s.top1:>6.3f} {s.top3:>6.3f} {s.macro_f1:>8.3f} "
                   f"{s.chance_top1:>12.3f} {s.chance_macro_f1:>9.3f}")
         return
-    suggestions = index.label(reference, k=ns.k, top=ns.top)
-    out = write_suggestions(suggestions, ns.out, ns.top)
-    print(f"{len(suggestions)} files labelled: {out}")
+    calibration = reference_calibration(reference, ns.k)
+    suggestions = suggest(index, reference, k=ns.k, top=ns.top, calibration=calibration)
+    out = write_suggestions(suggestions, ns.out, ns.top, ns.min_confidence)
+    unknown = sum(1 for s in suggestions if s.classes and s.classes[0][2] < ns.min_confidence)
+    far = sum(s.far for s in suggestions)
+    print(f"{len(suggestions)} files labelled: {out}; {unknown} unknown (probability under {ns.min_confidence:g}), "
+          f"{far} far from every reference file")
+    print(f"how far the probabilities held on the reference's own files (each left out with its takes):\n"
+          f"{format_table(calibration)}")
+    if calibration.few_categories:
+        print(f"sfxrep label: warning: the reference {ns.reference} has {calibration.categories} categories: whatever "
+              "a file is, it is suggested one of these", file=sys.stderr)
+    if far:
+        print(f"sfxrep label: warning: {far} of {len(suggestions)} files are farther from every reference file than "
+              f"{100 * (1 - FAR_QUANTILE):.0f} % of the reference's files are from theirs (column far): their suggestions "
+              "are guesses", file=sys.stderr)
     if ns.rename_preview:
         if not reference.meta.get("ucs_libraries"):
             raise ValueError(f"{ns.reference}: --rename-preview needs a UCS-named reference library (kind: ucs)")

@@ -22,17 +22,26 @@ from pathlib import Path
 import numpy as np
 
 from sfxrep.evaluate.knn import macro_f1
+from sfxrep.index.calibration import Calibration
 from sfxrep.index.identity import check_same_model
 from sfxrep.index.rows import FileRow
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """Suggested classes of one file, best first: ``(label, catid or None, score)``; scores sum to ≤ 1."""
+    """Suggested classes of one file, best first: ``(label, catid or None, score)``.
+
+    Attributes:
+        classes: the vote shares (summing to ≤ 1), or, calibrated (:mod:`sfxrep.index.calibration`), each class's
+            probability of being right as the reference's held-out files showed it.
+        current: the file's label, where it has one.
+        far: the file is farther from every reference file than nearly all reference files are from theirs.
+    """
 
     path: str
     classes: list[tuple[str, str | None, float]]
     current: str | None = None
+    far: bool = False
 
 
 def _vote_key(row: FileRow, ucs: set[str]) -> tuple[str, str | None]:
@@ -41,6 +50,8 @@ def _vote_key(row: FileRow, ucs: set[str]) -> tuple[str, str | None]:
         return row.label, row.group
     return row.label, None
 
+
+UNKNOWN = "unknown"  # label_1 of a suggestion below the calibrated threshold
 
 TEMPERATURE = 0.05
 """Softness of the vote: a neighbour's weight is exp(cosine / T). Small T approaches the paper's 1-NN for the
@@ -68,17 +79,24 @@ def _votes(scores: np.ndarray, found: np.ndarray, keys: list[tuple[str, str | No
     return [(label, best(label), round(w / total, 4)) for label, w in ranked]
 
 
+def vote_keys(reference) -> list[tuple[str, str | None]]:
+    """Per reference row, what it votes for."""
+    ucs = set(reference.meta.get("ucs_libraries") or [])
+    return [_vote_key(r, ucs) for r in reference.rows]
+
+
 def suggest(index, reference, k: int = 10, top: int = 3, queries: list[int] | None = None,
-            pool: np.ndarray | None = None, keys: list[tuple[str, str | None]] | None = None) -> list[Suggestion]:
+            pool: np.ndarray | None = None, keys: list[tuple[str, str | None]] | None = None,
+            calibration: Calibration | None = None) -> list[Suggestion]:
     """Top-``top`` classes for the files of ``index`` (or its rows ``queries``) from ``k`` neighbours in
-    ``reference`` (or its rows ``pool``). Both indexes must come from the same model."""
+    ``reference`` (or its rows ``pool``). Both indexes must come from the same model. With a ``calibration`` the
+    scores are probabilities of being right and far files are marked."""
     check_same_model(reference.meta["model"], index.meta["model"], index.folder)
     labelled = np.array([i for i, r in enumerate(reference.rows) if r.label is not None], dtype=np.int64)
     pool = labelled if pool is None else pool
     if len(pool) == 0:
         raise ValueError(f"{reference.folder}: the reference has no labelled files")
-    ucs = set(reference.meta.get("ucs_libraries") or [])
-    keys = keys or [_vote_key(r, ucs) for r in reference.rows]
+    keys = keys or vote_keys(reference)
     queries = list(range(len(index))) if queries is None else queries
     vectors = reference.normalised(index.vectors[queries]) if queries else np.zeros((0, 1), np.float32)
     ref_paths = {reference.rows[i].path: i for i in pool}
@@ -88,12 +106,20 @@ def suggest(index, reference, k: int = 10, top: int = 3, queries: list[int] | No
         own = ref_paths.get(row.path)
         candidates = pool if own is None else pool[pool != own]
         scores, found = reference.searcher.search(vector[None], k, candidates)
-        out.append(Suggestion(row.path, _votes(scores[0], found[0], keys, top), row.label))
+        classes = _votes(scores[0], found[0], keys, top)
+        far = False
+        if calibration is not None:
+            classes = [(label, catid, round(calibration.probability(share), 4)) for label, catid, share in classes]
+            far = bool(scores[0][0] < calibration.far_cosine)
+        out.append(Suggestion(row.path, classes, row.label, far))
     return out
 
 
-def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int = 3) -> Path:
-    """CSV: path, current_label, then label_N, catid_N, score_N for N = 1..top (written atomically)."""
+def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int = 3,
+                      min_confidence: float | None = None) -> Path:
+    """CSV: path, current_label, then label_N, catid_N, score_N for N = 1..top, then best_guess and far (written
+    atomically). With ``min_confidence``, a file whose first suggestion's probability is below it gets ``unknown``
+    as ``label_1`` (its best guess stays in ``best_guess``)."""
     import io
 
     from sfxrep.fileio import atomic_write_text, spreadsheet_safe
@@ -101,10 +127,15 @@ def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int =
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["path", "current_label", *[f"{c}_{n}" for n in range(1, top + 1) for c in ("label", "catid",
-                                                                                                  "score")]])
+                                                                                                  "score")],
+                     "best_guess", "far"])
     for s in suggestions:
         cells = [x for label, catid, score in s.classes for x in (label, catid or "", f"{score:.4f}")]
-        writer.writerow([spreadsheet_safe(v) for v in (s.path, s.current or "", *cells, *[""] * (3 * top - len(cells)))])
+        guess = s.classes[0][0] if s.classes else ""
+        if cells and min_confidence is not None and s.classes[0][2] < min_confidence:
+            cells[0], cells[1] = UNKNOWN, ""
+        writer.writerow([spreadsheet_safe(v) for v in (s.path, s.current or "", *cells, *[""] * (3 * top - len(cells)),
+                                                       guess, "yes" if s.far else "")])
     atomic_write_text(out, buffer.getvalue())
     return Path(out)
 
