@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from sfxrep.libraries.takes import group_files
+from sfxrep.libraries.ucs import fx_name
 
 MIN_CONFIDENCE = 0.5  # below this calibrated probability, label says "unknown" (its best guess kept beside it)
 FAR_QUANTILE = 0.05  # a query nearer to no reference file than 95 % of reference files are to theirs is "far"
@@ -101,10 +102,11 @@ def calibrate(reference, keys: list, k: int, votes) -> Calibration:
         votes: the vote rule, ``(scores, rows, keys, top) → [(label, catid, share)]``.
     """
     rows = reference.rows
+    ucs = set(reference.meta.get("ucs_libraries") or [])
     pool = np.array([i for i, r in enumerate(rows) if r.label is not None], dtype=np.int64)
     paths = [rows[i].path for i in pool]
-    groups = np.array(group_files(paths, [rows[i].label for i in pool], [()] * len(pool),
-                                  [Path(p).stem for p in paths]).groups)
+    names = [fx_name(Path(p).stem) if rows[i].library in ucs else Path(p).stem for i, p in zip(pool, paths, strict=True)]
+    groups = np.array(group_files(paths, [rows[i].label for i in pool], [()] * len(pool), names).groups)
     vectors = reference.normalised(reference.vectors[pool])
     shares, right, nearest = [], [], []
     for n, vector in enumerate(vectors):

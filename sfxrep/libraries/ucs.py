@@ -39,6 +39,13 @@ def parse_catid(stem: str) -> str | None:
     return head.partition("-")[0] or None
 
 
+def fx_name(stem: str) -> str:
+    """The FXName of a UCS file name, where its take series is read (``ANMLFarm_Sheep Baa 02_TC_DirtSamples`` →
+    ``Sheep Baa 02``); the stem itself if it has no ``_``."""
+    parts = stem.split("_")
+    return parts[1] if len(parts) > 1 else stem
+
+
 @register("ucs")
 class UcsLibrary(Library):
     """A library named by the UCS convention.
@@ -73,9 +80,7 @@ class UcsLibrary(Library):
         return True
 
     def take_name(self, path: Path) -> str:
-        """The FXName (``ANMLFarm_Sheep Baa 02_TC_DirtSamples`` → ``Sheep Baa 02``)."""
-        parts = path.stem.split("_")
-        return parts[1] if len(parts) > 1 else path.stem
+        return fx_name(path.stem)
 
     def scan(self) -> Scan:
         categories = read_ucs_list(self.ucs_list)
