@@ -6,10 +6,13 @@ never saw its label: a logistic regression on the embeddings fitted on the other
 library, the file left out (:func:`knn_probabilities`). Measured on the damage bench (``benchmarks/audit_bench.py``,
 aiSFX, four libraries, 5 % flipped), precision@N: kNN votes alone 0.19, logistic regression alone 0.60, the mean
 0.57 — kept because on small libraries (tens of files) the regression alone ranks worse than the votes. The
-nearest files are also the evidence a librarian listens to. cleanlab's confident-learning
-filter (``find_label_issues``, Northcutt et al. 2021) decides which
-labels are issues, with per-class thresholds so that a large class does not hide a small one's errors, and
-cleanlab's label-quality score ranks every file. Classes with fewer than :data:`MIN_CLASS_FILES` files cannot be
+nearest files are also the evidence a librarian listens to.
+
+Files are ranked by their label's *relative* confidence, its probability over the mean probability its class's
+files get (so a hard class does not flood the top), and flagged only on strong evidence (:data:`RELATIVE_MAX`,
+:data:`SUGGESTION_MIN`). A librarian meets clean libraries first, and confident learning's filter
+(``find_label_issues``, Northcutt et al. 2021) flagged 26.6 % of four clean real libraries. What it flags and the
+strong rule does not is listed as ``weak`` evidence, never flagged. Classes with fewer than :data:`MIN_CLASS_FILES` files cannot be
 judged by their neighbours (a class of one file has no neighbour of its own class); their files are counted as
 not judged instead of flooding the top of the list.
 """
@@ -29,6 +32,14 @@ K = 10  # neighbours that vote
 TEMPERATURE = 0.1  # vote weight exp(cosine / T)
 PRIOR = 0.5  # votes of smoothing, spread by the class frequencies
 MIN_CLASS_FILES = 3  # smaller classes are not judged
+# A flag needs strong evidence: the label's probability under a tenth of what its class usually gets, and another label
+# above 0.4. Measured on the audit bench (aiSFX; dirt_oneshots, redeclipse_sounds, retro512_junkala, lmms_samples;
+# 2,683 files, one damage seed): as shipped 2.1 % of the files flagged (confident learning alone: 26.6 %); with 5 %
+# of the labels flipped, flag precision 0.63 and recall 0.57, and the ranking's precision@N 0.63 (by p_label alone
+# 0.55). The thresholds were chosen on that seed.
+RELATIVE_MAX = 0.10
+SUGGESTION_MIN = 0.4
+WEAK_RELATIVE_MAX = 0.25  # below this relative confidence (and not flagged) a file is listed as weak evidence
 
 
 @dataclass(frozen=True)
@@ -45,9 +56,12 @@ class Suspect:
     Attributes:
         path, library, label: the file and its current label.
         suggestion: the most probable label by its neighbours.
-        quality: cleanlab's label-quality score of the current label (0 worst … 1 best); the list is sorted by it.
+        quality: the label's relative confidence: ``p_label`` over the mean ``p_label`` of its class (1: as sure as
+            its class usually is; near 0: unlike its class); the list is sorted by it, lowest first.
         p_label, p_suggestion: out-of-sample probability of the current and the suggested label.
-        issue: whether confident learning flags the label (per-class thresholds), not only ranks it low.
+        issue: the evidence is strong (:data:`RELATIVE_MAX`, :data:`SUGGESTION_MIN`): a flag, not only a rank.
+        evidence: ``strong`` (flagged), ``weak`` (listed, not flagged: a relative confidence under
+            :data:`WEAK_RELATIVE_MAX`, or confident learning would flag it) or ``""``.
         neighbours: the nearest files of the library with their labels and cosines (the evidence to listen to).
     """
 
@@ -60,6 +74,7 @@ class Suspect:
     p_suggestion: float
     issue: bool
     neighbours: list[Neighbour] = field(default_factory=list)
+    evidence: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,8 +137,7 @@ def cross_validated_probabilities(vectors: np.ndarray, labels: np.ndarray, seed:
 
 
 def judge_library(library: str, paths: list[str], labels: list[str], vectors: np.ndarray, *, k: int = K,
-                  temperature: float = TEMPERATURE, method: str = "self_confidence", show: int = 5,
-                  seed: int = 0) -> LibraryVerdict:
+                  temperature: float = TEMPERATURE, show: int = 5, seed: int = 0) -> LibraryVerdict:
     """Rank the files of one library by how likely their label is wrong (worst first).
 
     Args:
@@ -131,11 +145,9 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
         vectors: ``(N, D)`` their unit embeddings.
         k, temperature: the nearest files kept as evidence, and the softness of their (reported) votes.
         seed: of the folds.
-        method: cleanlab's label-quality score (``self_confidence``, ``normalized_margin``, ``confidence_weighted_entropy``).
         show: neighbours kept as evidence per file.
     """
     from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
 
     counts: dict[str, int] = {}
     for label in labels:
@@ -151,16 +163,22 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
     y = np.array([classes.index(labels[i]) for i in keep])
     votes, order, cosines = knn_probabilities(vectors[keep], y, len(classes), k, temperature)
     probs = KNN_WEIGHT * votes + (1 - KNN_WEIGHT) * cross_validated_probabilities(vectors[keep], y, seed)
-    quality = get_label_quality_scores(y, probs, method=method)
-    flagged = np.zeros(len(keep), bool)
-    flagged[find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)] = True
+    p_label = probs[np.arange(len(y)), y]
+    typical = np.array([p_label[y == c].mean() for c in range(len(classes))])
+    quality = p_label / np.maximum(typical[y], 1e-9)  # relative to the class: a hard class does not flood the top
+    others = probs.copy()
+    others[np.arange(len(y)), y] = -1.0
+    strong = (quality < RELATIVE_MAX) & (others.max(axis=1) > SUGGESTION_MIN)
+    weak = quality < WEAK_RELATIVE_MAX  # near the line, or what confident learning would flag: listed, not flagged
+    weak[find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)] = True
     for m in np.argsort(quality, kind="stable"):
         best = int(np.argmax(probs[m]))
         evidence = [Neighbour(paths[keep[j]], labels[keep[j]], round(float(c), 4))
                     for j, c in zip(order[m, :show], cosines[m, :show], strict=True)]
         verdict.ranked.append(Suspect(paths[keep[m]], library, labels[keep[m]], classes[best],
                                       round(float(quality[m]), 5), round(float(probs[m, y[m]]), 4),
-                                      round(float(probs[m, best]), 4), bool(flagged[m]), evidence))
+                                      round(float(probs[m, best]), 4), bool(strong[m]), evidence,
+                                      "strong" if strong[m] else "weak" if weak[m] else ""))
     return verdict
 
 

@@ -206,8 +206,9 @@ function renderSuspects() {
       el("div", {class: "file", text: base(s.path)}), el("div", {class: "sub", text: s.path}),
       el("div", {class: "labels"}, el("span", {class: "tag now", text: s.label}), " → ",
          el("span", {class: "tag new", text: s.suggestion}), " ",
-         s.issue ? el("span", {class: "tag flag", text: "flagged"}) : null),
-      el("div", {class: "sub", text: `${s.library} · label quality ${s.quality.toFixed(3)} · p(label) ${s.p_label.toFixed(2)} · p(suggestion) ${s.p_suggestion.toFixed(2)}`}),
+         s.issue ? el("span", {class: "tag flag", text: "flagged: strong evidence"})
+                 : s.evidence === "weak" ? el("span", {class: "tag", text: "weak evidence"}) : null),
+      el("div", {class: "sub", text: `${s.library} · relative confidence ${s.quality.toFixed(3)} · p(label) ${s.p_label.toFixed(2)} · p(suggestion) ${s.p_suggestion.toFixed(2)}`}),
       player(s.path));
     const row = {kind: "relabel", path: s.path, library: s.library, label: s.label, suggestion: s.suggestion, keep: ""};
     left.append(buttons(key, row, card, "Accept: relabel to " + s.suggestion, "Reject: keep " + s.label));

@@ -57,8 +57,13 @@ class Audit:
 
     @property
     def suspects(self) -> list[Suspect]:
-        """The files confident learning flags, most likely mislabelled first."""
+        """The files flagged on strong evidence, most likely mislabelled first."""
         return [s for s in self.ranked if s.issue]
+
+    @property
+    def listed(self) -> list[Suspect]:
+        """The flagged files and those with weak evidence (``issue`` false), most likely mislabelled first."""
+        return [s for s in self.ranked if s.evidence]
 
     def summary(self) -> dict:
         return {"finding": "summary", "index": self.index, "model": self.model, "files": self.files,
@@ -171,7 +176,7 @@ def _crosswalks(audit: Audit, index: Index, unit: np.ndarray, groups: dict[str, 
 
 def _records(audit: Audit) -> list[dict]:
     records = [audit.summary()]
-    for rank, s in enumerate(audit.suspects, 1):
+    for rank, s in enumerate(audit.listed, 1):  # issue: true for a flag; weak evidence listed with issue: false
         records.append({"finding": "mislabel", "rank": rank, **s.to_dict()})
     for n, c in enumerate(audit.clusters, 1):
         records.append({"finding": "duplicate", "cluster": n, "kind": c.kind, "files": c.files,
@@ -198,9 +203,10 @@ def _csv(audit: Audit) -> str:
     buffer = io.StringIO()
     writer = _SafeWriter(buffer)
     writer.writerow(CSV_COLUMNS)
-    for rank, s in enumerate(audit.suspects, 1):
+    for rank, s in enumerate(audit.listed, 1):
         evidence = "; ".join(f"{Path(n.path).name} [{n.label}] cos {n.cosine:.3f}" for n in s.neighbours)
-        writer.writerow(["mislabel", rank, s.library, s.path, s.label, s.suggestion, f"{s.quality:.5f}", "",
+        writer.writerow(["mislabel" if s.issue else "mislabel (weak evidence)", rank, s.library, s.path, s.label,
+                         s.suggestion, f"{s.quality:.5f}", "",
                          f"p(label) {s.p_label:.3f}, p(suggestion) {s.p_suggestion:.3f}; nearest: {evidence}"])
     for n, c in enumerate(audit.clusters, 1):
         evidence = "; ".join(f"{Path(p.a).name}~{Path(p.b).name}: corr {p.correlation:.4f}, lag {p.lag_s:+.3f} s, "
