@@ -57,6 +57,8 @@ class PairedResult:
     mde: float
     n_files: int
     n_groups: int
+    lo90: float = float("nan")
+    hi90: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,9 +173,11 @@ def paired_compare(a: dict[str, list[list[Scored]]], b: dict[str, list[list[Scor
 def _result(library: str, a: float, b: float, diff: float, boot: np.ndarray, perm: np.ndarray, n_files: int,
             n_groups: int) -> PairedResult:
     lo, hi = np.percentile(boot, [2.5, 97.5])
+    lo90, hi90 = np.percentile(boot, [5.0, 95.0])  # the equivalence test (TOST at 5 %) reads the 90 % interval
     p = float((1 + np.sum(np.abs(perm) >= abs(diff) - 1e-12)) / (1 + len(perm)))
     mde = (Z_975 + Z_80) * float(np.std(boot, ddof=1))
-    return PairedResult(library, a, b, diff, float(lo), float(hi), p, p, mde, n_files, n_groups)
+    return PairedResult(library, a, b, diff, float(lo), float(hi), p, p, mde, n_files, n_groups, float(lo90),
+                        float(hi90))
 
 
 def scored_units(records: Sequence[dict], paths: Sequence[str], groups: dict[str, int],
