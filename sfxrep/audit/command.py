@@ -19,8 +19,8 @@ def _pair(text: str) -> tuple[str, str]:
 def add_audit_command(sub: argparse._SubParsersAction) -> None:
     """Add ``audit`` to the ``sfxrep`` parser."""
     a = sub.add_parser("audit", help="QA of a labelled index: suspected mislabels, duplicates, a taxonomy crosswalk",
-                       description="Audits an index built with --libraries: ranks suspected mislabels (cleanlab on "
-                                   "leave-one-out kNN probabilities), finds duplicates verified on the signals, "
+                       description="Audits an index built with --libraries: ranks suspected mislabels (by the "
+                                   "relative confidence of out-of-sample probabilities; flags on strong evidence), finds duplicates verified on the signals, "
                                    "crosswalks taxonomies, and writes audit.jsonl, audit.csv and audit.html (a page "
                                    "to listen to the findings and export decisions). --apply turns the exported "
                                    "decisions into a preview of the changes.")

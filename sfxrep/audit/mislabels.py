@@ -2,7 +2,7 @@
 
 For each labelled file of a library, its out-of-sample class probabilities are the mean of two predictions that
 never saw its label: a logistic regression on the embeddings fitted on the other folds of a stratified
-:data:`FOLDS`-fold split (cleanlab's recommended ``cross_val_predict``), and the votes of its nearest files of the
+:data:`FOLDS`-fold split (the out-of-sample ``cross_val_predict`` confident learning recommends), and the votes of its nearest files of the
 library, the file left out (:func:`knn_probabilities`). Measured on the damage bench (``benchmarks/audit_bench.py``,
 aiSFX, four libraries, 5 % flipped), precision@N: kNN votes alone 0.19, logistic regression alone 0.60, the mean
 0.57 — kept because on small libraries (tens of files) the regression alone ranks worse than the votes. The
@@ -11,8 +11,8 @@ nearest files are also the evidence a librarian listens to.
 Files are ranked by their label's *relative* confidence, its probability over the mean probability its class's
 files get (so a hard class does not flood the top), and flagged only on strong evidence (:data:`RELATIVE_MAX`,
 :data:`SUGGESTION_MIN`). A librarian meets clean libraries first, and confident learning's filter
-(``find_label_issues``, Northcutt et al. 2021) flagged 26.6 % of four clean real libraries. What it flags and the
-strong rule does not is listed as ``weak`` evidence, never flagged. Classes with fewer than :data:`MIN_CLASS_FILES` files cannot be
+(``find_label_issues``, Northcutt et al. 2021) flagged 26.6 % of four clean real libraries, so it is no longer used.
+Files near the line are listed as ``weak`` evidence, never flagged. Classes with fewer than :data:`MIN_CLASS_FILES` files cannot be
 judged by their neighbours (a class of one file has no neighbour of its own class); their files are counted as
 not judged instead of flooding the top of the list.
 """
@@ -34,9 +34,9 @@ PRIOR = 0.5  # votes of smoothing, spread by the class frequencies
 MIN_CLASS_FILES = 3  # smaller classes are not judged
 # A flag needs strong evidence: the label's probability under a tenth of what its class usually gets, and another label
 # above 0.4. Measured on the audit bench (aiSFX; dirt_oneshots, redeclipse_sounds, retro512_junkala, lmms_samples;
-# 2,683 files, one damage seed): as shipped 2.1 % of the files flagged (confident learning alone: 26.6 %); with 5 %
-# of the labels flipped, flag precision 0.63 and recall 0.57, and the ranking's precision@N 0.63 (by p_label alone
-# 0.55). The thresholds were chosen on that seed.
+# 2,683 files, one damage seed): as shipped 2.1 % of the files flagged (confident learning: 26.6 %); with 5 % of the
+# labels flipped, flag precision 0.61 and recall 0.55, and the ranking's precision@N 0.63 (by p_label alone 0.55).
+# The thresholds were chosen on that seed.
 RELATIVE_MAX = 0.10
 SUGGESTION_MIN = 0.4
 WEAK_RELATIVE_MAX = 0.25  # below this relative confidence (and not flagged) a file is listed as weak evidence
@@ -61,7 +61,7 @@ class Suspect:
         p_label, p_suggestion: out-of-sample probability of the current and the suggested label.
         issue: the evidence is strong (:data:`RELATIVE_MAX`, :data:`SUGGESTION_MIN`): a flag, not only a rank.
         evidence: ``strong`` (flagged), ``weak`` (listed, not flagged: a relative confidence under
-            :data:`WEAK_RELATIVE_MAX`, or confident learning would flag it) or ``""``.
+            :data:`WEAK_RELATIVE_MAX`) or ``""``.
         neighbours: the nearest files of the library with their labels and cosines (the evidence to listen to).
     """
 
@@ -147,8 +147,6 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
         seed: of the folds.
         show: neighbours kept as evidence per file.
     """
-    from cleanlab.filter import find_label_issues
-
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
@@ -169,8 +167,7 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
     others = probs.copy()
     others[np.arange(len(y)), y] = -1.0
     strong = (quality < RELATIVE_MAX) & (others.max(axis=1) > SUGGESTION_MIN)
-    weak = quality < WEAK_RELATIVE_MAX  # near the line, or what confident learning would flag: listed, not flagged
-    weak[find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)] = True
+    weak = quality < WEAK_RELATIVE_MAX  # near the line: listed, not flagged
     for m in np.argsort(quality, kind="stable"):
         best = int(np.argmax(probs[m]))
         evidence = [Neighbour(paths[keep[j]], labels[keep[j]], round(float(c), 4))
@@ -183,5 +180,5 @@ def judge_library(library: str, paths: list[str], labels: list[str], vectors: np
 
 
 def rank_all(verdicts: list[LibraryVerdict]) -> list[Suspect]:
-    """Every judged file of every library, most likely mislabelled first (cleanlab's quality, ascending)."""
+    """Every judged file of every library, most likely mislabelled first (relative confidence, ascending)."""
     return sorted((s for v in verdicts for s in v.ranked), key=lambda s: (s.quality, s.path))
