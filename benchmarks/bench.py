@@ -128,13 +128,18 @@ def speedup_bound(reference_files_per_s: float, blocks_per_file: float, peak: di
                for p in ("fp32", "bf16")}}
 
 
-def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
-    bf16, channels_last = MODES[mode]
+def train_step_parts(width: int, mode: str) -> tuple[SfxModule, torch.optim.Optimizer, torch.Tensor, torch.Tensor]:
+    """What one benchmarked train step needs: a seeded model (16 classes) in ``mode``'s layout, Adam, a batch of
+    ``BATCH`` random 2.3 s waveforms and their 16 × 4 labels."""
     torch.manual_seed(0)
-    module = SfxModule(CNN9(width), {"lib": 16}, LogMel(), Objective(), channels_last=channels_last).train()
+    module = SfxModule(CNN9(width), {"lib": 16}, LogMel(), Objective(), channels_last=MODES[mode][1]).train()
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    wave = torch.randn(BATCH, block_samples(FRAMES))
-    labels = torch.arange(16).repeat_interleave(4)
+    return module, optimizer, torch.randn(BATCH, block_samples(FRAMES)), torch.arange(16).repeat_interleave(4)
+
+
+def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
+    bf16 = MODES[mode][0]
+    module, optimizer, wave, labels = train_step_parts(width, mode)
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

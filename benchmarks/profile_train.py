@@ -12,22 +12,13 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from benchmarks.bench import BATCH, FRAMES, MODES
-from sfxrep.audio.blocks import block_samples
-from sfxrep.models.cnn9 import CNN9
-from sfxrep.models.frontend import LogMel
-from sfxrep.models.losses import Objective
-from sfxrep.models.module import SfxModule
+from benchmarks.bench import MODES, train_step_parts
 
 
 def phases(width: int, mode: str, steps: int) -> tuple[dict[str, float], object]:
     """Mean seconds per step of each phase, and the profiler of the last ``steps`` steps."""
-    bf16, channels_last = MODES[mode]
-    torch.manual_seed(0)
-    module = SfxModule(CNN9(width), {"lib": 16}, LogMel(), Objective(), channels_last=channels_last).train()
-    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    wave = torch.randn(BATCH, block_samples(FRAMES))
-    labels = torch.arange(16).repeat_interleave(4)
+    bf16 = MODES[mode][0]
+    module, optimizer, wave, labels = train_step_parts(width, mode)
     totals: dict[str, float] = {}
 
     def step() -> None:
