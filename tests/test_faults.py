@@ -538,3 +538,14 @@ def test_quantize_refuses_a_model_with_nan_weights(tmp_path, capsys, monkeypatch
     code, _, err = run(["quantize", "nan.ckpt", "--libraries", str(tmp_path / "x.yaml"), "--out", str(tmp_path / "q")],
                        capsys)
     assert code == 2 and "non-finite weights (NaN or inf)" in err and not (tmp_path / "q").exists()
+
+
+def test_a_bit_flip_in_the_shipped_release_loaded_by_name_is_one_line(tmp_path, monkeypatch, capsys):
+    from sfxrep.models import release
+
+    data = bytearray((release.WEIGHTS / "sfxrep-v1.pt").read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one weight
+    (tmp_path / "sfxrep-v1.pt").write_bytes(bytes(data))
+    monkeypatch.setattr(release, "WEIGHTS", tmp_path)
+    code, _, err = run(["embed", "sfxrep-v1", str(tmp_path), "--out", str(tmp_path / "e.npz")], capsys)
+    assert code == 2 and "is not the published" in err and "reinstall sfxrep" in err

@@ -458,3 +458,14 @@ def test_label_abstains_below_its_calibrated_probability_and_marks_far_files(tmp
           "--no-progress", "--min-confidence", "1.01", *work])  # nothing is that sure: every label_1 unknown
     with open(tmp_path / "t.csv") as f:
         assert {r["label_1"] for r in csv.DictReader(f)} == {"unknown"}
+
+
+def test_merge_refuses_shards_embedded_at_two_precisions(library, tmp_path, capsys):
+    for i in range(2):
+        _shard(library, tmp_path / f"s{i}", i, 2)
+    meta = json.loads((tmp_path / "s1" / "index.json").read_text())
+    meta["model"]["precision"] = "bf16" if meta["model"].get("precision") != "bf16" else "fp32"
+    (tmp_path / "s1" / "index.json").write_text(json.dumps(meta))
+    with pytest.raises(SystemExit):
+        main(["index", "merge", "--out", str(tmp_path / "m"), str(tmp_path / "s0"), str(tmp_path / "s1")])
+    assert "build every shard with one --precision" in capsys.readouterr().err

@@ -432,6 +432,9 @@ def merge(out: str | Path, shards: Sequence[str | Path]) -> dict:
         check_same_model(first["model"], m["model"], Path(folder))
         if m["sources"] != first["sources"]:
             raise ValueError(f"{folder}: indexes other sources ({m['sources']}) than {shards[0]} ({first['sources']})")
+        if m["model"].get("precision") != first["model"].get("precision"):
+            raise ValueError(f"{folder}: embedded in {m['model'].get('precision')}, {shards[0]} in "
+                             f"{first['model'].get('precision')}; build every shard with one --precision")
         if bool(m.get("blocks")) != bool(first.get("blocks")):
             raise ValueError(f"{folder}: {'has' if m.get('blocks') else 'lacks'} block embeddings (--blocks) and "
                              f"{shards[0]} {'does' if first.get('blocks') else 'does not'}; build every shard alike")
