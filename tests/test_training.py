@@ -34,7 +34,9 @@ def test_fit_logs_per_library_metrics_and_checkpoints_on_mean_val_loss(tiny_libr
     cli.model.eval()
     torch.testing.assert_close(module.embed(wave), cli.model.embed(wave))
     assert ckpt.data["libraries"] == str(tiny_libraries.resolve())  # absolute: evaluates from any folder
-    assert ckpt.run_info == {"run": "sfxrep", "precision": resolve_precision("auto", "auto")}  # base.yaml: auto
+    info = dict(ckpt.run_info)
+    assert len(info.pop("weights_sha256")) == 64  # checked at every load (tests/test_faults.py)
+    assert info == {"run": "sfxrep", "precision": resolve_precision("auto", "auto")}  # base.yaml: auto
     assert (tmp_path / "ckpt" / "last.ckpt").is_file()
 
 
