@@ -239,3 +239,15 @@ def test_a_truncated_calibration_falls_back_under_auto_and_is_one_line_for_int8(
         assert resolve_precision("auto", model) != "int8"
     with pytest.raises(ValueError, match=r"not a readable int8 calibration.*sfxrep quantize"):
         int8.int8_encoder(model)
+
+
+def test_quantize_reports_the_blocks_it_really_calibrated_on(tiny_libraries, tmp_path, monkeypatch):
+    """Asked for more blocks than the train splits hold, the calibration says how many it used (not the ask)."""
+    from sfxrep.evaluate.quantize import quantize_model
+
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    monkeypatch.setattr("sfxrep.evaluate.quantize.load_model", lambda _: model)
+    _, result = quantize_model("tiny.ckpt", tiny_libraries, tmp_path / "out", blocks=100_000,
+                               work_dir=tmp_path / "prepared", cache_dir=tmp_path / "cache")
+    assert 0 < result["calibration_blocks"] < 100_000
