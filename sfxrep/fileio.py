@@ -19,6 +19,8 @@ Files are created with the usual mode (0644 under the default umask), not the 06
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -64,6 +66,15 @@ def spreadsheet_safe(value: object) -> object:
         return value
     except ValueError:
         return f"'{value}"
+
+
+def spreadsheet_csv(rows: Iterable[Iterable[object]]) -> str:
+    """CSV text of ``rows``, every cell :func:`spreadsheet_safe` (the header row included, harmlessly)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(v) for v in row])
+    return buffer.getvalue()
 
 
 def _umask_mode() -> int:

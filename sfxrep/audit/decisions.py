@@ -119,14 +119,8 @@ def preview(rows: list[dict]) -> list[Change]:
 
 def write_preview(changes: list[Change], out: str | Path) -> Path:
     """CSV ``action, path, target, reason`` (written atomically)."""
-    import io
+    from sfxrep.fileio import atomic_write_text, spreadsheet_csv
 
-    from sfxrep.fileio import atomic_write_text, spreadsheet_safe
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["action", "path", "target", "reason"])
-    for c in changes:
-        writer.writerow([spreadsheet_safe(v) for v in (c.action, c.path, c.target, c.reason)])
-    atomic_write_text(out, buffer.getvalue())
+    rows = [("action", "path", "target", "reason"), *((c.action, c.path, c.target, c.reason) for c in changes)]
+    atomic_write_text(out, spreadsheet_csv(rows))
     return Path(out)

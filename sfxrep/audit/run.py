@@ -7,10 +7,9 @@ first), ``audit.csv`` (the same, flat) and ``audit.html`` (:mod:`sfxrep.audit.pa
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from sfxrep.audit.crosswalk import CrosswalkRow, crosswalk
 from sfxrep.audit.duplicates import Cluster, PairEvidence, find_duplicates
 from sfxrep.audit.mislabels import LibraryVerdict, Suspect, judge_library, rank_all
-from sfxrep.fileio import spreadsheet_safe
+from sfxrep.fileio import spreadsheet_csv
 from sfxrep.index.store import Index
 
 PAGE_SUSPECTS = 500  # ranked files shown on the page beyond the flagged ones (the page stays light)
@@ -189,36 +188,24 @@ def _records(audit: Audit) -> list[dict]:
 CSV_COLUMNS = ("finding", "rank", "library", "path", "label", "suggestion", "score", "others", "evidence")
 
 
-class _SafeWriter:
-    """A ``csv.writer`` whose rows go through :func:`spreadsheet_safe`."""
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self._writer = csv.writer(buffer)
-
-    def writerow(self, row: list) -> None:
-        self._writer.writerow([spreadsheet_safe(v) for v in row])
-
-
 def _csv(audit: Audit) -> str:
-    buffer = io.StringIO()
-    writer = _SafeWriter(buffer)
-    writer.writerow(CSV_COLUMNS)
+    return spreadsheet_csv([CSV_COLUMNS, *_csv_rows(audit)])
+
+
+def _csv_rows(audit: Audit) -> Iterator[list]:
     for rank, s in enumerate(audit.listed, 1):
         evidence = "; ".join(f"{Path(n.path).name} [{n.label}] cos {n.cosine:.3f}" for n in s.neighbours)
-        writer.writerow(["mislabel" if s.issue else "mislabel (weak evidence)", rank, s.library, s.path, s.label,
-                         s.suggestion, f"{s.quality:.5f}", "",
-                         f"p(label) {s.p_label:.3f}, p(suggestion) {s.p_suggestion:.3f}; nearest: {evidence}"])
+        yield ["mislabel" if s.issue else "mislabel (weak evidence)", rank, s.library, s.path, s.label, s.suggestion,
+               f"{s.quality:.5f}", "", f"p(label) {s.p_label:.3f}, p(suggestion) {s.p_suggestion:.3f}; nearest: {evidence}"]
     for n, c in enumerate(audit.clusters, 1):
         evidence = "; ".join(f"{Path(p.a).name}~{Path(p.b).name}: corr {p.correlation:.4f}, lag {p.lag_s:+.3f} s, "
                              f"gain {p.gain_db:+.1f} dB, overlap {p.overlap:.2f}" for p in c.pairs)
-        writer.writerow([f"duplicate-{c.kind}", n, "", c.files[0], "", "", f"{min(p.correlation for p in c.pairs):.5f}",
-                         " | ".join(c.files[1:]), evidence])
+        yield [f"duplicate-{c.kind}", n, "", c.files[0], "", "", f"{min(p.correlation for p in c.pairs):.5f}",
+               " | ".join(c.files[1:]), evidence]
     for r in audit.crosswalk:
         for t in r.targets:
-            writer.writerow(["crosswalk", "", r.source_library, "", r.source_class, t.target, f"{t.share:.4f}",
-                             r.target_library, f"{t.files}/{r.files} files, confidence {t.confidence:.3f}, "
-                                               f"lift {t.lift:.1f}"])
-    return buffer.getvalue()
+            yield ["crosswalk", "", r.source_library, "", r.source_class, t.target, f"{t.share:.4f}", r.target_library,
+                   f"{t.files}/{r.files} files, confidence {t.confidence:.3f}, lift {t.lift:.1f}"]
 
 
 def page_data(audit: Audit, index: Index) -> dict:

@@ -208,7 +208,7 @@ def reference_calibration(reference, k: int):
 
 def label_command(ns: argparse.Namespace) -> None:
     from sfxrep.index.calibration import FAR_QUANTILE, format_table
-    from sfxrep.index.label import evaluate_labels, rename_preview, suggest, write_suggestions
+    from sfxrep.index.label import abstains, evaluate_labels, rename_preview, suggest, write_suggestions
     from sfxrep.index.store import Index
 
     index = Index.open(ns.index)
@@ -225,7 +225,7 @@ def label_command(ns: argparse.Namespace) -> None:
     calibration = reference_calibration(reference, ns.k)
     suggestions = suggest(index, reference, k=ns.k, top=ns.top, calibration=calibration)
     out = write_suggestions(suggestions, ns.out, ns.top, ns.min_confidence)
-    unknown = sum(1 for s in suggestions if s.classes and s.classes[0][2] < ns.min_confidence)
+    unknown = sum(abstains(s, ns.min_confidence) for s in suggestions)
     far = sum(s.far for s in suggestions)
     print(f"{len(suggestions)} files labelled: {out}; {unknown} unknown (probability under {ns.min_confidence:g}), "
           f"{far} far from every reference file")

@@ -13,7 +13,6 @@ next to the same procedure with the reference's labels permuted (chance for this
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -120,24 +119,23 @@ def write_suggestions(suggestions: list[Suggestion], out: str | Path, top: int =
     """CSV: path, current_label, then label_N, catid_N, score_N for N = 1..top, then best_guess and far (written
     atomically). With ``min_confidence``, a file whose first suggestion's probability is below it gets ``unknown``
     as ``label_1`` (its best guess stays in ``best_guess``)."""
-    import io
+    from sfxrep.fileio import atomic_write_text, spreadsheet_csv
 
-    from sfxrep.fileio import atomic_write_text, spreadsheet_safe
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["path", "current_label", *[f"{c}_{n}" for n in range(1, top + 1) for c in ("label", "catid",
-                                                                                                  "score")],
-                     "best_guess", "far"])
+    rows = [["path", "current_label", *[f"{c}_{n}" for n in range(1, top + 1) for c in ("label", "catid", "score")],
+             "best_guess", "far"]]
     for s in suggestions:
         cells = [x for label, catid, score in s.classes for x in (label, catid or "", f"{score:.4f}")]
-        guess = s.classes[0][0] if s.classes else ""
-        if cells and min_confidence is not None and s.classes[0][2] < min_confidence:
+        if min_confidence is not None and abstains(s, min_confidence):
             cells[0], cells[1] = UNKNOWN, ""
-        writer.writerow([spreadsheet_safe(v) for v in (s.path, s.current or "", *cells, *[""] * (3 * top - len(cells)),
-                                                       guess, "yes" if s.far else "")])
-    atomic_write_text(out, buffer.getvalue())
+        rows.append([s.path, s.current or "", *cells, *[""] * (3 * top - len(cells)),
+                     s.classes[0][0] if s.classes else "", "yes" if s.far else ""])
+    atomic_write_text(out, spreadsheet_csv(rows))
     return Path(out)
+
+
+def abstains(suggestion: Suggestion, min_confidence: float) -> bool:
+    """Whether ``label`` says ``unknown`` for this suggestion: its first class is less likely than ``min_confidence``."""
+    return bool(suggestion.classes) and suggestion.classes[0][2] < min_confidence
 
 
 def ucs_name(path: str, catid: str, creator_id: str, source_id: str) -> str:
