@@ -393,9 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--models", nargs="+", metavar="MODEL",
                    help="A B: the paired comparison of B against A (model or run names of k-fold rows): per library "
                         "and overall, B − A with its 95 %% interval, p (Holm) and the minimum detectable difference")
-    c.add_argument("--metric", default="frame_macro_f1", choices=("frame_macro_f1", "file_macro_f1",
-                                                                  "frame_accuracy", "file_accuracy"),
-                   help="the metric of --models")
+    from sfxrep.results.paired import METRICS
+
+    c.add_argument("--metric", default=METRICS[0], choices=METRICS, help="the metric of --models")
     c.add_argument("--libraries", nargs="+", help="only these libraries (--models)")
     c.add_argument("--boot", type=int, default=1000, help="bootstrap draws and permutations of --models")
     c.add_argument("--json", action="store_true", help="--models: one JSON object per library, then overall")

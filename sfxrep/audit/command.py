@@ -58,11 +58,7 @@ def audit_command(ns: argparse.Namespace) -> None:
         index = Index.open(ns.index)
         real = {shown(r.path): r.path for r in index.rows}  # the page shows (and exports) undecodable bytes escaped
         rows = [{**row, **{c: real.get(row[c], row[c]) for c in ("path", "keep")}} for row in read_decisions(ns.apply)]
-        files = {r.path: (r.library, r.label) for r in index.rows}
-        labels: dict = {}
-        for library, label in files.values():
-            labels.setdefault(library, set()).add(label)
-        check_decisions(rows, ns.apply, files, labels)
+        check_decisions(rows, ns.apply, {r.path: (r.library, r.label) for r in index.rows})
         changes = preview(rows)
         for c in changes:
             print(f"{c.action:<8} {c.path} → {c.target}  ({c.reason})")

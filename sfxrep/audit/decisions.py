@@ -52,20 +52,21 @@ def read_decisions(path: str | Path) -> list[dict]:
 _PLAIN_LABEL = re.compile(r"^[^/\\\x00-\x1f]+$")
 
 
-def check_decisions(rows: list[dict], source: str | Path, files: dict[str, tuple[str | None, str | None]],
-                    labels: dict[str | None, set[str]]) -> None:
+def check_decisions(rows: list[dict], source: str | Path, files: dict[str, tuple[str | None, str | None]]) -> None:
     """Refuse decisions that would act outside the audited index or contradict themselves, naming the line.
 
     Args:
         rows: the decisions (:func:`read_decisions`).
         source: the decisions file (for messages).
         files: every file of the audited index → (its library, its label).
-        labels: library → its labels.
 
     Raises:
         ValueError: a path that is not a file of the index; a relabel to a label that is neither the library's nor
             a plain name; a file that is its own copy, copies that keep each other, or two decisions on one file.
     """
+    labels: dict[str | None, set[str | None]] = {}
+    for library, label in files.values():
+        labels.setdefault(library, set()).add(label)
     decided: dict[str, int] = {}
     removed_for: dict[str, str] = {}
     for line, row in enumerate(rows, 2):

@@ -60,10 +60,6 @@ class Predictions:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, raw: dict) -> Predictions:
-        return cls(**{k: raw[k] for k in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class KfoldScore:

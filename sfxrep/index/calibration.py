@@ -7,7 +7,7 @@ look easy), and an isotonic regression maps the top vote share to the chance tha
 reliability table is cross-fitted (each fifth of the files scored by a map fitted on the other four fifths), so it
 says how a stated probability held on files the map never saw.
 
-Two warnings go with it: a reference of few categories (``coverage``), and a query farther from every reference file
+Two warnings go with it: a reference of few categories (``few_categories``), and a query farther from every reference file
 than ``FAR_QUANTILE`` of the reference's files are from their nearest other group (``far``): such a suggestion is a
 guess whatever its share.
 """
@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 
 from sfxrep.libraries.takes import group_files
 from sfxrep.libraries.ucs import fx_name
@@ -66,7 +65,9 @@ class Calibration:
         return cls(**{k: raw[k] for k in ("shares", "right", "far_cosine", "categories", "table")})
 
 
-def _fit(shares: np.ndarray, right: np.ndarray) -> IsotonicRegression:
+def _fit(shares: np.ndarray, right: np.ndarray):
+    from sklearn.isotonic import IsotonicRegression  # here: the parser imports MIN_CONFIDENCE from this module
+
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     if len(shares) == 0:
         return iso.fit([0.0, 1.0], [0.0, 0.0])

@@ -29,6 +29,7 @@ def _split_reference(value: str) -> tuple[str, list[str] | None]:
 
 def add_index_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``index``, ``search`` and ``label`` to the ``sfxrep`` parser."""
+    from sfxrep.index.calibration import MIN_CONFIDENCE
     from sfxrep.models.registry import names as model_names
 
     i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
@@ -90,7 +91,7 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--out", default="suggestions.csv", help="CSV with the top-3 classes and scores per file")
     lab.add_argument("--k", type=positive, default=10, help="neighbours that vote")
     lab.add_argument("--top", type=positive, default=3)
-    lab.add_argument("--min-confidence", type=float, default=0.5,
+    lab.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                      help="below this probability (calibrated on the reference's own held-out files) label_1 is "
                           "'unknown', the best guess kept in best_guess")
     lab.add_argument("--rename-preview", action="store_true",

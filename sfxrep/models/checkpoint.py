@@ -102,7 +102,7 @@ def read_checkpoint(path: str | Path, data: bytes | None = None) -> dict:
     hparams = raw.get("hyper_parameters") if isinstance(raw, dict) else None
     if not isinstance(hparams, dict) or not hparams.get("num_classes") or "state_dict" not in raw:
         raise ValueError(f"{path}: not an sfxrep checkpoint: {_what_it_is(raw)}")
-    foreign = sorted(set(_class_paths(hparams)) - {c for c in _class_paths(hparams) if c.startswith(TRUSTED)})
+    foreign = sorted({c for c in _class_paths(hparams) if not c.startswith(TRUSTED)})
     if foreign:  # refused before anything imports it: importing a module runs its code
         raise ValueError(f"{path}: its hyper-parameters name {foreign[0]!r}, outside sfxrep, torch and "
                          "pytorch-metric-learning; refused without importing it")

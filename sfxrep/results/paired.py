@@ -17,7 +17,7 @@ each library, with A the baseline and B the challenger:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -147,26 +147,22 @@ def paired_compare(a: dict[str, list[list[Scored]]], b: dict[str, list[list[Scor
     """
     rng = np.random.default_rng(seed)
     libraries = [lib for lib in a if lib in b]
-    out, boots, perms, observed = [], [], [], []
+    out, boots, perms = [], [], []
     for lib in libraries:
         n_groups = int(a[lib][0][0].group.max()) + 1
         score_a = float(np.mean([_mean_score(runs, metric) for runs in a[lib]]))
         score_b = float(np.mean([_mean_score(runs, metric) for runs in b[lib]]))
         boot = _library_draws(a[lib], b[lib], metric, n_groups, rng, n_boot)
         perm = _library_permutations(a[lib], b[lib], metric, n_groups, rng, n_perm)
-        diff = score_b - score_a
         boots.append(boot)
         perms.append(perm)
-        observed.append(diff)
-        out.append(_result(lib, score_a, score_b, diff, boot, perm, n_files[lib], n_groups))
-    for result, adjusted in zip(out, holm([r.p for r in out]), strict=True):
-        out[out.index(result)] = PairedResult(**{**result.to_dict(), "p_holm": adjusted})
-    if out:
+        out.append(_result(lib, score_a, score_b, score_b - score_a, boot, perm, n_files[lib], n_groups))
+    out = [replace(r, p_holm=adjusted) for r, adjusted in zip(out, holm([r.p for r in out]), strict=True)]
+    if out:  # overall: one test, so its p_holm is its p (as _result sets it)
         mean = lambda xs: float(np.mean(xs))
-        overall = _result("overall", mean([r.a for r in out]), mean([r.b for r in out]), mean(observed),
-                          np.mean(boots, axis=0), np.mean(perms, axis=0), sum(r.n_files for r in out),
-                          sum(r.n_groups for r in out))
-        out.append(PairedResult(**{**overall.to_dict(), "p_holm": overall.p}))
+        out.append(_result("overall", mean([r.a for r in out]), mean([r.b for r in out]), mean([r.diff for r in out]),
+                           np.mean(boots, axis=0), np.mean(perms, axis=0), sum(r.n_files for r in out),
+                           sum(r.n_groups for r in out)))
     return out
 
 
