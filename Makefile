@@ -36,7 +36,7 @@ TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $
 	$(if $(INIT),--init $(INIT)) $(if $(FREEZE),--freeze-encoder-epochs $(FREEZE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
-.PHONY: help install browser train tune tune-show test test-fast study bench bench-full int8 model clean
+.PHONY: help install browser train tune tune-show test test-fast study bench bench-full int8 model corpus clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -84,6 +84,12 @@ test: $(STAMP)  ## lint, then the whole test suite (incl. slow real-data and DDP
 test-fast: $(STAMP)  ## lint, then the unit tests: every end-to-end test (marked slow) deselected; < 3 min on 2 cores
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# make corpus: the public corpus (experiments/corpus/*.yaml recipes: pinned Debian packages of free games and sample
+# collections) into data/corpus/ (git-ignored); packages are kept in CORPUS_CACHE (default ~/.cache/sfxrep/debs)
+CORPUS_CACHE ?=
+corpus: $(STAMP)  ## fetch, label, de-duplicate the public corpus into data/corpus/ (seconds when cached); check UCS crosswalks
+	$(BIN)/sfxrep corpus build $(if $(CORPUS_CACHE),--cache $(CORPUS_CACHE)) $(ARGS)
 
 study: $(STAMP)  ## study-v1: RQ1-RQ4 on ../shared/data, 3 seeds, resumable (run again to continue) → results/study-v1
 	$(BIN)/python experiments/study.py $(if $(ARGS),-- $(ARGS))

@@ -10,6 +10,7 @@
     sfxrep label    INDEX --reference LIBS.yaml[:library] suggested classes (UCS Category, CatID), top 3
     sfxrep compare  RESULTS.jsonl [--rq rq1|rq2|rq3]      RQ tables: Δ macro-F1 / Δ DBI against a baseline
     sfxrep report   RESULTS.jsonl --out report/ [--wandb-project P]   RQ1–RQ4 figures, index.html, W&B Report
+    sfxrep corpus   build|plan [--only PACKAGE ...]        the public corpus from distribution packages
     sfxrep tune     [run|show|best] [train options] --trials 20 --study NAME [--storage URL] [--workers N]
 """
 
@@ -377,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--label-issues", help="label-issue rate per library (JSON; default: label_issues.json beside "
                                           "RESULTS), which tells messy libraries from clean ones for claim 6")
     q.set_defaults(func=_claims)
+
+    from sfxrep.corpus.command import add_corpus_parser
+
+    add_corpus_parser(sub)
 
     c = sub.add_parser("compare", help="RQ tables from a results file (Δ vs a baseline)")
     c.add_argument("results", type=Path)
