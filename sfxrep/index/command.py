@@ -21,10 +21,18 @@ def positive(value: str) -> int:
     return number
 
 
+NAMED_REFERENCES = Path(__file__).resolve().parents[2] / "experiments" / "libraries"
+
+
 def _split_reference(value: str) -> tuple[str, list[str] | None]:
-    """``LIBS.yaml[:lib[,lib]]`` → (yaml, library names or None)."""
+    """``LIBS.yaml[:lib[,lib]]`` → (yaml, library names or None). A bare name that is not a file (``ucs-reference``)
+    is the libraries YAML of that name in the project's ``experiments/libraries/``."""
     path, sep, names = value.rpartition(":") if ":" in Path(value).name else (value, "", "")
-    return (path, [n for n in names.split(",") if n]) if sep else (value, None)
+    path, chosen = (path, [n for n in names.split(",") if n]) if sep else (value, None)
+    named = NAMED_REFERENCES / f"{path}.yaml"
+    if not Path(path).exists() and "/" not in path and not path.endswith(".yaml") and named.is_file():
+        path = str(named)
+    return path, chosen
 
 
 def add_index_commands(sub: argparse._SubParsersAction) -> None:
@@ -87,7 +95,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab = sub.add_parser("label", help="suggest classes (UCS Category and CatID) for indexed files by kNN")
     lab.add_argument("index")
     lab.add_argument("--reference", required=True, metavar="LIBS.yaml[:library]",
-                     help="labelled libraries (all, or the named ones) to vote from")
+                     help="labelled libraries (all, or the named ones) to vote from; a bare name is a YAML of "
+                          "experiments/libraries (ucs-reference: the corpus through its UCS crosswalks, make corpus)")
     lab.add_argument("--out", default="suggestions.csv", help="CSV with the top-3 classes and scores per file")
     lab.add_argument("--k", type=positive, default=10, help="neighbours that vote")
     lab.add_argument("--top", type=positive, default=3)

@@ -1,4 +1,5 @@
-"""Libraries listed in a CSV file: columns ``path``, ``label`` and optionally ``group``."""
+"""Libraries listed in a CSV file: columns ``path``, ``label`` and optionally ``group``; optionally read through a
+UCS crosswalk (:mod:`sfxrep.corpus.crosswalk`), which makes the library UCS-labelled."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class CsvLibrary(Library):
             by) is optional.
         source_column: a column naming each clip's source recordings (ids separated by spaces or ``;``): clips
             that share one stay in one split (``freesound_ids`` of CDDA's CC-Sounds); ``None``: no such column.
+        crosswalk, ucs_list: a crosswalk CSV (class → UCS CatID) and the official UCS list: each file's label
+            becomes its class's UCS Category and its group the CatID (as the ``ucs`` adapter labels); files of a
+            class mapped to ``none`` are skipped with that reason. Both or neither.
     """
 
     def __init__(
@@ -32,12 +36,22 @@ class CsvLibrary(Library):
         label_column: str = "label",
         group_column: str = "group",
         source_column: str | None = None,
+        crosswalk: str | Path | None = None,
+        ucs_list: str | Path | None = None,
     ) -> None:
         super().__init__(name)
         self.csv = Path(csv).resolve()
         self.root = Path(root).resolve() if root is not None else self.csv.parent
         self.path_column, self.label_column, self.group_column = path_column, label_column, group_column
         self.source_column = source_column
+        if (crosswalk is None) != (ucs_list is None):
+            raise ValueError("crosswalk and ucs_list go together (the crosswalk's CatIDs are checked against the list)")
+        self.crosswalk = Path(crosswalk).resolve() if crosswalk is not None else None
+        self.ucs_list = Path(ucs_list).resolve() if ucs_list is not None else None
+
+    @property
+    def is_ucs(self) -> bool:
+        return self.crosswalk is not None
 
     def scan(self) -> Scan:
         scan = Scan()
@@ -64,7 +78,26 @@ class CsvLibrary(Library):
                         else []
                     scan.candidates.append(Candidate(path, label, group, sources=tuple(sources)))
                     lines.setdefault(path, []).append(line)
-        return _one_listing_each(scan, lines, self.csv.name)
+        scan = _one_listing_each(scan, lines, self.csv.name)
+        return self._through_crosswalk(scan) if self.crosswalk is not None else scan
+
+    def _through_crosswalk(self, scan: Scan) -> Scan:
+        from sfxrep.corpus.crosswalk import check_covers, load_crosswalk
+        from sfxrep.libraries.ucs import read_ucs_list
+
+        walk = load_crosswalk(self.crosswalk, self.ucs_list)
+        check_covers(walk, {c.label for c in scan.candidates})
+        category = read_ucs_list(self.ucs_list)
+        kept = []
+        for cand in scan.candidates:
+            catid = walk.catid[cand.label]
+            if catid is None:
+                scan.skipped.append(Skipped(str(cand.path), f"class {cand.label!r} has no UCS CatID in "
+                                                             f"{self.crosswalk.name}: {walk.reason[cand.label]}"))
+            else:
+                kept.append(Candidate(cand.path, category[catid], catid, sources=cand.sources))
+        scan.candidates = kept
+        return scan
 
 
 def _one_listing_each(scan: Scan, lines: dict, csv_name: str) -> Scan:

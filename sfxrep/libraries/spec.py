@@ -29,7 +29,7 @@ from sfxrep.libraries.base import ADAPTERS, Library
 from sfxrep.libraries.manifest import MANIFEST_VERSION
 from sfxrep.libraries.split import SplitConfig
 
-_PATH_KEYS = ("root", "csv", "ucs_list")
+_PATH_KEYS = ("root", "csv", "ucs_list", "crosswalk")
 
 
 @dataclass(frozen=True)
