@@ -18,7 +18,7 @@ LAYERS = {
     "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.results.rows"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),
     "models": ("sfxrep.models",),
-    "evaluation and indexing": ("sfxrep.evaluate", "sfxrep.index", "sfxrep.audit"),
+    "evaluation and indexing": ("sfxrep.evaluate", "sfxrep.index", "sfxrep.audit", "sfxrep.corpus"),
     "training": ("sfxrep.training",),
     "search and results": ("sfxrep.tune", "sfxrep.results"),
     "faces": ("sfxrep.api", "sfxrep.cli"),

@@ -101,6 +101,7 @@ def _package(tmp_path: Path, cache: Path, extra: dict[str, bytes] | None = None)
     files[f"{base}/sounds/bear-die.wav"] = _wav_bytes(_tone(99))  # merged into "animal" by labels:
     files[f"{base}/sounds/troll-die.wav"] = _wav_bytes(_tone(98))  # a class of 1: dropped
     files[f"{base}/sounds/orc-hit-copy.flac"] = _wav_bytes(_tone(12), "FLAC")  # = wolf-hit-2.wav, as FLAC
+    files[f"{base}/sounds/orc-hit-silent.wav"] = _wav_bytes(np.zeros(RATE // 2, np.float32))  # digital silence
     inner = {f"sound/{folder}/{folder}{i}.wav": _wav_bytes(_tone(200 + 10 * k + i))
              for k, folder in enumerate(("footsteps", "doors")) for i in range(5)}
     inner["sound/footsteps/104089__someone__step.wav"] = _wav_bytes(_tone(300))  # an ESC-50 source id
@@ -195,9 +196,26 @@ def test_safe_relpath_strips_prefixes_and_hostile_parts():
     assert safe_relpath("usr/share/x/base.wz!audio/../é.ogg") == "x/base.wz/audio/__/_.ogg"
 
 
+def test_file_licences_take_the_most_specific_stanza():
+    from sfxrep.corpus.debs import FileLicences
+
+    text = ("Files: *\nLicense: GPL-2\n\nFiles: share/game/Data/Sounds/*\nLicense: GFDL-1.3\n\n"
+            "Files: share/game/Data/Sounds/Drop*.ogg\nLicense: CC-BY-SA-3.0\n\nFiles: game/*\nLicense: MIT\n\n"
+            "Files:\n kits/Kit.h2drumkit\nLicense: CC0\n")
+    licences = FileLicences(text)
+    assert licences("usr/share/games/game/Data/Sounds/voices/a/Ow.ogg") == "GFDL-1.3"  # installed under games/
+    assert licences("usr/share/games/game/Data/Sounds/Drop1.ogg") == "CC-BY-SA-3.0"
+    assert licences("usr/share/games/game/Data/Music/x.ogg") == "MIT"  # game/* beats *
+    assert licences("usr/share/h/kits/Kit/snare.wav") == "CC0"  # an archive's contents, unpacked
+    assert licences("usr/lib/other.ogg") == "GPL-2"
+
+
 def test_licence_summary_reads_machine_readable_copyright():
     assert licence_summary(COPYRIGHT) == "CC-BY-SA-3.0; GPL-2+"
-    assert licence_summary("This package was debianized by me.\nGPL.") == "This package was debianized by me."
+    free_form = ("This package was debianized by me.\nIt is under the GNU General Public License; see\n"
+                 "/usr/share/common-licenses/GPL-2. Sounds: Creative Commons Attribution-ShareAlike 3.0.\n")
+    assert licence_summary(free_form) == "GPL-2; CC-BY-SA (free-form copyright file)"
+    assert licence_summary("no licence named here") == "unknown (see the package's copyright file)"
 
 
 # --- building from fake packages --------------------------------------------------------------------------------
@@ -215,7 +233,9 @@ def test_build_accounts_for_every_file_removes_copies_and_benchmark_sources(tmp_
 
     report = _rows(out / "report.csv")
     by_name = {r["member"].rsplit("/", 1)[-1]: r for r in report}
-    assert len(report) == 18 + 3 + 11 + 10 + 1  # hits, 2 die + copy, pk3 (10 + benchmark), voices, music: once each
+    assert len(report) == 18 + 4 + 11 + 10 + 1  # hits, die ×2, copy, silence, pk3 (10 + 1), voices, music: once each
+    assert by_name["orc-hit-silent.wav"]["status"] == "excluded"
+    assert by_name["orc-hit-silent.wav"]["detail"] == "silent (no signal)"
     assert by_name["theme.wav"]["status"] == "excluded" and by_name["theme.wav"]["detail"] == "music"
     assert by_name["wolf-hit-3.wav"]["status"] == "duplicate"  # _tone(13) = the shared file, which wins
     assert "shared_lib:" in by_name["wolf-hit-3.wav"]["detail"]
@@ -230,10 +250,13 @@ def test_build_accounts_for_every_file_removes_copies_and_benchmark_sources(tmp_
     libs = summary["libraries"]
     assert libs["gamesnd"]["class_sizes"] == {"animal": 5, "doors": 5, "dwarf": 6, "footsteps": 5, "orc": 7}
     assert libs["gamesnd_voices"]["class_sizes"] == {"hello": 5, "ouch": 5}
-    assert libs["gamesnd"]["licence"] == "CC-BY-SA-3.0; GPL-2+"
+    # a licence per file, by the copyright file's Files: stanzas (sounds/* is GPL-2+, the rest CC-BY-SA-3.0)
+    assert libs["gamesnd"]["licence"] == "GPL-2+ (18); CC-BY-SA-3.0 (10)"
     rows = _rows(out / "gamesnd" / "labels.csv")
     assert len(rows) == 28 and set(rows[0]) == {"path", "label", "group", "package", "version", "licence"}
     assert all((out / "gamesnd" / r["path"]).is_file() for r in rows)
+    assert {r["licence"] for r in rows if "/sounds/" in r["path"]} == {"GPL-2+"}
+    assert {r["licence"] for r in rows if "/data.pk3/" in r["path"]} == {"CC-BY-SA-3.0"}
     def groups(label):
         return {r["group"] for r in rows if r["label"] == label}
 
@@ -261,6 +284,7 @@ def test_a_second_build_reads_its_cache_and_changes_nothing(tmp_path, ids_file, 
 
     monkeypatch.setattr(build_module, "members", no_extract)
     monkeypatch.setattr(clean_module, "fingerprint", no_decode)
+    monkeypatch.setattr(clean_module, "find_copies", no_extract)  # the verified pairs are reused too
     second = build(recipes, out, cache, ids_file, progress=False, log=lambda s: None)
     assert second == first
     after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
@@ -377,7 +401,7 @@ def test_csv_library_through_a_crosswalk_is_ucs_labelled(tmp_path):
     ("doors,DOORWood,x\ndoors,FEETHmn,y\n", "listed twice"),
 ])
 def test_a_broken_crosswalk_is_named_with_its_line(tmp_path, rows, message):
-    from sfxrep.corpus.crosswalk import CrosswalkError, load_crosswalk
+    from sfxrep.libraries.crosswalk import CrosswalkError, load_crosswalk
 
     walk, ucs = _crosswalk_files(tmp_path, rows)
     with pytest.raises(CrosswalkError, match=message) as err:
@@ -386,7 +410,7 @@ def test_a_broken_crosswalk_is_named_with_its_line(tmp_path, rows, message):
 
 
 def test_a_crosswalk_must_cover_exactly_the_built_classes(tmp_path):
-    from sfxrep.corpus.crosswalk import CrosswalkError, check_covers, coverage, load_crosswalk
+    from sfxrep.libraries.crosswalk import CrosswalkError, check_covers, coverage, load_crosswalk
 
     walk, ucs = _crosswalk_files(tmp_path, "doors,DOORWood,x\nsteps,FEETHmn,y\n")
     cw = load_crosswalk(walk, ucs)
@@ -420,7 +444,7 @@ def test_committed_wiring_names_every_recipe_library_once():
 def test_committed_crosswalks_use_real_catids_and_cover_80_catids():
     """Every committed crosswalk is valid against the official UCS list; weighted by the class sizes the recipes
     promise (at least 5 files per kept class), the mapped classes reach at least 80 distinct CatIDs."""
-    from sfxrep.corpus.crosswalk import load_crosswalk
+    from sfxrep.libraries.crosswalk import load_crosswalk
 
     ucs = REPO.parent / "shared" / "data" / "ucs" / "UCS_v8.2.1_Full_List.csv"
     walks = [load_crosswalk(p, ucs) for p in sorted((REPO / "experiments" / "corpus" / "ucs").glob("*.csv"))]

@@ -1,4 +1,4 @@
 """The public corpus: labelled libraries built from the sound assets of free games and sample collections in the
 distribution's package archive (``make corpus``). Recipes (:mod:`~sfxrep.corpus.recipe`) say which package, which
 files and which labels; :mod:`~sfxrep.corpus.build` fetches, extracts, de-duplicates and accounts for every file;
-:mod:`~sfxrep.corpus.crosswalk` maps each library's classes to UCS CatIDs."""
+:mod:`~sfxrep.libraries.crosswalk` maps each library's classes to UCS CatIDs."""

@@ -8,7 +8,7 @@ Four stages, each file's fate recorded in ``report.csv`` (package, member, libra
    extracted again (its stamp in ``OUT/.work/``).
 2. **clean**: every kept file, and every file of the libraries given as ``against`` (the shared seven), is
    fingerprinted (cached); copies are removed (:mod:`sfxrep.corpus.clean`), the ``against`` files winning.
-3. **classes**: files that cannot be decoded are excluded; then classes with fewer than
+3. **classes**: files that cannot be decoded, and digitally silent ones, are excluded; then classes with fewer than
    :data:`~sfxrep.corpus.recipe.MIN_CLASS_FILES` files are dropped.
 4. **write**: per library ``labels.csv`` (path, label, group, package, version, licence; ``group`` is the take
    group of :func:`~sfxrep.libraries.takes.group_files`), ``report.csv``, ``corpus.json`` and ``CORPUS.md``. A
@@ -31,12 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from sfxrep.corpus import benchmarks
-from sfxrep.corpus.clean import FingerprintCache, find_copies
-from sfxrep.corpus.debs import fetch, licence_summary, members
+from sfxrep.corpus.clean import FingerprintCache, cached_copies
+from sfxrep.corpus.debs import FileLicences, fetch, licence_summary, members
 from sfxrep.corpus.recipe import MIN_CLASS_FILES, Recipe
 from sfxrep.libraries.takes import group_files
 
-FORMAT = 1  # bump when what the extract stage writes changes
+FORMAT = 2  # bump when what the extract stage writes changes (2: a licence per file)
 STATUSES = ("kept", "excluded", "duplicate", "small class", "over class cap")
 
 
@@ -46,6 +46,7 @@ class Entry:
 
     ``status``: ``kept``, ``excluded`` (``detail``: why), ``duplicate`` (``detail``: of which file and how) or
     ``small class``. ``path``: where it was written, relative to the corpus folder (``""`` if it was not).
+    ``licence``: its licence by the package's copyright file (:class:`~sfxrep.corpus.debs.FileLicences`).
     """
 
     package: str
@@ -56,6 +57,7 @@ class Entry:
     detail: str = ""
     path: str = ""
     group: str = ""
+    licence: str = ""
 
 
 @dataclass
@@ -106,13 +108,13 @@ def extract(recipe: Recipe, out: Path, cache: Path, ids: dict[str, str], ids_dig
     log(f"extracting {recipe.package}={recipe.version} ({deb.stat().st_size / 1e6:.0f} MB)")
     for name in recipe.libraries:
         shutil.rmtree(out / name / "audio", ignore_errors=True)
-    entries, credits, licence = [], {}, ""
+    entries, credits, copyright_text = [], {}, ""
     taken: dict[str, str] = {}
     for m in members(deb, recipe.opens):
         if m.kind == "text":
             text = m.data.decode("utf-8", errors="replace")
             if m.name == f"usr/share/doc/{recipe.package}/copyright":
-                licence = licence_summary(text)
+                copyright_text = text
             if m.name.endswith("!"):
                 entries.append(Entry(recipe.package, m.name, status="excluded", detail=text))
             else:
@@ -141,8 +143,12 @@ def extract(recipe: Recipe, out: Path, cache: Path, ids: dict[str, str], ids_dig
             e.status, e.detail = "excluded", f"derived from {h.benchmark} source freesound:{h.freesound_id} ({h.where})"
             (out / e.path).unlink(missing_ok=True)
             e.path = ""
+    licences = FileLicences(copyright_text) if copyright_text else None
+    for e in entries:
+        e.licence = licences(e.member) if licences else f"unknown: no usr/share/doc/{recipe.package}/copyright"
     state = PackageState(recipe.package, recipe.version, stamp,
-                         licence or f"unknown: no usr/share/doc/{recipe.package}/copyright in the package",
+                         licence_summary(copyright_text) if copyright_text
+                         else f"unknown: no usr/share/doc/{recipe.package}/copyright in the package",
                          entries, [asdict(h) for h in hits])
     _write_if_changed(stamp_file, json.dumps(asdict(state), indent=1))
     return state
@@ -168,17 +174,19 @@ def build(recipes: Sequence[Recipe], out: str | Path, cache: str | Path, benchma
     for recipe in tqdm(recipes, desc="packages", unit="pkg", disable=not progress, file=sys.stderr):
         states.append(extract(recipe, out, cache, ids, ids_digest, log=lambda s: tqdm.write(s, file=sys.stderr)))
     kept = [e for s in states for e in sorted(s.entries, key=lambda e: e.path) if e.status == "kept"]
-    paths = [p for _, p in against] + [str(out / e.path) for e in kept]
+    paths = [p for _, p in against] + [str((out / e.path).resolve()) for e in kept]
     names = [f"{lib}:{p}" for lib, p in against] + [f"{e.library}:{e.path}" for e in kept]
     with tqdm(total=len(paths), desc="fingerprints", unit="file", disable=not progress, file=sys.stderr) as bar:
         prints = FingerprintCache(out / ".work" / "fingerprints.jsonl").get(paths, bar.update)
     with tqdm(desc="copies checked", unit="pair", disable=not progress, file=sys.stderr) as bar:
-        copies, evidence = find_copies(paths, prints, progress=bar.update)
+        copies, evidence = cached_copies(out / ".work" / "copies.json", paths, prints, progress=bar.update)
     offset = len(against)
     for i, e in enumerate(kept):
         fp = prints[offset + i]
         if fp.error:
             e.status, e.detail = "excluded", f"cannot be decoded: {fp.error}"
+        elif not fp.signature.any():
+            e.status, e.detail = "excluded", "silent (no signal)"
         elif offset + i in copies:
             j, how = copies[offset + i]
             e.status, e.detail = "duplicate", f"{how} copy of {names[j]}"
@@ -201,7 +209,6 @@ def build(recipes: Sequence[Recipe], out: str | Path, cache: str | Path, benchma
         for e in files:
             if sizes[e.label] < MIN_CLASS_FILES:
                 e.status, e.detail = "small class", f"class '{e.label}' has {sizes[e.label]} file(s) < {MIN_CLASS_FILES}"
-    licences = {s.package: s.licence for s in states}
     summary = {"libraries": {}, "packages": {}, "copies": len(copies)}
     for name, (recipe, lib) in libraries.items():
         files = sorted((e for e in by_library.get(name, []) if e.status == "kept"), key=lambda e: e.path)
@@ -211,12 +218,12 @@ def build(recipes: Sequence[Recipe], out: str | Path, cache: str | Path, benchma
             e.group = g
         _write_if_changed(out / name / "labels.csv", _csv(
             ["path", "label", "group", "package", "version", "licence"],
-            [[e.path.split("/", 1)[1], e.label, e.group, recipe.package, recipe.version, licences[recipe.package]]
-             for e in files]))
+            [[e.path.split("/", 1)[1], e.label, e.group, recipe.package, recipe.version, e.licence] for e in files]))
         summary["libraries"][name] = {
             "package": recipe.package, "version": recipe.version, "kind": lib.kind, "description": lib.description,
             "files": len(files), "classes": len({e.label for e in files}), "groups": grouping.count,
-            "licence": licences[recipe.package], "recipe": recipe.source,
+            "licence": "; ".join(f"{name} ({n})" for name, n in Counter(e.licence for e in files).most_common()),
+            "recipe": recipe.source,
             "class_sizes": dict(sorted(Counter(e.label for e in files).items()))}
     for s in states:
         statuses = Counter(e.status for e in s.entries)

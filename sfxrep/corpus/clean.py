@@ -98,6 +98,23 @@ class FingerprintCache:
         return out
 
 
+def cached_copies(file: Path, paths: Sequence[str], prints: Sequence[Fingerprint], progress: Callable | None = None
+                  ) -> tuple[dict[int, tuple[int, str]], list[PairEvidence]]:
+    """:func:`find_copies`, kept in ``file`` and reused while the files (path and content, in order) and the
+    thresholds are the same: the verification of tens of thousands of candidate pairs is the slow part of a build."""
+    ident = hashlib.sha1(json.dumps([CANDIDATE_COSINE, NEIGHBOURS, list(paths), [p.content for p in prints]])
+                         .encode()).hexdigest()
+    if file.is_file():
+        saved = json.loads(file.read_text())
+        if saved["ident"] == ident:
+            return ({int(i): (j, how) for i, (j, how) in saved["copies"].items()},
+                    [PairEvidence(**e) for e in saved["evidence"]])
+    copies, evidence = find_copies(paths, prints, progress=progress)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps({"ident": ident, "copies": copies, "evidence": [e.to_dict() for e in evidence]}))
+    return copies, evidence
+
+
 def find_copies(paths: Sequence[str], prints: Sequence[Fingerprint], *, threshold: float = CANDIDATE_COSINE,
                 neighbours: int = NEIGHBOURS, progress: Callable | None = None
                 ) -> tuple[dict[int, tuple[int, str]], list[PairEvidence]]:

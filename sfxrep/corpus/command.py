@@ -18,9 +18,11 @@ def add_corpus_parser(sub) -> None:
                        description="build: fetch, extract, label, de-duplicate and write every library of the "
                                    "recipes; plan: what the recipes make of the packages (labels and counts, "
                                    "nothing decoded).")
-    c.add_argument("action", choices=("build", "plan", "ucs"),
+    c.add_argument("action", choices=("build", "plan", "ucs", "card"),
                    help="build; plan (labels and counts, nothing decoded); ucs (check the crosswalks against the "
-                        "built corpus and print the UCS reference's coverage)")
+                        "built corpus and print the UCS reference's coverage); card (write --card from the built "
+                        "corpus and the recipes)")
+    c.add_argument("--card", default=f"{RECIPES}/CARD.md", help="where 'card' writes (default %(default)s)")
     c.add_argument("--recipes", default=RECIPES, help="folder of recipe YAML files (default %(default)s)")
     c.add_argument("--only", nargs="+", metavar="PACKAGE", help="only these packages' recipes")
     c.add_argument("--out", default=OUT, help="the corpus folder (git-ignored; default %(default)s)")
@@ -78,6 +80,15 @@ def corpus_command(ns: argparse.Namespace) -> None:
             for reason, n in Counter(e.detail for e in state.entries if e.status != "kept").most_common():
                 print(f"  excluded {n:5d}  {reason[:100]}")
         return
+    if ns.action == "card":
+        import json
+
+        from sfxrep.corpus.card import card_markdown
+
+        summary = json.loads((Path(ns.out) / "corpus.json").read_text())
+        Path(ns.card).write_text(card_markdown(summary, recipes))
+        print(f"wrote {ns.card}")
+        return
     if ns.action == "build":
         from sfxrep.corpus.build import build
 
@@ -97,7 +108,7 @@ def ucs_report(out: Path, crosswalks: Path, ucs_list: Path, libraries: list[str]
     import json
 
     from sfxrep.corpus.build import _csv, _write_if_changed
-    from sfxrep.corpus.crosswalk import check_covers, coverage, load_crosswalk
+    from sfxrep.libraries.crosswalk import check_covers, coverage, load_crosswalk
 
     summary = json.loads((out / "corpus.json").read_text())["libraries"]
     sizes = {name: summary[name]["class_sizes"] for name in libraries if name in summary}

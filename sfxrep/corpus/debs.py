@@ -8,12 +8,11 @@ files that carry licences and credits.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,16 +56,9 @@ def fetch(package: str, version: str, cache: Path, run: Callable = subprocess.ru
     if done.returncode != 0 or not found:
         raise PackageError(f"{package}={version}: apt-get download failed: "
                            f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or 'no file written'} "
-                           f"(is the version still in the archive? `apt-cache policy {package}`)")
+                           f"(are the package lists current? `sudo apt-get update`; is the version still in the archive? "
+                           f"`apt-cache policy {package}`)")
     return found[0]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def is_audio(name: str) -> bool:
@@ -90,8 +82,10 @@ def members(deb: Path, opens: Callable[[str], bool]) -> Iterator[Member]:
                 name = info.name.removeprefix("./")
                 if is_audio(name):
                     yield Member(name, tar.extractfile(info).read(), "audio")
-                elif opens(name):
-                    yield from _inner(name, tar.extractfile(info).read())
+                elif opens(name):  # spooled to disk: an inner archive can be a gigabyte (0 A.D.'s public.zip)
+                    with tempfile.TemporaryFile() as spool:
+                        shutil.copyfileobj(tar.extractfile(info), spool, 1 << 20)
+                        yield from _inner(name, spool)
                 elif CREDIT_NAMES.search(PurePosixPath(name).name) and info.size <= MAX_TEXT_BYTES:
                     yield Member(name, tar.extractfile(info).read(), "text")
     except tarfile.TarError as err:
@@ -103,9 +97,10 @@ def members(deb: Path, opens: Callable[[str], bool]) -> Iterator[Member]:
             raise PackageError(f"{deb}: dpkg-deb failed: {err}")
 
 
-def _inner(outer: str, data: bytes) -> Iterator[Member]:
+def _inner(outer: str, data) -> Iterator[Member]:
+    """The sound files and credit texts of one inner zip (``data``: a seekable binary file)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(data)
     except zipfile.BadZipFile as err:
         yield Member(f"{outer}!", f"not a zip archive: {err}".encode(), "text")
         return
@@ -119,6 +114,49 @@ def _inner(outer: str, data: bytes) -> Iterator[Member]:
             yield Member(name, archive.read(info), "text")
 
 
+class FileLicences:
+    """The licence of each file of a package by its Debian machine-readable copyright file (DEP-5). A ``Files:``
+    pattern names a path of the *source* tree (``*`` matches across folders); it matches an installed path (or an
+    inner archive's member path) that ends with it, or with its tail, at a folder boundary. Since installed paths
+    only approximate source paths, the most specific matching pattern (most literal characters; the later stanza
+    on a tie, as DEP-5's last-match rule) gives the ``License:``. A free-form copyright file gives every file
+    :func:`licence_summary`."""
+
+    def __init__(self, copyright_text: str) -> None:
+        self.fallback = licence_summary(copyright_text)
+        self.stanzas: list[tuple[list[re.Pattern], str]] = []
+        for block in re.split(r"\n\s*\n", copyright_text):
+            fields = dict(re.findall(r"^(Files|License):[ \t]*(.*(?:\n[ \t]+.*)*)", block, re.M))
+            if "Files" in fields and fields.get("License", "").strip():
+                patterns = [q for p in fields["Files"].split() for q in _installed_patterns(p)]
+                self.stanzas.append((patterns, fields["License"].splitlines()[0].strip()))
+
+    def __call__(self, member: str) -> str:
+        path = member.replace("!", "/")
+        best, found = -1, None
+        for patterns, licence in self.stanzas:
+            for p in patterns:
+                literal = len(p.pattern.replace(".*", "").replace("\\", ""))
+                if literal >= best and p.search(path):
+                    best, found = literal, licence
+        return found or self.fallback
+
+
+def _installed_patterns(pattern: str) -> list[re.Pattern]:
+    """Regexes for the installed paths a DEP-5 ``Files:`` pattern (a source path) may have become: the pattern
+    and its tails of two or more folders (``share/hedgewars/Data/Sounds/*`` is installed under
+    ``usr/share/games/hedgewars/Data/Sounds/``), and an archive's contents under a folder of its stem
+    (``drumkits/Kit.h2drumkit`` → ``drumkits/Kit/…``)."""
+    if pattern == "*":
+        return [re.compile("")]
+    parts = pattern.strip("/").split("/")
+    tails = ["/".join(parts[i:]) for i in range(max(1, len(parts) - 1))]
+    stem, dot, ext = parts[-1].rpartition(".")
+    if dot and stem and "*" not in ext:
+        tails += ["/".join([*parts[i:-1], stem, "*"]) for i in range(max(1, len(parts) - 1))]
+    return [re.compile(r"(?:^|/)" + re.escape(t).replace(r"\*", ".*").replace(r"\?", ".") + "$") for t in tails]
+
+
 def licence_summary(copyright_text: str) -> str:
     """The licence names a Debian machine-readable copyright file declares (``License:`` lines), in order of
     first appearance; the first line of a free-form file otherwise."""
@@ -130,5 +168,24 @@ def licence_summary(copyright_text: str) -> str:
                 names.append(name)
     if names:
         return "; ".join(names)
-    first = next((ln.strip() for ln in copyright_text.splitlines() if ln.strip()), "")
-    return first[:120] or "unknown (no copyright file)"
+    found = []  # a free-form file: the licences it points to (common-licenses/…) or names, in order
+    for m in FREE_FORM_LICENCE.finditer(copyright_text):
+        name = m.group("file") or _licence_name(m.group(0))
+        if name not in found:
+            found.append(name)
+    return "; ".join(found) + " (free-form copyright file)" if found else "unknown (see the package's copyright file)"
+
+
+FREE_FORM_LICENCE = re.compile(
+    r"common-licenses/(?P<file>[A-Za-z0-9.+-]+?)(?=[\s,.;)]*(?:\s|$))"
+    r"|Creative Commons Attribution[- ]Share[- ]?Alike|Creative Commons Attribution(?![- ]Share)"
+    r"|public domain|\bCC0\b|\bMIT\b", re.I)
+
+
+def _licence_name(text: str) -> str:
+    text = text.lower()
+    if "sharealike" in text.replace("-", "").replace(" ", ""):
+        return "CC-BY-SA"
+    if "creative commons" in text:
+        return "CC-BY"
+    return {"public domain": "public-domain", "cc0": "CC0", "mit": "MIT"}.get(text, text)

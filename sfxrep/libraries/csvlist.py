@@ -1,5 +1,5 @@
 """Libraries listed in a CSV file: columns ``path``, ``label`` and optionally ``group``; optionally read through a
-UCS crosswalk (:mod:`sfxrep.corpus.crosswalk`), which makes the library UCS-labelled."""
+UCS crosswalk (:mod:`sfxrep.libraries.crosswalk`), which makes the library UCS-labelled."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class CsvLibrary(Library):
         return self._through_crosswalk(scan) if self.crosswalk is not None else scan
 
     def _through_crosswalk(self, scan: Scan) -> Scan:
-        from sfxrep.corpus.crosswalk import check_covers, load_crosswalk
+        from sfxrep.libraries.crosswalk import check_covers, load_crosswalk
         from sfxrep.libraries.ucs import read_ucs_list
 
         walk = load_crosswalk(self.crosswalk, self.ucs_list)
