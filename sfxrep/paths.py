@@ -20,5 +20,7 @@ def cache_root() -> Path:
     return Path(base).expanduser() / "sfxrep"
 
 
+QUARANTINE = ".sfxrep-quarantine"  # the folder inside a library where `sfxrep audit --commit` moves removed copies;
+# never scanned as part of the library (sfxrep.libraries.base.audio_files, sfxrep.audio.decode.walk_audio)
 WORK_DIR = str(cache_root() / "prepared")  # prepared manifests and their reports (``sfxrep prepare``)
 CACHE_DIR = str(cache_root() / "waves")  # the decoded wave cache

@@ -18,6 +18,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from sfxrep.paths import QUARANTINE
+
 SAMPLE_RATE = 44_100  # Hz, paper §3.2
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc"})
 
@@ -133,7 +135,7 @@ def walk_audio(root: str) -> Iterator[str]:
         return
     with os.scandir(root) as listing:
         entries = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path) for e in listing
-                         if e.is_dir(follow_symlinks=False)
+                         if (e.is_dir(follow_symlinks=False) and e.name != QUARANTINE)
                          or (e.is_file() and os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS))
     for key, path in entries:
         if key.endswith("/"):

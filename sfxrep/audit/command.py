@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,8 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
                                    "relative confidence of out-of-sample probabilities; flags on strong evidence), finds duplicates verified on the signals, "
                                    "crosswalks taxonomies, and writes audit.jsonl, audit.csv and audit.html (a page "
                                    "to listen to the findings and export decisions). --apply turns the exported "
-                                   "decisions into a preview of the changes.")
+                                   "decisions into a preview of the changes; --commit carries them out, journaled; "
+                                   "--undo JOURNAL restores.")
     a.add_argument("index", nargs="?", help="an index folder built with sfxrep index --libraries")
     a.add_argument("--out", default="audit", help="folder of audit.jsonl, audit.csv and audit.html")
     a.add_argument("--reference", metavar="LIBS.yaml[:library]",
@@ -38,6 +40,12 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--apply", metavar="DECISIONS.csv",
                    help="preview the changes of the decisions exported from audit.html (moves nothing)")
     a.add_argument("--preview-out", default="audit-changes.csv", help="CSV of the previewed changes (--apply)")
+    a.add_argument("--commit", action="store_true",
+                   help="with --apply: carry the changes out (labels written, removed copies moved into the "
+                        "library's .sfxrep-quarantine folder; nothing deleted), journaled for --undo")
+    a.add_argument("--journal", help="the journal --commit writes (default: beside the decisions file, "
+                                     "DECISIONS.journal.json)")
+    a.add_argument("--undo", metavar="JOURNAL", help="restore every file and label a --commit changed, byte for byte")
     a.add_argument("--no-progress", action="store_true")
     a.add_argument("--work-dir", default=WORK_DIR)
     a.add_argument("--cache-dir", default=CACHE_DIR)
@@ -45,6 +53,17 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
 
 
 def audit_command(ns: argparse.Namespace) -> None:
+    if ns.undo:
+        from sfxrep.audit.commit import Journal, undo
+
+        journal = Journal.load(ns.undo)
+        done = undo(journal)
+        os.replace(ns.undo, f"{ns.undo}.undone")
+        print(f"{done} steps of {journal.decisions} undone; every file and list is as it was ({ns.undo}.undone "
+              "keeps the record)")
+        return
+    if ns.commit and not ns.apply:
+        raise ValueError("--commit carries out the decisions of --apply DECISIONS.csv: give both")
     if ns.apply:
         from sfxrep.audit.decisions import check_decisions, preview, read_decisions, write_preview
         from sfxrep.fileio import shown
@@ -63,8 +82,23 @@ def audit_command(ns: argparse.Namespace) -> None:
         for c in changes:
             print(f"{c.action:<8} {c.path} → {c.target}  ({c.reason})")
         out = write_preview(changes, ns.preview_out)
-        print(f"{len(rows)} decisions, {len(changes)} changes previewed ({len(rows) - len(changes)} rejected): {out}; "
-              "nothing was moved")
+        if not ns.commit:
+            print(f"{len(rows)} decisions, {len(changes)} changes previewed ({len(rows) - len(changes)} rejected): "
+                  f"{out}; nothing was moved (--commit carries them out)")
+            return
+        from sfxrep.audit.commit import commit
+        from sfxrep.libraries.spec import load_libraries
+
+        source = index.meta["sources"].get("libraries")
+        if not source:
+            raise ValueError(f"{ns.index}: built from folders, not a libraries YAML; --commit needs to know where "
+                             "each library keeps its labels")
+        libraries = {s.name: s.library for s in load_libraries(source).libraries}
+        journal_path = Path(ns.journal or Path(ns.apply).with_suffix(".journal.json"))
+        journal = commit(changes, libraries, {r.path: r.library for r in index.rows}, journal_path, str(ns.apply))
+        print(f"{len(changes)} changes made ({len(journal.steps)} steps): removed copies are in each library's "
+              f".sfxrep-quarantine folder; journal {journal_path} (sfxrep audit --undo {journal_path} restores "
+              f"everything); run sfxrep index {ns.index} to bring the index up to date")
         return
     if not ns.index:
         raise ValueError("sfxrep audit: give an INDEX folder (or --apply DECISIONS.csv)")

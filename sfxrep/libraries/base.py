@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sfxrep.audio.decode import AUDIO_EXTENSIONS
+from sfxrep.paths import QUARANTINE
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -91,13 +92,15 @@ class Library:
 
 def audio_files(root: Path, scan: Scan) -> Iterator[Path]:
     """Sound files under ``root`` (recursive, sorted); other files are counted in ``scan.ignored``, broken links
-    listed in ``scan.skipped``."""
+    listed in ``scan.skipped``; the quarantine folder of ``sfxrep audit --commit`` is not part of the library."""
     if root.is_file():
         raise NotADirectoryError(f"{root}: a file, not a folder (a library's root is the folder of its sounds)")
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {root}")
     for path in sorted(p for p in root.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists())):
-        if not path.exists():  # a dangling link: reported, never silently passed over
+        if QUARANTINE in path.relative_to(root).parts:  # copies `sfxrep audit --commit` set aside
+            scan.ignored["(quarantined)"] += 1
+        elif not path.exists():  # a dangling link: reported, never silently passed over
             scan.skipped.append(Skipped(str(path), "a broken symbolic link (its target is missing)"))
         elif path.suffix.lower() in AUDIO_EXTENSIONS:
             yield path
