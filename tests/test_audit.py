@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,6 +225,18 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
         assert download.value.suggested_filename == "audit-decisions.csv"
         page.reload()  # decisions persist in the browser
         assert page.inner_text("#n-decided") == "3"
+        # the best-quality original is kept by default; the librarian may keep another: the decisions follow
+        page.click("nav button[data-tab=duplicates]")
+        kept = page.locator("#duplicates .member:has(input:checked)")
+        assert kept.count() == 1 and kept.get_attribute("data-path").endswith("c01/f00.wav")
+        assert "trimmed by 0.15 s" in page.inner_text("#duplicates")
+        flac = page.locator('#duplicates .member[data-path$="f00 copy.flac"]')
+        flac.locator("input[type=radio]").check()
+        assert page.inner_text("#n-decided") == "2"  # the removal of the new keep is gone
+        assert page.locator("#duplicates .member:has(button)").count() == 2  # the old keep can now be removed
+        stored = page.evaluate("() => Object.values(JSON.parse(localStorage.getItem(Object.keys(localStorage)"
+                               ".find(k => !k.endsWith(':keeps'))))).filter(d => d.kind === 'duplicate')")
+        assert [d["keep"].rsplit("/", 1)[1] for d in stored] == ["f00 copy.flac"]
         assert not errors, errors
         browser.close()
     assert (tmp_path / "duplicates.png").stat().st_size > 20_000
@@ -370,3 +383,35 @@ def test_a_labels_csv_is_enough_to_index_and_audit_and_nothing_lands_in_the_curr
     monkeypatch.delenv("SFXREP_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert sfxrep.paths.cache_root() == tmp_path / "xdg" / "sfxrep"
+
+
+def test_duplicates_come_with_facts_a_best_original_and_each_copys_relation(audited):
+    """The cluster of c01/f00 (a WAV, its trimmed, halved, resampled FLAC, and an Ogg re-encoding): the WAV is kept
+    by default and each copy says how it was derived."""
+    records = [json.loads(line) for line in (audited / "audit" / "audit.jsonl").read_text().splitlines()]
+    cluster = next(r for r in records if r["finding"] == "duplicate")
+    assert cluster["keep"].endswith("c01/f00.wav") and cluster["files"][0] == cluster["keep"]
+    facts = {Path(p).name: f for p, f in cluster["facts"].items()}
+    assert facts["f00.wav"]["lossless"] and facts["f00.wav"]["sample_rate"] == 22_050
+    assert facts["f00 copy.flac"]["sample_rate"] == 16_000 and facts["f00 copy.flac"]["bit_depth"] == 16
+    assert not facts["f00 again.ogg"]["lossless"] and facts["f00 again.ogg"]["bit_depth"] == 0
+    assert abs(facts["f00.wav"]["duration"] - facts["f00 copy.flac"]["duration"] - 0.15) < 0.01
+    assert facts["f00 copy.flac"]["loudness"] < facts["f00.wav"]["loudness"] - 5  # halved (and its attack trimmed)
+    relation = {Path(p).name: r for p, r in cluster["relation"].items()}
+    copy = relation["f00 copy.flac"]
+    assert "trimmed by 0.15 s" in copy and "gain -6." in copy and "resampled 22050 → 16000 Hz" in copy
+    assert "re-encoded as FLAC" in copy
+    assert "re-encoded as OGG VORBIS" in relation["f00 again.ogg"] and "trimmed" not in relation["f00 again.ogg"]
+
+
+def test_best_original_prefers_lossless_then_longest_then_rate():
+    from sfxrep.audit.copies import FileFacts, best_original
+
+    facts = {"a.ogg": FileFacts(2.0, "OGG", "VORBIS", 48_000, 2, 0, 10, -20, False),
+             "b.wav": FileFacts(1.8, "WAV", "PCM_16", 44_100, 2, 16, 10, -20, True),
+             "c.wav": FileFacts(2.0, "WAV", "PCM_16", 22_050, 2, 16, 10, -20, True),
+             "d.wav": FileFacts(2.0, "WAV", "PCM_24", 44_100, 2, 24, 10, -20, True)}
+    assert best_original(list(facts), facts) == "d.wav"
+    del facts["d.wav"]
+    assert best_original(list(facts), facts) == "c.wav"  # longest wins over rate: b is a trimmed copy
+    assert best_original(["a.ogg"], facts) == "a.ogg"

@@ -85,6 +85,9 @@ nav button { border:1px solid var(--line); background:var(--bg); border-radius:6
              font:inherit; }
 nav button[aria-selected="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
 nav button[aria-selected="true"] .count { color:#dbe6ff; }
+.facts { font-size:12px; color:var(--ink); margin-top:2px; }
+.relation { font-size:12px; font-style:italic; margin:2px 0 4px; }
+label.keep { font-size:12px; display:block; margin:4px 0; }
 .export { margin-left:auto; border:0; background:var(--ink); color:#fff; border-radius:6px; padding:7px 14px;
           cursor:pointer; font:inherit; }
 .filters { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:10px 24px; color:var(--muted); }
@@ -187,6 +190,12 @@ function buttons(key, row, card, acceptText, rejectText) {
   reject.onclick = () => decide(key, row, "reject", card);
   return el("div", {class: "buttons"}, accept, reject);
 }
+const keeps = JSON.parse(localStorage.getItem(KEY + ":keeps") || "{}");
+function retarget(c, keep) {  // a new keep: the decisions on the cluster's other files now keep it; none on it
+  delete decisions["duplicate:" + keep];
+  for (const p of c.files) if (decisions["duplicate:" + p]) decisions["duplicate:" + p].keep = keep;
+  save();
+}
 function filters() {
   return {library: $("#f-library").value, text: $("#f-text").value.toLowerCase(), flagged: $("#f-flagged").checked,
           kind: $("#f-kind").value, undecided: $("#f-undecided").checked};
@@ -232,17 +241,30 @@ function renderDuplicates() {
   if (!shown.length) box.append(el("p", {class: "empty", text: "No duplicate cluster matches the filters."}));
   for (const c of shown) {
     const card = el("article", {class: "card dups", "data-kind": c.kind});
+    const keep = keeps[c.keep] || c.keep;  // the user's choice, else the best-quality original
     card.append(el("div", {}, el("span", {class: "tag flag", text: c.kind}), " ",
-      el("strong", {text: c.files.length + " files"}), el("span", {class: "sub", text: "  keep the first, decide on the others"})));
+      el("strong", {text: c.files.length + " files"}),
+      el("span", {class: "sub", text: "  kept by default: the best-quality original (lossless, longest, highest rate)"})));
     const members = el("div", {class: "members"});
-    c.files.forEach((p, i) => {
+    c.files.forEach(p => {
+      const f = c.facts[p] || {};
+      const facts = f.error ? "unreadable: " + f.error : [f.duration.toFixed(2) + " s", f.format + " " + f.subtype,
+        f.sample_rate + " Hz", f.channels + " ch", f.bit_depth ? f.bit_depth + "-bit" : "lossy",
+        (f.size / 1024).toFixed(0) + " KB", f.loudness.toFixed(1) + " dBFS"].join(" · ");
       const m = el("div", {class: "member", "data-path": p},
         el("div", {class: "file", text: base(p)}), el("div", {class: "sub", text: p}),
-        el("div", {class: "sub", text: (DATA.libraries_of[p] || "") + " · " + (DATA.labels_of[p] || "")}), player(p));
-      if (i > 0) {
+        el("div", {class: "sub", text: (DATA.libraries_of[p] || "") + " · " + (DATA.labels_of[p] || "")}),
+        el("div", {class: "facts", text: facts}),
+        el("div", {class: "relation", text: p === c.keep ? "the original" : c.relation[p]}), player(p));
+      const choose = el("label", {class: "keep"}, el("input", {type: "radio", name: "keep:" + c.keep}), " keep this one");
+      const radio = choose.querySelector("input");
+      radio.checked = p === keep;
+      radio.onchange = () => { keeps[c.keep] = p; retarget(c, p); localStorage.setItem(KEY + ":keeps", JSON.stringify(keeps)); renderDuplicates(); };
+      m.append(choose);
+      if (p !== keep) {
         const key = "duplicate:" + p;
         const row = {kind: "duplicate", path: p, library: DATA.libraries_of[p] || "", label: DATA.labels_of[p] || "",
-                     suggestion: "", keep: c.files[0]};
+                     suggestion: "", keep: keep};
         m.append(buttons(key, row, m, "Accept: remove copy", "Reject: keep both"));
         paintDecision(key, m);
       } else m.append(el("div", {class: "sub", text: "kept"}));

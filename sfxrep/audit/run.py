@@ -7,6 +7,7 @@ first), ``audit.csv`` (the same, flat) and ``audit.html`` (:mod:`sfxrep.audit.pa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Iterator
@@ -48,6 +49,14 @@ class Audit:
     crosswalk: list[CrosswalkRow] = field(default_factory=list)
     crosswalk_note: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @functools.cached_property
+    def copies(self) -> list[dict]:
+        """Each cluster described for a decision (:func:`sfxrep.audit.copies.describe`): the default keep first,
+        per-file format and quality, and each copy's relation to the kept file."""
+        from sfxrep.audit.copies import describe
+
+        return [describe(c) for c in self.clusters]
 
     @property
     def ranked(self) -> list[Suspect]:
@@ -177,9 +186,8 @@ def _records(audit: Audit) -> list[dict]:
     records = [audit.summary()]
     for rank, s in enumerate(audit.listed, 1):  # issue: true for a flag; weak evidence listed with issue: false
         records.append({"finding": "mislabel", "rank": rank, **s.to_dict()})
-    for n, c in enumerate(audit.clusters, 1):
-        records.append({"finding": "duplicate", "cluster": n, "kind": c.kind, "files": c.files,
-                        "pairs": [p.to_dict() for p in c.pairs]})
+    for n, c in enumerate(audit.copies, 1):
+        records.append({"finding": "duplicate", "cluster": n, **c})
     for r in audit.crosswalk:
         records.append({"finding": "crosswalk", **r.to_dict()})
     return records
@@ -197,11 +205,12 @@ def _csv_rows(audit: Audit) -> Iterator[list]:
         evidence = "; ".join(f"{Path(n.path).name} [{n.label}] cos {n.cosine:.3f}" for n in s.neighbours)
         yield ["mislabel" if s.issue else "mislabel (weak evidence)", rank, s.library, s.path, s.label, s.suggestion,
                f"{s.quality:.5f}", "", f"p(label) {s.p_label:.3f}, p(suggestion) {s.p_suggestion:.3f}; nearest: {evidence}"]
-    for n, c in enumerate(audit.clusters, 1):
+    for n, (c, view) in enumerate(zip(audit.clusters, audit.copies, strict=True), 1):
+        relations = "; ".join(f"{Path(p).name}: {r}" for p, r in view["relation"].items())
         evidence = "; ".join(f"{Path(p.a).name}~{Path(p.b).name}: corr {p.correlation:.4f}, lag {p.lag_s:+.3f} s, "
                              f"gain {p.gain_db:+.1f} dB, overlap {p.overlap:.2f}" for p in c.pairs)
-        yield [f"duplicate-{c.kind}", n, "", c.files[0], "", "", f"{min(p.correlation for p in c.pairs):.5f}",
-               " | ".join(c.files[1:]), evidence]
+        yield [f"duplicate-{c.kind}", n, "", view["keep"], "", "", f"{min(p.correlation for p in c.pairs):.5f}",
+               " | ".join(view["files"][1:]), f"keep (best original) {Path(view['keep']).name}; {relations}; {evidence}"]
     for r in audit.crosswalk:
         for t in r.targets:
             yield ["crosswalk", "", r.source_library, "", r.source_class, t.target, f"{t.share:.4f}", r.target_library,
@@ -219,8 +228,7 @@ def page_data(audit: Audit, index: Index) -> dict:
             "model": audit.model, "files": audit.files, "libraries": audit.libraries,
             "created": time.strftime("%Y-%m-%d %H:%M"),
             "suspects": [s.to_dict() for s in shown],
-            "clusters": [{"kind": c.kind, "files": c.files, "pairs": [p.to_dict() for p in c.pairs]}
-                         for c in audit.clusters],
+            "clusters": audit.copies,
             "crosswalk": [r.to_dict() for r in audit.crosswalk], "crosswalk_note": audit.crosswalk_note,
             "libraries_of": {p: rows[p].library for p in set(audio) if p in rows},
             "labels_of": {p: rows[p].label for p in set(audio) if p in rows},
