@@ -205,14 +205,57 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
         # filters
         assert page.locator("article.suspect").count() == 1  # flagged only: the moved file
         page.uncheck("#f-flagged")
-        assert page.locator("article.suspect").count() > 1
+        cards = page.locator("article.suspect")
+        assert cards.count() >= 5
+        # compact: at least five whole cards on a 1366×768 screen, no horizontal scroll, a waveform per player
+        boxes = [cards.nth(i).bounding_box() for i in range(5)]
+        assert all(b["y"] >= 0 and b["y"] + b["height"] <= 768 for b in boxes), boxes
+        assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert page.locator("article.suspect button.play svg rect").count() >= 5 * 48
+        page.screenshot(path=str(tmp_path / "suspects.png"))
+        # keys: j moves to a card, a accepts it, j then r rejects the next, space plays; k goes back
+        page.keyboard.press("j")
+        page.keyboard.press("a")
+        assert "decided-accept" in cards.nth(0).get_attribute("class")
+        page.keyboard.press("j")
+        page.keyboard.press("r")
+        assert "decided-reject" in cards.nth(1).get_attribute("class")
+        page.keyboard.press(" ")
+        page.wait_for_function("() => document.querySelectorAll('article.suspect')[1].querySelector('audio')"
+                               ".currentTime > 0", timeout=10_000)
+        page.keyboard.press("k")
+        assert "current" in cards.nth(0).get_attribute("class")
+        page.keyboard.press("a")  # a second press takes the decision back
+        page.keyboard.press("j")
+        page.keyboard.press("r")
+        assert page.inner_text("#n-decided") == "0"
+        # any label, not only the suggestion: c03 for the first card, then taken back
+        other = cards.nth(0).locator("input.other")
+        other.fill("c03")
+        other.dispatch_event("change")
+        assert "decided-accept" in cards.nth(0).get_attribute("class") and page.inner_text("#n-decided") == "1"
+        picked = page.evaluate("() => Object.values(JSON.parse(localStorage.getItem(Object.keys(localStorage)"
+                               ".find(k => !k.endsWith(':keeps')))))")
+        assert [d["suggestion"] for d in picked] == ["c03"]
+        assert page.locator("datalist#labels-lib option").count() == 4
+        cards.nth(0).locator("button.accept").click()  # the suggestion instead of c03
+        assert [d["suggestion"] for d in page.evaluate(
+            "() => Object.values(JSON.parse(localStorage.getItem(Object.keys(localStorage)"
+            ".find(k => !k.endsWith(':keeps')))))")] == [cards.nth(0).locator(".tag.new").inner_text()]
+        cards.nth(0).locator("button.accept").click()  # and taken back
+        assert page.inner_text("#n-decided") == "0"
+        # filters only where they apply
+        assert page.is_visible("#f-flagged") and not page.is_visible("#f-kind")
+        page.click("nav button[data-tab=crosswalk]")
+        assert not page.is_visible("#f-flagged") and not page.is_visible("#f-library")
+        page.click("nav button[data-tab=suspects]")
         page.fill("#f-text", "f03_moved")
         assert page.locator("article.suspect").count() == 1
         # decisions: accept the relabel, keep both of one duplicate pair, remove the other copy
         page.click("article.suspect button.accept")
         page.fill("#f-text", "")
         page.click("nav button[data-tab=duplicates]")
-        members = page.locator("#duplicates .member:has(button)")
+        members = page.locator("#duplicates .member:has(button.accept)")
         assert members.count() == 2
         members.nth(0).locator("button.reject").click()
         members.nth(1).locator("button.accept").click()
@@ -233,7 +276,7 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
         flac = page.locator('#duplicates .member[data-path$="f00 copy.flac"]')
         flac.locator("input[type=radio]").check()
         assert page.inner_text("#n-decided") == "2"  # the removal of the new keep is gone
-        assert page.locator("#duplicates .member:has(button)").count() == 2  # the old keep can now be removed
+        assert page.locator("#duplicates .member:has(button.accept)").count() == 2  # the old keep can now be removed
         stored = page.evaluate("() => Object.values(JSON.parse(localStorage.getItem(Object.keys(localStorage)"
                                ".find(k => !k.endsWith(':keeps'))))).filter(d => d.kind === 'duplicate')")
         assert [d["keep"].rsplit("/", 1)[1] for d in stored] == ["f00 copy.flac"]

@@ -30,6 +30,26 @@ def audio_source(path: str, page_dir: Path, embed: bool) -> str:
     return quote(name_bytes(os.path.relpath(path, page_dir).replace(os.sep, "/")))  # a name's own bytes, UTF-8 or not
 
 
+WAVE_POINTS = 48  # peaks per waveform image
+
+
+def waveform(path: str, points: int = WAVE_POINTS) -> str:
+    """The file's waveform as ``points`` peak levels (0–9, the loudest at 9), one digit each; ``""`` when it
+    cannot be read. The page draws it as a small image beside the play button."""
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        samples, _ = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return ""
+    x = np.abs(samples).max(axis=1) if samples.size else np.zeros(1, np.float32)
+    edges = np.linspace(0, len(x), points + 1).astype(int)
+    peaks = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+    top = peaks.max()
+    return "".join(str(int(round(9 * v / top))) if top > 0 else "0" for v in peaks)
+
+
 def _shown(value: object) -> object:
     """``value`` with every string as :func:`~sfxrep.fileio.shown` writes it."""
     if isinstance(value, str):
@@ -57,6 +77,7 @@ def render(data: dict, out: Path, embed_audio: bool = False) -> Path:
                              f"(limit {EMBED_MAX_BYTES / 1e6:.0f} MB); leave the audio referenced by path")
     data = _shown(data)  # a page (and the decisions it exports) holds text: undecodable bytes as \xff escapes
     data["audio"] = {shown(p): audio_source(p, out, embed_audio) for p in paths if Path(p).is_file()}
+    data["waves"] = {shown(p): waveform(p) for p in paths if Path(p).is_file()}
     data["decision_columns"] = list(DECISION_COLUMNS)
     # no "<" at all inside the inline script: "</script>" would end it, "<!--<script" would keep it open (HTML's
     # script-data escape states), either way the page goes blank; JSON reads \u003c as the same character
@@ -95,8 +116,18 @@ label.keep { font-size:12px; display:block; margin:4px 0; }
           border-radius:5px; background:#fff; }
 main { padding:0 24px 40px; max-width:1280px; }
 section[hidden] { display:none; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; margin:10px 0;
-        display:grid; grid-template-columns:minmax(280px, 1fr) minmax(320px, 1.4fr); gap:8px 20px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:8px 12px; margin:6px 0;
+        display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1.3fr) auto; gap:4px 16px; align-items:center; }
+.card.current { outline:2px solid var(--accent); outline-offset:1px; }
+.suspect .file, .suspect .sub { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+.play { display:inline-flex; align-items:center; gap:6px; border:1px solid var(--line); background:#fff;
+        border-radius:6px; padding:2px 6px 2px 4px; cursor:pointer; font:inherit; vertical-align:middle; }
+.play svg { display:block; }
+.play[aria-pressed="true"] { border-color:var(--accent); }
+.chip { display:flex; align-items:center; gap:6px; min-width:0; font-size:12.5px; }
+.chip .sub { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+.keys { color:var(--muted); font-size:12px; margin-left:auto; }
+audio.hidden { display:none; }
 .card.decided-accept { border-left:4px solid var(--ok); }
 .card.decided-reject { border-left:4px solid var(--muted); opacity:.75; }
 .file { font-weight:600; word-break:break-all; }
@@ -107,9 +138,10 @@ section[hidden] { display:none; }
 .tag.new { background:#e5f5ea; color:var(--ok); }
 .tag.flag { background:#fff1dc; color:var(--warn); }
 audio { width:100%; height:32px; margin:4px 0; }
-.neigh { display:grid; grid-template-columns:1fr auto; gap:2px 10px; align-items:center; font-size:12.5px; }
-.neigh audio { height:28px; }
-.buttons { display:flex; gap:8px; margin-top:8px; }
+.neigh { display:grid; grid-template-columns:repeat(2, minmax(0, 1fr)); gap:3px 10px; align-items:center; }
+.buttons { display:flex; flex-direction:column; gap:4px; }
+.dups .buttons { flex-direction:row; margin-top:6px; }
+input.other { font:inherit; font-size:12px; width:150px; padding:3px 6px; border:1px solid var(--line); border-radius:5px; }
 .buttons button { font:inherit; border-radius:6px; padding:5px 12px; cursor:pointer; border:1px solid var(--line);
                   background:#fff; }
 .buttons button.accept[aria-pressed="true"] { background:var(--ok); color:#fff; border-color:var(--ok); }
@@ -118,7 +150,7 @@ table { border-collapse:collapse; width:100%; background:var(--card); font-size:
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:#eef1f4; position:sticky; top:0; }
 .bar { height:6px; background:var(--accent); border-radius:3px; }
-.dups { grid-template-columns:1fr; }
+.dups { grid-template-columns:minmax(0, 1fr); }
 .members { display:grid; grid-template-columns:repeat(auto-fill, minmax(300px, 1fr)); gap:10px; }
 .member { border:1px solid var(--line); border-radius:6px; padding:8px; }
 .evidence td, .evidence th { font-size:12px; padding:3px 6px; }
@@ -136,12 +168,13 @@ th { background:#eef1f4; position:sticky; top:0; }
   </nav>
   <button class="export" id="export">Export decisions (<span id="n-decided">0</span>)</button>
 </header>
-<div class="filters">
-  <label>Library <select id="f-library"><option value="">all</option></select></label>
-  <label><input type="search" id="f-text" placeholder="file or label contains …"></label>
-  <label><input type="checkbox" id="f-flagged" checked> flagged by confident learning only</label>
-  <label>Duplicates <select id="f-kind"><option value="">exact and near</option><option>exact</option><option>near</option></select></label>
-  <label><input type="checkbox" id="f-undecided"> undecided only</label>
+<div class="filters" id="filters">
+  <label data-tabs="suspects duplicates">Library <select id="f-library"><option value="">all</option></select></label>
+  <label data-tabs="suspects duplicates"><input type="search" id="f-text" placeholder="file or label contains …"></label>
+  <label data-tabs="suspects"><input type="checkbox" id="f-flagged" checked> flagged (strong evidence) only</label>
+  <label data-tabs="duplicates">Duplicates <select id="f-kind"><option value="">exact and near</option><option>exact</option><option>near</option></select></label>
+  <label data-tabs="suspects duplicates"><input type="checkbox" id="f-undecided"> undecided only</label>
+  <span class="keys" data-tabs="suspects duplicates">keys: j / k next / previous · a accept · r reject · space play</span>
 </div>
 <main>
   <section id="suspects"></section>
@@ -162,17 +195,39 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 const base = p => p.split("/").pop();
-const player = path => {
-  const a = el("audio", {controls: "", preload: "none", "data-path": path});
+const SVG = "http://www.w3.org/2000/svg";
+function wave(path, width) {  // the waveform computed at audit time: one digit 0-9 per column
+  const svg = document.createElementNS(SVG, "svg"), peaks = DATA.waves[path] || "";
+  svg.setAttribute("width", String(width)); svg.setAttribute("viewBox", "0 0 96 22"); svg.setAttribute("preserveAspectRatio", "none"); svg.setAttribute("height", "22"); svg.setAttribute("aria-hidden", "true");
+  [...peaks].forEach((d, i) => {
+    const h = 1 + 20 * Number(d) / 9, r = document.createElementNS(SVG, "rect");
+    r.setAttribute("x", String(2 * i)); r.setAttribute("width", "1.5");
+    r.setAttribute("y", String(11 - h / 2)); r.setAttribute("height", String(h)); r.setAttribute("fill", "#5b6670");
+    svg.append(r);
+  });
+  return svg;
+}
+const player = (path, width = 96) => {  // a play button over the file's waveform; the audio element stays hidden
+  const a = el("audio", {class: "hidden", preload: "none", "data-path": path});
   a.src = DATA.audio[path] || "";
-  return a;
+  const b = el("button", {class: "play", type: "button", title: "play " + base(path), "aria-pressed": "false"},
+               el("span", {text: "\u25b6"}), wave(path, width));
+  b.onclick = () => toggle(a);
+  a.onplay = () => b.setAttribute("aria-pressed", "true");
+  a.onpause = a.onended = () => b.setAttribute("aria-pressed", "false");
+  return el("span", {class: "player"}, b, a);
 };
+function toggle(a) {
+  document.querySelectorAll("audio").forEach(x => { if (x !== a) x.pause(); });
+  if (a.paused) a.play(); else a.pause();
+}
 function save() {
   localStorage.setItem(KEY, JSON.stringify(decisions));
   $("#n-decided").textContent = Object.keys(decisions).length;
 }
 function decide(key, row, value, card) {
-  if (decisions[key] && decisions[key].decision === value) delete decisions[key];
+  const same = decisions[key] && decisions[key].decision === value && decisions[key].suggestion === row.suggestion;
+  if (same) delete decisions[key];  // a second click takes the decision back
   else decisions[key] = {...row, decision: value};
   paintDecision(key, card); save();
 }
@@ -212,21 +267,29 @@ function renderSuspects() {
     const key = "relabel:" + s.path;
     const card = el("article", {class: "card suspect", "data-path": s.path});
     const left = el("div", {},
-      el("div", {class: "file", text: base(s.path)}), el("div", {class: "sub", text: s.path}),
+      el("div", {class: "chip"}, player(s.path), el("span", {class: "file", title: s.path, text: base(s.path)})),
       el("div", {class: "labels"}, el("span", {class: "tag now", text: s.label}), " → ",
          el("span", {class: "tag new", text: s.suggestion}), " ",
          s.issue ? el("span", {class: "tag flag", text: "flagged: strong evidence"})
                  : s.evidence === "weak" ? el("span", {class: "tag", text: "weak evidence"}) : null),
-      el("div", {class: "sub", text: `${s.library} · relative confidence ${s.quality.toFixed(3)} · p(label) ${s.p_label.toFixed(2)} · p(suggestion) ${s.p_suggestion.toFixed(2)}`}),
-      player(s.path));
+      el("div", {class: "sub", title: s.path, text: `${s.library} · relative confidence ${s.quality.toFixed(3)} · p(label) ${s.p_label.toFixed(2)} · p(suggestion) ${s.p_suggestion.toFixed(2)}`}));
     const row = {kind: "relabel", path: s.path, library: s.library, label: s.label, suggestion: s.suggestion, keep: ""};
-    left.append(buttons(key, row, card, "Accept: relabel to " + s.suggestion, "Reject: keep " + s.label));
-    const right = el("div", {class: "neigh"}, el("strong", {text: "Nearest files of " + s.library}), el("span"));
+    const right = el("div", {class: "neigh", title: "the nearest files of " + s.library});
     for (const n of s.neighbours) {
-      right.append(el("div", {}, el("span", {class: n.label === s.label ? "tag now" : "tag", text: n.label}), " ",
-        el("span", {class: "sub", text: base(n.path) + " · cos " + n.cosine.toFixed(3)}), player(n.path)), el("span"));
+      right.append(el("div", {class: "chip"}, player(n.path, 48),
+        el("span", {class: n.label === s.label ? "tag now" : "tag", text: n.label}),
+        el("span", {class: "sub", title: n.path, text: base(n.path) + " · cos " + n.cosine.toFixed(2)})));
     }
-    card.append(left, right);
+    const pick = el("input", {class: "other", type: "search", list: "labels-" + s.library, placeholder: "or relabel to …",
+                              "aria-label": "relabel to another label"});
+    pick.onchange = () => {  // any label of the library (or a new plain one): an accepted relabel to it
+      const target = pick.value.trim();
+      if (target && target !== s.label) { delete decisions[key]; decide(key, {...row, suggestion: target}, "accept", card); }
+    };
+    const actions = buttons(key, row, card, "Accept: relabel to " + s.suggestion, "Reject: keep " + s.label);
+    actions.append(pick);
+    if (decisions[key] && decisions[key].suggestion !== s.suggestion) pick.value = decisions[key].suggestion;
+    card.append(left, right, actions);
     paintDecision(key, card);
     box.append(card);
   }
@@ -305,14 +368,44 @@ $("#export").onclick = () => {
   document.body.append(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 };
-document.querySelectorAll("nav button").forEach(b => b.onclick = () => {
-  document.querySelectorAll("nav button").forEach(x => x.setAttribute("aria-selected", String(x === b)));
-  document.querySelectorAll("main section").forEach(s => s.hidden = s.id !== b.dataset.tab);
+function showTab(tab) {  // the tab, and only the filters that apply to it
+  document.querySelectorAll("nav button").forEach(x => x.setAttribute("aria-selected", String(x.dataset.tab === tab)));
+  document.querySelectorAll("main section").forEach(s => s.hidden = s.id !== tab);
+  document.querySelectorAll("#filters [data-tabs]").forEach(f => f.hidden = !f.dataset.tabs.split(" ").includes(tab));
+  current = -1;
+}
+document.querySelectorAll("nav button").forEach(b => b.onclick = () => showTab(b.dataset.tab));
+let current = -1;  // the card the keys act on
+function items() {
+  const tab = document.querySelector("nav button[aria-selected=true]").dataset.tab;
+  return [...document.querySelectorAll(tab === "suspects" ? "#suspects article.suspect"
+                                                          : tab === "duplicates" ? "#duplicates .member:has(button.accept)" : "none")];
+}
+function focusItem(i) {
+  const list = items();
+  if (!list.length) return;
+  current = Math.max(0, Math.min(list.length - 1, i));
+  list.forEach((c, j) => c.classList.toggle("current", j === current));
+  list[current].scrollIntoView({block: "nearest"});
+}
+document.addEventListener("keydown", e => {
+  if (e.target.matches("input[type=search], select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+  const list = items(), item = list[current];
+  if (e.key === "j") focusItem(current + 1);
+  else if (e.key === "k") focusItem(current - 1);
+  else if ((e.key === "a" || e.key === "r") && item) {
+    item.querySelector(e.key === "a" ? "button.accept" : "button.reject").click();
+    focusItem(current);
+  } else if (e.key === " " && item) { e.preventDefault(); toggle(item.querySelector("audio")); }
+  else return;
 });
-for (const lib of DATA.libraries) $("#f-library").append(el("option", {text: lib}));
+for (const lib of DATA.libraries) {
+  $("#f-library").append(el("option", {text: lib}));
+  document.body.append(el("datalist", {id: "labels-" + lib}, ...(DATA.library_labels[lib] || []).map(l => el("option", {value: l}))));
+}
 ["#f-library", "#f-text", "#f-flagged", "#f-kind", "#f-undecided"].forEach(s => $(s).addEventListener("input", renderAll));
 $("#meta").textContent = `${DATA.files} files · ${DATA.libraries.length} libraries · model ${DATA.model} · ${DATA.created}`;
-save(); renderAll();
+save(); renderAll(); showTab("suspects");
 </script>
 </body></html>
 """

@@ -232,6 +232,8 @@ def page_data(audit: Audit, index: Index) -> dict:
             "crosswalk": [r.to_dict() for r in audit.crosswalk], "crosswalk_note": audit.crosswalk_note,
             "libraries_of": {p: rows[p].library for p in set(audio) if p in rows},
             "labels_of": {p: rows[p].label for p in set(audio) if p in rows},
+            "library_labels": {lib: sorted({r.label for r in index.rows if r.library == lib and r.label is not None})
+                               for lib in audit.libraries},
             "audio_paths": audio}
 
 
