@@ -458,3 +458,14 @@ def test_best_original_prefers_lossless_then_longest_then_rate():
     del facts["d.wav"]
     assert best_original(list(facts), facts) == "c.wav"  # longest wins over rate: b is a trimmed copy
     assert best_original(["a.ogg"], facts) == "a.ogg"
+
+
+def test_waveform_peaks_are_digits_scaled_to_the_loudest(tmp_path):
+    from sfxrep.audit.page import WAVE_POINTS, waveform
+
+    sf.write(tmp_path / "half.wav", np.r_[np.zeros(1000), np.full(1000, 0.5), np.zeros(10)].astype("float32"), 8000)
+    sf.write(tmp_path / "tiny.wav", np.array([0.1, 0.5, 0.2], "float32"), 8000)
+    half = waveform(str(tmp_path / "half.wav"))
+    assert len(half) == WAVE_POINTS and half[:20] == "0" * 20 and half[-20:] == "9" * 20
+    assert waveform(str(tmp_path / "tiny.wav")).startswith("294")  # shorter than the image: padded
+    assert waveform(str(tmp_path / "missing.wav")) == ""

@@ -44,10 +44,10 @@ def waveform(path: str, points: int = WAVE_POINTS) -> str:
     except (sf.LibsndfileError, RuntimeError, OSError):
         return ""
     x = np.abs(samples).max(axis=1) if samples.size else np.zeros(1, np.float32)
-    edges = np.linspace(0, len(x), points + 1).astype(int)
-    peaks = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
-    top = peaks.max()
-    return "".join(str(int(round(9 * v / top))) if top > 0 else "0" for v in peaks)
+    x = np.pad(x, (0, max(0, points - len(x))))  # a file shorter than ``points`` samples
+    peaks = np.maximum.reduceat(x, np.linspace(0, len(x), points, endpoint=False).astype(int))
+    top = float(peaks.max())
+    return "".join(str(round(9 * float(v) / top)) if top > 0 else "0" for v in peaks)
 
 
 def _shown(value: object) -> object:
