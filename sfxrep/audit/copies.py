@@ -10,6 +10,7 @@ waveforms agree only in part, a *re-mix*. The user may keep any file (the page l
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,8 +47,8 @@ class FileFacts:
 def file_facts(path: str | Path) -> FileFacts:
     """The :class:`FileFacts` of ``path`` (read with libsndfile; the loudness decodes the file once)."""
     try:
-        info = sf.info(str(path))
-        samples, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(os.fsencode(path))  # bytes: libsndfile opens any name, UTF-8 or not
+        samples, _ = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as err:
         return FileFacts(error=str(err))
     rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if samples.size else 0.0

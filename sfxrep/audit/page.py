@@ -40,7 +40,7 @@ def waveform(path: str, points: int = WAVE_POINTS) -> str:
     import soundfile as sf
 
     try:
-        samples, _ = sf.read(path, dtype="float32", always_2d=True)
+        samples, _ = sf.read(os.fsencode(path), dtype="float32", always_2d=True)  # any name, UTF-8 or not
     except (sf.LibsndfileError, RuntimeError, OSError):
         return ""
     x = np.abs(samples).max(axis=1) if samples.size else np.zeros(1, np.float32)
