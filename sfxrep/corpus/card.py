@@ -82,7 +82,10 @@ def card_markdown(summary: dict, recipes: Sequence[Recipe]) -> str:
         "- **Groups**: `labels.csv`'s `group` is the take group of the evaluation protocol's rule "
         "(`sfxrep.libraries.takes`), so takes of one source never straddle a split or fold.",
         "- **Every sound file read is accounted for** in `data/corpus/report.csv`: kept, duplicate of which file "
-        "(exact or near), excluded and why, in a class too small, or over a class cap.", "",
+        "(exact or near), excluded and why, in a class too small, or over a class cap.",
+        "- **How separable the labels are** (k-fold 1-NN with aiSFX and log-mel per library, the weakest classes to "
+        "listen to first, and which voice libraries are speech-content or speaker-identity tasks): "
+        "[docs/corpus.md](../../docs/corpus.md).", "",
         *library_table(libs, "licence (files under it, by the package's copyright file)"),
         "", "## Per package: label rule and what was left out", ""]
     for recipe in recipes:
