@@ -469,3 +469,21 @@ def test_merge_refuses_shards_embedded_at_two_precisions(library, tmp_path, caps
     with pytest.raises(SystemExit):
         main(["index", "merge", "--out", str(tmp_path / "m"), str(tmp_path / "s0"), str(tmp_path / "s1")])
     assert "build every shard with one --precision" in capsys.readouterr().err
+
+
+def test_files_the_split_settings_leave_out_are_counted_not_silently_dropped(tmp_path, capsys):
+    """An index of a libraries YAML holds its prepared files: a class over ``max_per_class`` loses files there, and
+    the index says how many and where they are listed."""
+    rng = np.random.default_rng(5)
+    for label, n in (("big", 6), ("small", 3)):
+        (tmp_path / "lib" / label).mkdir(parents=True)
+        for i in range(n):
+            sf.write(tmp_path / "lib" / label / f"{i}.wav", 0.3 * rng.standard_normal(8000).astype(np.float32), 16_000)
+    spec = tmp_path / "libs.yaml"
+    spec.write_text(yaml.safe_dump({"split": {"seed": 0, "max_per_class": 4, "min_per_class": 2},
+                                    "libraries": [{"name": "lib", "kind": "folder", "root": "lib"}]}))
+    main(["index", "--out", str(tmp_path / "idx"), "--libraries", str(spec), "--model", "logmel", "--no-progress",
+          "--work-dir", str(tmp_path / "w"), "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert "note: 2 of 9 files of lib are not in the index" in err and "2 files over the per-class cap" in err
+    assert "report.json" in err and len(Index.open(tmp_path / "idx").rows) == 7

@@ -86,6 +86,11 @@ def scan_libraries(libraries: str | Path, names: Sequence[str] | None, work_dir:
                              f"it has {spec.names}")
         spec = LibrariesSpec(spec.source, tuple(s for s in spec.libraries if s.name in names))
     prepared = prepare(spec, work_dir, WaveCache(cache_dir), log=None)
+    for report in prepared.reports:  # what the split settings or the scan left out never reaches the index: say so
+        if report.in_manifest < report.found:
+            print(f"note: {report.found - report.in_manifest} of {report.found} files of {report.name} are not in "
+                  f"the index: {report.summary()} (the split settings of {spec.source.name}; every file named in "
+                  f"{prepared.folder / 'report.json'})", file=sys.stderr)
     rows = [Found(str(Path(r.path).resolve()), r.library, r.label, r.group, r.split) for r in prepared.rows]
     return rows, [s.name for s in spec.libraries if s.library.is_ucs]
 
