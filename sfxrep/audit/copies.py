@@ -67,7 +67,8 @@ def relation(keep: str, other: str, pairs: list[PairEvidence], facts: dict[str, 
     """How ``other`` relates to ``keep``, in words (see the module doc), from their pair (or, for files joined
     through a third, the pair of ``other`` with the strongest correlation)."""
     pair = next((p for p in pairs if {p.a, p.b} == {keep, other}), None)
-    if pair is None:
+    direct = pair is not None  # else the gain is to a third file, not to ``keep``
+    if not direct:
         pair = max((p for p in pairs if other in (p.a, p.b)), key=lambda p: p.correlation)
     if pair.kind == "exact":
         parts = ["identical audio"]
@@ -78,7 +79,7 @@ def relation(keep: str, other: str, pairs: list[PairEvidence], facts: dict[str, 
             parts.append(f"trimmed by {a.duration - b.duration:.2f} s" if b.duration < a.duration
                          else f"{b.duration - a.duration:.2f} s longer")
         gain = pair.gain_db if pair.a == keep else -pair.gain_db
-        if abs(gain) >= 0.5 and (pair.a, pair.b) in ((keep, other), (other, keep)):
+        if direct and abs(gain) >= 0.5:
             parts.append(f"gain {gain:+.1f} dB")
         if a.sample_rate and b.sample_rate and a.sample_rate != b.sample_rate:
             parts.append(f"resampled {a.sample_rate} → {b.sample_rate} Hz")

@@ -84,12 +84,12 @@ def safe_relpath(member: str) -> str:
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` atomically unless ``path`` already holds it (so a second build leaves every file as it was)."""
+    from sfxrep.fileio import atomic_write_text
+
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, text)
     return True
 
 
@@ -217,15 +217,16 @@ def build(recipes: Sequence[Recipe], out: str | Path, cache: str | Path, benchma
                                [PurePosixPath(e.path).stem for e in files])
         for e, g in zip(files, grouping.groups, strict=True):
             e.group = g
+        sizes = Counter(e.label for e in files)
         _write_if_changed(out / name / "labels.csv", _csv(
             ["path", "label", "group", "package", "version", "licence"],
             [[e.path.split("/", 1)[1], e.label, e.group, recipe.package, recipe.version, e.licence] for e in files]))
         summary["libraries"][name] = {
             "package": recipe.package, "version": recipe.version, "kind": lib.kind, "description": lib.description,
-            "files": len(files), "classes": len({e.label for e in files}), "groups": grouping.count,
+            "files": len(files), "classes": len(sizes), "groups": grouping.count,
             "licence": "; ".join(f"{name} ({n})" for name, n in Counter(e.licence for e in files).most_common()),
             "recipe": recipe.source,
-            "class_sizes": dict(sorted(Counter(e.label for e in files).items()))}
+            "class_sizes": dict(sorted(sizes.items()))}
     for s in states:
         statuses = Counter(e.status for e in s.entries)
         reasons = Counter(_reason(e) for e in s.entries if e.status != "kept")

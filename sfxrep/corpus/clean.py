@@ -34,6 +34,7 @@ from sfxrep.audit.duplicates import (
     signature,
     verify_pair,
 )
+from sfxrep.fileio import append_jsonl, atomic_write_text, read_jsonl
 
 CANDIDATE_COSINE = 0.97  # signature cosine a pair needs to be verified (the audit's is 0.70, see the module doc)
 NEIGHBOURS = 6  # nearest files by signature checked per file
@@ -65,11 +66,8 @@ class FingerprintCache:
     decodes nothing."""
 
     def __init__(self, file: Path) -> None:
-        self.file, self._rows = file, {}
-        if file.is_file():
-            for line in file.read_text().splitlines():
-                row = json.loads(line)
-                self._rows[row["key"]] = row
+        self.file = file
+        self._rows = {row["key"]: row for row in read_jsonl(file)} if file.is_file() else {}
 
     @staticmethod
     def _key(path: str) -> str:
@@ -91,10 +89,7 @@ class FingerprintCache:
                                    row["error"]))
             if progress:
                 progress(1)
-        if fresh:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.file, "a") as f:
-                f.writelines(json.dumps(r) + "\n" for r in fresh)
+        append_jsonl(fresh, self.file)
         return out
 
 
@@ -110,8 +105,7 @@ def cached_copies(file: Path, paths: Sequence[str], prints: Sequence[Fingerprint
             return ({int(i): (j, how) for i, (j, how) in saved["copies"].items()},
                     [PairEvidence(**e) for e in saved["evidence"]])
     copies, evidence = find_copies(paths, prints, progress=progress)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(json.dumps({"ident": ident, "copies": copies, "evidence": [e.to_dict() for e in evidence]}))
+    atomic_write_text(file, json.dumps({"ident": ident, "copies": copies, "evidence": [e.to_dict() for e in evidence]}))
     return copies, evidence
 
 

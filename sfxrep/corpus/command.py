@@ -84,9 +84,10 @@ def corpus_command(ns: argparse.Namespace) -> None:
         import json
 
         from sfxrep.corpus.card import card_markdown
+        from sfxrep.fileio import atomic_write_text
 
         summary = json.loads((Path(ns.out) / "corpus.json").read_text())
-        Path(ns.card).write_text(card_markdown(summary, recipes))
+        atomic_write_text(ns.card, card_markdown(summary, recipes))
         print(f"wrote {ns.card}")
         return
     if ns.action == "build":

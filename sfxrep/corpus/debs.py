@@ -37,22 +37,22 @@ class Member:
     kind: str  # "audio" or "text"
 
 
-def deb_filename(package: str, version: str) -> str:
-    """The file name ``apt-get download`` gives (an epoch's ``:`` is written ``%3a``)."""
-    return f"{package}_{version.replace(':', '%3a')}_all.deb"
+def _deb_glob(package: str, version: str) -> str:
+    """The names ``apt-get download`` gives the package (an epoch's ``:`` is written ``%3a``), any architecture."""
+    return f"{package}_{version.replace(':', '%3a')}_*.deb"
 
 
 def fetch(package: str, version: str, cache: Path, run: Callable = subprocess.run) -> Path:
     """The ``.deb`` of ``package`` at ``version`` in ``cache``, downloaded by ``apt-get download`` when absent."""
     cache.mkdir(parents=True, exist_ok=True)
-    found = sorted(cache.glob(f"{package}_{version.replace(':', '%3a')}_*.deb"))
+    found = sorted(cache.glob(_deb_glob(package, version)))
     if found:
         return found[0]
     if shutil.which("apt-get") is None:
         raise PackageError(f"{package}={version}: apt-get is not on this machine (a Debian-based system is needed), "
                            f"or put the .deb in {cache}")
     done = run(["apt-get", "download", f"{package}={version}"], cwd=cache, capture_output=True, text=True)
-    found = sorted(cache.glob(f"{package}_{version.replace(':', '%3a')}_*.deb"))
+    found = sorted(cache.glob(_deb_glob(package, version)))
     if done.returncode != 0 or not found:
         raise PackageError(f"{package}={version}: apt-get download failed: "
                            f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or 'no file written'} "

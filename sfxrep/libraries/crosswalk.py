@@ -24,11 +24,13 @@ class CrosswalkError(ValueError):
 
 @dataclass(frozen=True)
 class Crosswalk:
-    """``catid[class]`` (``None`` for ``none``) and ``reason[class]``; ``source``: the CSV file."""
+    """``catid[class]`` (``None`` for ``none``), ``reason[class]``, the UCS ``category`` of each CatID used;
+    ``source``: the CSV file."""
 
     catid: dict[str, str | None]
     reason: dict[str, str]
     source: str
+    category: dict[str, str]
 
 
 def load_crosswalk(path: str | Path, ucs_list: str | Path) -> Crosswalk:
@@ -51,7 +53,7 @@ def load_crosswalk(path: str | Path, ucs_list: str | Path) -> Crosswalk:
             if not why:
                 raise CrosswalkError(f"{path}:{line}: class {name!r} needs a one-line reason")
             catid[name], reason[name] = (None if cat == NONE else cat), why
-    return Crosswalk(catid, reason, str(path))
+    return Crosswalk(catid, reason, str(path), {c: known[c] for c in catid.values() if c is not None})
 
 
 def check_covers(crosswalk: Crosswalk, classes: set[str]) -> None:

@@ -83,11 +83,9 @@ class CsvLibrary(Library):
 
     def _through_crosswalk(self, scan: Scan) -> Scan:
         from sfxrep.libraries.crosswalk import check_covers, load_crosswalk
-        from sfxrep.libraries.ucs import read_ucs_list
 
         walk = load_crosswalk(self.crosswalk, self.ucs_list)
         check_covers(walk, {c.label for c in scan.candidates})
-        category = read_ucs_list(self.ucs_list)
         kept = []
         for cand in scan.candidates:
             catid = walk.catid[cand.label]
@@ -95,7 +93,7 @@ class CsvLibrary(Library):
                 scan.skipped.append(Skipped(str(cand.path), f"class {cand.label!r} has no UCS CatID in "
                                                              f"{self.crosswalk.name}: {walk.reason[cand.label]}"))
             else:
-                kept.append(Candidate(cand.path, category[catid], catid, sources=cand.sources))
+                kept.append(Candidate(cand.path, walk.category[catid], catid, sources=cand.sources))
         scan.candidates = kept
         return scan
 
