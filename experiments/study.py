@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sfxrep.cli import main as sfxrep
 from sfxrep.evaluate.run import evaluate_reference
+from sfxrep.records import read_results
 from sfxrep.results.report.dashboard import build_dashboard
-from sfxrep.results.rows import read_results
 from sfxrep.training.plan import TrainPlan
 from sfxrep.training.scenarios import resolve, run_plan
 
@@ -99,8 +99,7 @@ def main(argv: list[str]) -> None:
     sfxrep(["compare", results, "--rq", "rq3", "--where", "loss=ce"])
     sfxrep(["compare", results, "--rq", "rq1"])
     sfxrep(["report", results, "--out", str(out / "report"), "--omit", *OMITTED])
-    dashboard = {r.library for r in read_results(results) if r.library != "esc50"}
-    print(build_dashboard("sfxrep", None, sorted(dashboard), out / "wandb_report.json"))
+    print(build_dashboard("sfxrep", None, read_results(results), out / "wandb_report.json"))
     sfxrep(["claims", results, "--study", str(out / "STUDY.md")])
 
 

@@ -62,7 +62,7 @@ def _evaluate(ns: argparse.Namespace) -> None:
     from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
     from sfxrep.models.baselines import OpenL3Unavailable
     from sfxrep.models.registry import is_named
-    from sfxrep.results.rows import RESULT_COLUMNS, format_table
+    from sfxrep.records import RESULT_COLUMNS, format_table
 
     protocol = {"libraries": "split"}.get(ns.protocol, ns.protocol)
     folds = {"protocol": protocol, "folds": ns.folds, "fold_seeds": ns.fold_seeds}
@@ -92,7 +92,7 @@ def _esc50(ns: argparse.Namespace, name: str, checkpoint: str) -> None:
     from sfxrep.fileio import check_writable
     from sfxrep.models.baselines import OpenL3Unavailable
     from sfxrep.models.registry import is_named, load_model
-    from sfxrep.results.rows import append_results
+    from sfxrep.records import append_results
 
     if not ns.root:
         raise ValueError("--protocol esc50 needs --root (the ESC-50 folder with meta/esc50.csv and audio/)")
@@ -135,7 +135,7 @@ def _release(ns: argparse.Namespace) -> None:
     from sfxrep.models.checkpoint import load_checkpoint
     from sfxrep.models.registry import NAMED
     from sfxrep.models.release import WEIGHTS, check_release_name, export_release, probe_record, sha256
-    from sfxrep.results.rows import read_results
+    from sfxrep.records import read_results
 
     check_release_name(ns.name, NAMED)
     source = Path(ns.checkpoint)
@@ -239,22 +239,21 @@ def _quantize(ns: argparse.Namespace) -> None:
 
 
 def _report(ns: argparse.Namespace) -> None:
+    from sfxrep.records import read_results
     from sfxrep.results.report.build import build_report
-    from sfxrep.results.rows import read_results
 
     page = build_report(ns.results, ns.out, ns.where, ns.omit or ())
     print(f"report: {page} (figures beside it)")
     if ns.wandb_project:
         from sfxrep.results.report.dashboard import build_dashboard
 
-        libraries = sorted({r.library for r in read_results(ns.results) if r.library != "esc50"})
-        print(build_dashboard(ns.wandb_project, ns.entity, libraries, Path(ns.out) / "wandb_report.json"))
+        print(build_dashboard(ns.wandb_project, ns.entity, read_results(ns.results), Path(ns.out) / "wandb_report.json"))
 
 
 def _claims(ns: argparse.Namespace) -> None:
-    from sfxrep.results.claims import claims_command
+    from sfxrep.results.claims.command import claims_command
 
-    claims_command(ns)
+    claims_command(ns.results, study=ns.study, figures=ns.figures, label_issues=ns.label_issues)
 
 
 def _compare(ns: argparse.Namespace) -> None:

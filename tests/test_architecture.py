@@ -15,7 +15,7 @@ from tests.conftest import REPO, needs_aisfx
 PACKAGE = REPO / "sfxrep"
 # lowest first: a module may import its own layer and the ones before it (DESIGN.md §1, audio in → results out)
 LAYERS = {
-    "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.results.rows"),
+    "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.records"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),
     "models": ("sfxrep.models",),
     "evaluation and indexing": ("sfxrep.evaluate", "sfxrep.index", "sfxrep.audit", "sfxrep.corpus"),
@@ -114,7 +114,7 @@ def test_no_module_imports_from_a_higher_layer():
 
 def test_the_checks_catch_what_they_look_for():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert layer("sfxrep.results.rows") < layer("sfxrep.models.module") < layer("sfxrep.results.compare")
+    assert layer("sfxrep.records") < layer("sfxrep.models.module") < layer("sfxrep.results.compare")
     with pytest.raises(AssertionError, match="no layer"):
         layer("sfxrep.somewhere_new")
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sfxrep.cli import main as sfxrep
+from sfxrep.records import ResultRow, append_results
 from sfxrep.results.claims import (
     CONTRADICTED,
     FAILS,
@@ -24,7 +25,6 @@ from sfxrep.results.claims import (
     measure,
     within_margin,
 )
-from sfxrep.results.rows import ResultRow, append_results
 
 LIBS = ["a", "b", "c", "d", "e"]
 
@@ -158,7 +158,7 @@ def test_sfxrep_claims_splices_the_verdicts_into_study_md_and_draws_a_figure_eac
 
 
 def test_the_runs_table_sums_a_within_seed_over_its_libraries_and_names_each_fdr_threshold():
-    from sfxrep.results.claims import progress
+    from sfxrep.results.claims.render import progress
 
     rows = [ResultRow(run=f"within-{lib}-{s}", library=lib, scenario="within", loss="ce", seed=s, train_seconds=60.0,
                       eval_seconds=6.0) for lib in ("a", "b", "c") for s in (0, 1)]

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from sfxrep.records import ResultRow, append_results, format_table, read_results
 from sfxrep.results.compare import compare, compare_command, pivot
 from sfxrep.results.comparisons import QUESTIONS
-from sfxrep.results.rows import ResultRow, append_results, format_table, read_results
 
 
 def row(**kw) -> ResultRow:

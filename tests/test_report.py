@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 
 from sfxrep.cli import main
+from sfxrep.records import ResultRow, append_results, read_results
 from sfxrep.results.comparisons import rq_panels
-from sfxrep.results.rows import ResultRow, append_results, read_results
 from tests.conftest import class_sound
 
 LIBS = ("lib_a", "lib_b")
@@ -50,7 +50,7 @@ def synthetic_rows() -> list[ResultRow]:
     return rows
 
 
-def test_panels_hold_mean_sd_and_n_and_keep_cells_that_were_not_run():
+def test_panels_hold_mean_interval_and_n_and_keep_cells_that_were_not_run():
     panels = rq_panels(synthetic_rows())
     assert set(panels) == {"RQ1", "RQ2", "RQ3", "RQ4"}
     within_f1 = panels["RQ1"][0]
@@ -59,7 +59,7 @@ def test_panels_hold_mean_sd_and_n_and_keep_cells_that_were_not_run():
     (rq2,) = panels["RQ2"]
     assert rq2.missing == [("lib_b", "ucs_transfer")] and rq2.cell("lib_a", "ucs_transfer").n == 3
     rq3 = panels["RQ3"][0]
-    assert rq3.cell("lib_b", "X-Joint").mean == pytest.approx(0.55) and rq3.cell("lib_b", "X-Joint").sd == 0.0
+    assert rq3.cell("lib_b", "X-Joint").mean == pytest.approx(0.55) and rq3.cell("lib_b", "X-Joint").lo == pytest.approx(0.55)
     per_library, esc50 = panels["RQ4"]
     (best,) = [v for v in per_library.variants if v.startswith("sfxrep best (")]
     assert per_library.cell("lib_a", best).mean == pytest.approx(0.6)  # a metric-loss run: the best mean F1
@@ -67,7 +67,7 @@ def test_panels_hold_mean_sd_and_n_and_keep_cells_that_were_not_run():
     assert per_library.cell("lib_a", "aisfx").mean == pytest.approx(0.8) and per_library.missing == [
         ("lib_a", "openl3"), ("lib_b", "openl3")]  # openl3 not installed: labelled, not dropped
     cell = esc50.cell("esc50", "sfxrep")
-    assert cell.n == 5 and cell.mean == pytest.approx(0.73) and cell.sd > 0
+    assert cell.n == 5 and cell.mean == pytest.approx(0.73) and cell.lo < cell.mean < cell.hi
 
 
 def test_report_writes_every_figure_and_a_page_that_references_them(tmp_path, capsys):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from sfxrep.cli import main
-from sfxrep.results.rows import read_results
+from sfxrep.records import read_results
 from sfxrep.training.lightning_cli import SfxLightningCLI
 from tests.conftest import REPO, tiny_fit_args, tiny_overrides
 from tests.test_training import RecordBatches

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from sfxrep.results.rows import read_results
+from sfxrep.records import read_results
 from sfxrep.training.plan import TrainPlan
 from sfxrep.training.precision import resolve_precision
 from sfxrep.training.scenarios import run_plan

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sfxrep.cli import main
-from sfxrep.results.rows import read_results
+from sfxrep.records import read_results
 from sfxrep.tune.launch import SlurmOptions, launch_slurm, slurm_executor
 from sfxrep.tune.storage import NoSuchStudy, load_study, storage_url
 from sfxrep.tune.worker import TuneSpec

@@ -89,7 +89,7 @@ def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
 
 @pytest.mark.slow  # end to end: a real fit
 def test_sfxrep_train_init_fine_tunes_and_its_rows_say_so(tiny, tmp_path):
-    from sfxrep.results.rows import read_results
+    from sfxrep.records import read_results
     from sfxrep.training.plan import TrainPlan
     from sfxrep.training.scenarios import run_plan
     from tests.conftest import REPO, tiny_overrides

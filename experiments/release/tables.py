@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from statistics import fmean
 
-from sfxrep.results.rows import read_results
+from sfxrep.records import read_results
 
 
 def name(row) -> str:

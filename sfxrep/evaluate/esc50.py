@@ -22,7 +22,7 @@ from sfxrep.data.datasets import EvalBlockDataset, LibraryFiles
 from sfxrep.evaluate.embed import embed_blocks
 from sfxrep.evaluate.knn import knn_evaluate
 from sfxrep.paths import CACHE_DIR
-from sfxrep.results.rows import ResultRow
+from sfxrep.records import ResultRow
 
 FOLDS = (1, 2, 3, 4, 5)
 

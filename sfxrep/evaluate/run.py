@@ -18,7 +18,7 @@ from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
 from sfxrep.models.inference import resolve_precision
 from sfxrep.models.registry import Embedder
 from sfxrep.paths import CACHE_DIR, WORK_DIR
-from sfxrep.results.rows import ResultRow, append_predictions, append_results
+from sfxrep.records import ResultRow, append_predictions, append_results
 
 
 def infer_scenario(train_libraries: list[str], library: str) -> str:

@@ -2,10 +2,10 @@
 
 A *variant* is the value of the ``by`` columns of a row (RQ1: the loss); rows are compared within a *group*
 of equal ``match`` columns (RQ1: scenario, library, mixing, bn, fdr_threshold). For every group that has the
-baseline, each other variant gets Δmetric = variant − baseline; the table ends with the mean Δ over
-libraries for each combination of the other match columns. A
-(group, variant) run with several seeds counts as the mean over seeds (``n`` says how many); re-running
-the same seed replaces the earlier row.
+baseline, each other variant gets Δmetric = variant − baseline, paired by seed, with its 95 % interval (``n``
+paired seeds); the table ends with the mean Δ over libraries for each combination of the other match columns.
+Every number comes from :mod:`sfxrep.results.estimate` (the selection, NaN rule and interval the report, the claims
+and the W&B definition use); re-running the same seed replaces the earlier row.
 
 The ``--rq`` groupings are the questions' tables in :mod:`sfxrep.results.comparisons`.
 """
@@ -14,93 +14,119 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from sfxrep.records import (
+    FACTORS,
+    ResultRow,
+    format_table,
+    latest_per_seed,
+    read_predictions,
+    read_results,
+    select,
+    where,
+)
 from sfxrep.results.comparisons import QUESTIONS, Comparison
+from sfxrep.results.estimate import Estimate, average, seed_deltas, seed_values
 from sfxrep.results.paired import PairedResult, paired_compare, scored_units
-from sfxrep.results.rows import FACTORS, ResultRow, format_table, latest_per_seed, read_predictions, read_results, where
 
 
 def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(row.get(c)).lower() for c in columns)
 
 
-def _groups(rows: Sequence[ResultRow], comparison: Comparison) -> dict[tuple, dict[tuple, list[ResultRow]]]:
-    """group → variant → its rows, the latest of each seed."""
-    groups: dict[tuple, dict[tuple, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
-    for row in latest_per_seed(rows):
-        groups[_key(row, comparison.match)][_key(row, comparison.by)].append(row)
-    return groups
+def _cells(rows: Sequence[ResultRow], comparison: Comparison) -> dict[tuple, set[tuple]]:
+    """group (the ``match`` values) → the variants (``by`` values) that have rows in it."""
+    cells: dict[tuple, set[tuple]] = defaultdict(set)
+    for row in select(rows):
+        cells[_key(row, comparison.match)].add(_key(row, comparison.by))
+    return cells
 
 
-def _mean(rows: list[ResultRow], metric: str) -> float:
-    """Mean of ``metric`` over seeds (NaN where a row lacks it or it is undefined)."""
-    values = [math.nan if r.get(metric) is None else float(r.get(metric)) for r in rows]
-    return math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
+def _config(comparison: Comparison, group: tuple, variant: tuple) -> dict[str, str]:
+    return {**dict(zip(comparison.match, group, strict=True)), **dict(zip(comparison.by, variant, strict=True))}
 
 
-def _nanmean(values: list[float]) -> float:
-    """Mean over libraries of the defined values (NaN if none is)."""
-    defined = [v for v in values if not math.isnan(v)]
-    return sum(defined) / len(defined) if defined else math.nan
+def _means(rows: Sequence[ResultRow], comparison: Comparison, table: list[dict], metric: str,
+           per_seed: dict[tuple, dict[int, float]], label: str) -> list[dict]:
+    """The MEAN rows: per combination of the other match columns and variant, the average over ``label`` values
+    (libraries) formed per seed (:func:`sfxrep.results.estimate.average`)."""
+    others = [c for c in comparison.match if c != label]
+    out = []
+    for key in sorted({(*(e[c] for c in others), e["variant"]) for e in table}):
+        entries = [e for e in table if (*(e[c] for c in others), e["variant"]) == key]
+        est = average({e[label]: per_seed[(e[label], *key)] for e in entries})
+        out.append({**dict(zip(others, key[:-1], strict=True)), label: "MEAN", "variant": key[-1], "n": est.n,
+                    f"d_{metric}": est.mean, f"ci_{metric}": _interval(est)})
+    return out
+
+
+def _interval(est: Estimate) -> str:
+    return f"[{est.lo:+.3f}, {est.hi:+.3f}]" if est.has_interval else ""
 
 
 def pivot(rows: Sequence[ResultRow], comparison: Comparison, metric: str) -> tuple[list[dict], list[str]]:
-    """Absolute values side by side: one row per group, one column per variant (baseline first), plus means.
+    """Absolute values side by side: one row per group, one column per variant (baseline first), plus means over
+    libraries (per seed); every number is :func:`sfxrep.results.estimate.level`'s mean.
 
     Returns:
         the table rows and the variant column names.
     """
-    groups = _groups(rows, comparison)
+    cells = _cells(rows, comparison)
     base = "/".join(v.lower() for v in comparison.baseline)
-    variants = sorted({"/".join(v) for g in groups.values() for v in g}, key=lambda v: (v != base, v))
-    table = []
-    for group, by_variant in sorted(groups.items()):
-        entry = dict(zip(comparison.match, group, strict=True))
-        entry.update({"/".join(v): _mean(r, metric) for v, r in by_variant.items()})
-        table.append(entry)
+    variants = sorted({"/".join(v) for g in cells.values() for v in g}, key=lambda v: (v != base, v))
     label = "library" if "library" in comparison.match else comparison.match[-1]
     others = [c for c in comparison.match if c != label]
+    table, per_seed = [], {}
+    for group, present in sorted(cells.items()):
+        entry = dict(zip(comparison.match, group, strict=True))
+        for variant in present:
+            values = seed_values(rows, metric, _config(comparison, group, variant))
+            entry["/".join(variant)] = Estimate.of(list(values.values())).mean
+            per_seed[(entry[label], *(entry[c] for c in others), "/".join(variant))] = values
+        table.append(entry)
     means = []
     for key in sorted({tuple(e[c] for c in others) for e in table}):
         entries = [e for e in table if tuple(e[c] for c in others) == key]
         mean = {**dict(zip(others, key, strict=True)), label: "MEAN"}
         for v in variants:
-            mean[v] = _nanmean([e[v] for e in entries if v in e])
+            mean[v] = average({e[label]: per_seed[(e[label], *key, v)] for e in entries if v in e}).mean
         means.append(mean)
     return table + means, variants
 
 
 def compare(rows: Sequence[ResultRow], comparison: Comparison, metrics: Sequence[str]) -> list[dict]:
-    """One output row per (group, non-baseline variant) with ``d_<metric>``, then per-scenario means."""
-    groups = _groups(rows, comparison)
+    """One output row per (group, non-baseline variant) with ``d_<metric>`` (variant − baseline, paired by seed:
+    :func:`sfxrep.results.estimate.delta`), its 95 % interval ``ci_<metric>`` and ``n`` paired seeds; then the
+    means over libraries, formed per seed."""
+    cells = _cells(rows, comparison)
     base = tuple(v.lower() for v in comparison.baseline)
-    out = []
-    for group, variants in sorted(groups.items()):
+    out: list[dict] = []
+    per_seed: dict[str, dict[tuple, dict[int, float]]] = {m: {} for m in metrics}
+    for group, variants in sorted(cells.items()):
         if base not in variants:
             continue
-        ref = variants[base]
-        for variant, runs in sorted(variants.items()):
-            if variant == base:
-                continue
-            entry = {**dict(zip(comparison.match, group, strict=True)), "variant": "/".join(variant),
-                     "n": len(runs)}
-            for m in metrics:  # a metric missing from a row (older results) compares as NaN
-                entry[f"d_{m}"] = _mean(runs, m) - _mean(ref, m)
+        for variant in sorted(variants - {base}):
+            entry = {**dict(zip(comparison.match, group, strict=True)), "variant": "/".join(variant)}
+            for m in metrics:  # a metric missing from a row (older results) counts as NaN: left out
+                deltas = seed_deltas(rows, m, _config(comparison, group, variant), _config(comparison, group, base))
+                est = Estimate.of(list(deltas.values()))
+                entry.setdefault("n", est.n)
+                entry[f"d_{m}"], entry[f"ci_{m}"] = est.mean, _interval(est)
+                if "library" in comparison.match:
+                    others = [entry[c] for c in comparison.match if c != "library"]
+                    per_seed[m][(entry["library"], *others, entry["variant"])] = deltas
             out.append(entry)
-    others = [c for c in comparison.match if c != "library"]
-    means: dict[tuple, list[dict]] = defaultdict(list)
-    for entry in out:
-        means[(*(entry[c] for c in others), entry["variant"])].append(entry)
-    for key, entries in sorted(means.items()):
-        mean = {**dict(zip(others, key[:-1], strict=True)), "library": "MEAN", "variant": key[-1]}
-        for m in metrics:
-            mean[f"d_{m}"] = _nanmean([e[f"d_{m}"] for e in entries])
-        out.append(mean)
-    return out
+    if "library" not in comparison.match or not out:
+        return out
+    means: dict[tuple, dict] = {}
+    for m in metrics:
+        for mean in _means(rows, comparison, out, m, per_seed[m], "library"):
+            key = (*(mean[c] for c in comparison.match if c != "library"), mean["variant"])
+            means.setdefault(key, {}).update(mean)
+    return out + [means[k] for k in sorted(means)]
 
 
 def _model_rows(rows: Sequence[ResultRow], name: str) -> dict[str, list[ResultRow]]:
@@ -191,7 +217,7 @@ def compare_command(ns: argparse.Namespace) -> None:
         print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
               f"{comparison.by}")
         return
-    columns = [*comparison.match, "variant", "n", *(f"d_{m}" for m in ns.metrics)]
+    columns = [*comparison.match, "variant", "n", *(c for m in ns.metrics for c in (f"d_{m}", f"ci_{m}"))]
     baseline = dict(zip(comparison.by, comparison.baseline, strict=True))
     print(f"Δ against {baseline} (within equal {', '.join(comparison.match)})")
     print(format_table(table, columns))

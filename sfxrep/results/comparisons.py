@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sfxrep.records import ResultRow, latest_per_seed
 from sfxrep.results.report import panels as p
-from sfxrep.results.rows import ResultRow, latest_per_seed
 
 
 @dataclass(frozen=True)

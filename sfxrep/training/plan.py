@@ -29,7 +29,7 @@ from sfxrep.data.samplers import Mixing
 from sfxrep.fileio import check_yaml_mapping
 from sfxrep.hardware import EmbedPrecision
 from sfxrep.models.cnn9 import BatchNormMode
-from sfxrep.results.rows import Scenario
+from sfxrep.records import Scenario
 
 # named, not imported: the callback imports Lightning (3.4 s), which no command but train and tune needs
 FDR_CLASS = "sfxrep.training.callbacks.fdr.FocalDatasetRegularization"

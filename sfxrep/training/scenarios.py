@@ -26,7 +26,7 @@ from sfxrep.fileio import atomic_write_text, check_writable
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.models.losses import loss_name
-from sfxrep.results.rows import RESULT_COLUMNS, ResultRow, append_results, format_table, method_label
+from sfxrep.records import RESULT_COLUMNS, ResultRow, append_results, format_table, method_label
 from sfxrep.training.callbacks.best import BestValue
 from sfxrep.training.lightning_cli import Interrupted, SfxLightningCLI, finish_wandb, fit
 from sfxrep.training.plan import FDR_CLASS, TrainPlan

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sfxrep.results.rows import ResultRow
+from sfxrep.records import ResultRow
 
 
 def git_commit(folder: str | Path) -> str | None:

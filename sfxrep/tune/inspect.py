@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 import yaml
 
-from sfxrep.results.rows import format_table
+from sfxrep.records import format_table
 from sfxrep.training.plan import CALLBACK_ARGS, FDR_CLASS, put_dotted
 
 

@@ -31,7 +31,7 @@ from typing import Literal
 import optuna
 from lightning.pytorch import Callback
 
-from sfxrep.results.rows import ResultRow, read_results
+from sfxrep.records import ResultRow, read_results
 from sfxrep.training.lightning_cli import Interrupted, several_devices
 from sfxrep.training.plan import TrainPlan
 from sfxrep.training.scenarios import resolve, run_plan

@@ -1,7 +1,7 @@
 """``sfxrep report RESULTS.jsonl --out report/``: RQ1–RQ4 figures (PNG) and one self-contained ``index.html``.
 
-Each figure is a grouped bar chart: libraries on the x axis, a bar per variant, mean ± SD over seeds as error
-bars and ``n`` above every bar. A cell that was not run is drawn as an empty hatched slot labelled "not run".
+Each figure is a grouped bar chart: libraries on the x axis, a bar per variant, the mean over seeds with its 95 %
+interval as error bars (:mod:`sfxrep.results.estimate`) and ``n`` above every bar. A cell that was not run is drawn as an empty hatched slot labelled "not run".
 The page embeds the figures (base64, so the one file can be mailed) and the ``sfxrep compare`` tables.
 """
 
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from sfxrep.records import ResultRow, format_table, read_results, where
 from sfxrep.results.compare import compare, pivot
 from sfxrep.results.comparisons import QUESTIONS, rq_panels
 from sfxrep.results.report.panels import Panel
-from sfxrep.results.rows import ResultRow, format_table, read_results, where
 
 
 def draw(panel: Panel, path: Path) -> Path:
@@ -30,8 +29,8 @@ def draw(panel: Panel, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 1.4 * n_lib * n_var / 2 + 2)), 4.2), dpi=110)  # readable
     width = 0.8 / n_var
     colours = plt.get_cmap("tab10")
-    finite = [c.mean + (c.sd if not math.isnan(c.sd) else 0) for c in panel.cells.values() if c.n]
-    lows = [c.mean - (c.sd if not math.isnan(c.sd) else 0) for c in panel.cells.values() if c.n]
+    finite = [c.hi if c.has_interval else c.mean for c in panel.cells.values() if c.n]
+    lows = [c.lo if c.has_interval else c.mean for c in panel.cells.values() if c.n]
     top, bottom = max([*finite, 0.05]), min([*lows, 0.0])
     span = top - bottom or 1.0
     for j, variant in enumerate(panel.variants):
@@ -43,9 +42,11 @@ def draw(panel: Panel, path: Path) -> Path:
                 ax.text(x, bottom + span * 0.03, f"{variant}: not run", rotation=90, ha="center", va="bottom", fontsize=7,
                         color="0.35")
                 continue
-            ax.bar(x, cell.mean, width * 0.9, color=colours(j % 10), yerr=cell.sd if cell.n > 1 else None,
-                   capsize=3, label=variant if i == 0 else None)
-            tip = cell.mean + (cell.sd if cell.n > 1 else 0) if cell.mean >= 0 else cell.mean - cell.sd * (cell.n > 1)
+            interval = [[cell.mean - cell.lo], [cell.hi - cell.mean]] if cell.has_interval else None  # 95 % CI
+            ax.bar(x, cell.mean, width * 0.9, color=colours(j % 10), yerr=interval, capsize=3,
+                   label=variant if i == 0 else None)
+            tip = (cell.hi if cell.has_interval else cell.mean) if cell.mean >= 0 else \
+                (cell.lo if cell.has_interval else cell.mean)
             ax.text(x, tip + span * 0.02 * (1 if cell.mean >= 0 else -3), f"n={cell.n}", ha="center", fontsize=7)
     ax.axhline(0, color="0.3", linewidth=0.8)
     ax.set_xticks(range(n_lib), panel.libraries)
@@ -82,7 +83,7 @@ def build_report(results: str | Path, out: str | Path, conditions: list[str] | N
     Args:
         results: the results file.
         out: the report folder.
-        conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.results.rows.where`).
+        conditions: ``KEY=VALUE`` / ``KEY!=VALUE`` row filters (see :func:`sfxrep.records.where`).
         omit: models and protocols outside the study's scope (e.g. ``openl3``, ``esc50``), which the figures would
             otherwise show as "not run"; the page names them.
     """
@@ -125,7 +126,7 @@ _PAGE = """<!doctype html>
 figure{{margin:1em 0}} img{{max-width:100%}} pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:12px}}
 .missing{{color:#a33}}</style></head>
 <body><h1>sfxrep: RQ1–RQ4</h1>
-<p>From <code>{source}</code> ({n} rows). Bars: mean ± SD over seeds (RQ4 ESC-50: over folds), n above each bar;
+<p>From <code>{source}</code> ({n} rows). Bars: mean and 95 % CI over seeds, paired by seed for a Δ (RQ4 ESC-50: over folds), n above each bar;
 a hatched slot is a configuration that was not run.</p>
 {body}
 </body></html>

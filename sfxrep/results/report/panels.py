@@ -1,4 +1,5 @@
-"""Figure panels of the paper's comparisons: per library and variant, mean ± SD over seeds with n.
+"""Figure panels of the paper's comparisons: per library and variant, the mean over seeds and its 95 % interval
+(:class:`~sfxrep.results.estimate.Estimate`, the numbers ``compare``, ``claims`` and the W&B definition give).
 
 One builder per research question (``rq1_panels`` … ``rq4_panels``); which question uses which, and everything
 else about a question, is declared in :mod:`sfxrep.results.comparisons`. A cell that was not run stays in the
@@ -13,19 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sfxrep.results.rows import ResultRow, method_label
+from sfxrep.records import ResultRow, method_label
+from sfxrep.results.estimate import Estimate, delta, level
 
 LOSSES = ("contrastive", "triplet", "circle")  # the paper's metric losses (each CE + metric + RegularFace)
 X_SEQ = {"mixing": "sequential", "bn": "shared", "fdr_threshold": None}  # the paper's best method
-
-
-@dataclass(frozen=True)
-class Cell:
-    """mean ± sd of a metric over ``n`` seeds (or folds); ``n = 0``: not run."""
-
-    mean: float = math.nan
-    sd: float = math.nan
-    n: int = 0
 
 
 @dataclass
@@ -37,10 +30,10 @@ class Panel:
     ylabel: str
     libraries: list[str]
     variants: list[str]
-    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    cells: dict[tuple[str, str], Estimate] = field(default_factory=dict)
 
-    def cell(self, library: str, variant: str) -> Cell:
-        return self.cells.get((library, variant), Cell())
+    def cell(self, library: str, variant: str) -> Estimate:
+        return self.cells.get((library, variant), Estimate())
 
     def without(self, names: Sequence[str]) -> Panel | None:
         """This panel without the libraries and variants in ``names`` (a study's declared scope, e.g. a reference
@@ -58,37 +51,24 @@ class Panel:
         return [(lib, v) for lib in self.libraries for v in self.variants if self.cell(lib, v).n == 0]
 
 
-def _stats(values: list[float]) -> Cell:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return Cell()
-    return Cell(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
-
-
-def _matches(row: ResultRow, **factors: object) -> bool:
-    return all(row.get(k) == v for k, v in factors.items())
-
-
 def _absolute(rq: str, title: str, rows: list[ResultRow], variants: dict[str, dict], libraries: list[str],
               metric: str = "frame_macro_f1") -> Panel:
     panel = Panel(rq, title, metric.replace("_", " "), libraries, list(variants))
     for name, factors in variants.items():
         for lib in libraries:
-            panel.cells[(lib, name)] = _stats([r.get(metric) for r in rows if r.library == lib
-                                               and _matches(r, **factors)])
+            panel.cells[(lib, name)] = level(rows, metric, {**factors, "library": lib})
     return panel
 
 
 def _delta(rq: str, title: str, rows: list[ResultRow], base: dict, variants: dict[str, dict], libraries: list[str],
            metric: str) -> Panel:
-    """Δ = variant − baseline per library; SD combines both (unpaired), n = seeds of the variant."""
+    """Δ = variant − base per library, paired by seed; n = the seeds both have."""
     panel = Panel(rq, title, f"Δ {metric.replace('_', ' ')}", libraries, list(variants))
     for lib in libraries:
-        ref = _stats([r.get(metric) for r in rows if r.library == lib and _matches(r, **base)])
         for name, factors in variants.items():
-            got = _stats([r.get(metric) for r in rows if r.library == lib and _matches(r, **factors)])
-            if ref.n and got.n:
-                panel.cells[(lib, name)] = Cell(got.mean - ref.mean, math.hypot(got.sd, ref.sd), got.n)
+            est = delta(rows, metric, {**factors, "library": lib}, {**base, "library": lib})
+            if est.n:
+                panel.cells[(lib, name)] = est
     return panel
 
 
@@ -144,7 +124,7 @@ def _best_configuration(rows: list[ResultRow], libraries: list[str]) -> dict | N
         return None
 
     def score(key: tuple) -> float:
-        means = [_stats([r.frame_macro_f1 for r in by_config[key] if r.library == lib]).mean for lib in libraries]
+        means = [Estimate.of([r.frame_macro_f1 for r in by_config[key] if r.library == lib]).mean for lib in libraries]
         defined = [m for m in means if not math.isnan(m)]
         return statistics.fmean(defined) if defined else -math.inf
 
@@ -168,7 +148,7 @@ def rq4_panels(rows: list[ResultRow], libraries: list[str]) -> list[Panel]:
     per_library = _absolute("RQ4", "best model vs reference models, per library", rows, variants, libraries)
     esc = [r for r in rows if r.library == "esc50"]
     models = sorted({r.model for r in esc}) or ["sfxrep", "aisfx", "logmel"]
-    esc50 = Panel("RQ4", "ESC-50, 5 official folds (mean ± SD over folds)", "macro-F1", ["esc50"], models)
+    esc50 = Panel("RQ4", "ESC-50, 5 official folds (mean and 95 % CI over folds)", "macro-F1", ["esc50"], models)
     for model in models:
-        esc50.cells[("esc50", model)] = _stats([r.frame_macro_f1 for r in esc if r.model == model])
+        esc50.cells[("esc50", model)] = Estimate.of([r.frame_macro_f1 for r in esc if r.model == model])
     return [per_library, esc50]

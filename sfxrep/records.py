@@ -1,6 +1,8 @@
-"""The results file: one :class:`ResultRow` per (run, library) as a JSON line, appended; and text tables of them.
+"""The results file: one :class:`ResultRow` per (run, library) as a JSON line, appended; the one way rows are
+selected (:func:`select`); and text tables of them.
 
-Evaluation and the scenarios build rows, ``compare`` and ``report`` read them. Rows written by older versions
+The bottom of the house: evaluation and the scenarios build rows; ``compare``, ``report``, ``claims`` and the W&B
+definition read them through :func:`select` and :mod:`sfxrep.results.estimate`. Rows written by older versions
 still load: a missing field takes its default, an unknown one is kept in ``extra`` (and written back flat).
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -27,7 +29,8 @@ class ResultRow:
     Attributes:
         run: run name (one per trained model).
         library: the evaluated library.
-        scenario: ``within``, ``ucs_transfer``, ``cross``, or ``released`` / ``baseline`` for reference models.
+        scenario: ``within``, ``ucs_transfer``, ``cross``; ``released`` (a shipped model) or ``reference`` (log-mel,
+            a random CNN9) for the reference models; ``esc50-5fold`` for ESC-50 rows.
         model: what produced the embeddings: ``sfxrep``, ``aisfx``, ``logmel`` … (RQ4).
         mixing, bn, fdr, fdr_threshold, loss, seed: the compared factors, as they ran.
         study, trial: the Optuna study and trial number of a tuning run.
@@ -135,6 +138,22 @@ def latest_per_seed(rows: Iterable[ResultRow]) -> list[ResultRow]:
     return list(latest.values())
 
 
+def _norm(value: object) -> str:
+    return str(value).lower()
+
+
+def matches(row: ResultRow, config: Mapping[str, object]) -> bool:
+    """Whether ``row`` has every ``config`` value (compared as lower-case text, so ``None`` matches a missing
+    value, ``0.9`` matches ``"0.9"`` from the command line and ``"CE"`` matches ``"ce"``)."""
+    return all(_norm(row.get(key)) == _norm(value) for key, value in config.items())
+
+
+def select(rows: Iterable[ResultRow], config: Mapping[str, object] | None = None) -> list[ResultRow]:
+    """The one way rows are chosen for a comparison: the latest row of each (configuration, library, seed) that
+    matches ``config`` (see :func:`matches`; ``None``: every row)."""
+    return [r for r in latest_per_seed(rows) if matches(r, config or {})]
+
+
 def method_label(mixing: str | None, bn: str | None, fdr_threshold: float | None) -> str:
     """The paper's name of a cross-dataset method (§5.3): FDR, BN per library, X-Joint or X-Sequential."""
     if fdr_threshold is not None:
@@ -186,7 +205,7 @@ def read_results(path: str | Path) -> list[ResultRow]:
 
 
 def where(rows: Sequence[ResultRow], conditions: Sequence[str] | None) -> list[ResultRow]:
-    """The rows matching every ``KEY=VALUE`` condition (case-insensitive; ``KEY!=VALUE`` excludes).
+    """The rows matching every ``KEY=VALUE`` condition (the rule of :func:`matches`; ``KEY!=VALUE`` excludes).
 
     Raises:
         ValueError: a condition without ``=``.
@@ -197,8 +216,7 @@ def where(rows: Sequence[ResultRow], conditions: Sequence[str] | None) -> list[R
         if not sep or not key:
             raise ValueError(f"--where {condition!r}: expected KEY=VALUE or KEY!=VALUE")
         negate = key.endswith("!")
-        key = key.removesuffix("!")
-        out = [r for r in out if (str(r.get(key)).lower() == value.lower()) != negate]
+        out = [r for r in out if matches(r, {key.removesuffix("!"): value}) != negate]
     return out
 
 
