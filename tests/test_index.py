@@ -487,3 +487,14 @@ def test_files_the_split_settings_leave_out_are_counted_not_silently_dropped(tmp
     err = capsys.readouterr().err
     assert "note: 2 of 9 files of lib are not in the index" in err and "2 files over the per-class cap" in err
     assert "report.json" in err and len(Index.open(tmp_path / "idx").rows) == 7
+
+
+def test_build_options_are_declared_once_and_a_wrong_name_is_refused(library, tmp_path):
+    from sfxrep.index.build import BuildOptions
+
+    index, report = Index.build(tmp_path / "idx", [library], model="logmel",
+                                options=BuildOptions(progress=False, blocks=True))
+    assert report.embedded == CLASSES * PER_CLASS and index.table.block_vectors is not None
+    assert BuildOptions(progress=False).but(batch_size=8) == BuildOptions(progress=False, batch_size=8)
+    with pytest.raises(TypeError, match="bach_size"):
+        Index.build(tmp_path / "idx", model="logmel", bach_size=8)

@@ -19,7 +19,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +104,53 @@ def load_indexing_model(model: str | Path | nn.Module) -> tuple[nn.Module, str]:
     return module, module.source
 
 
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How an index is built, declared once for :func:`build`, :meth:`sfxrep.index.Index.build`,
+    :meth:`~sfxrep.index.Index.update` and :class:`Builder` (what is indexed, and with which model, are their
+    arguments).
+
+    Attributes:
+        blocks: also store every block's embedding.
+        tail: embed the padded last partial block (default :data:`sfxrep.models.embedding.TAIL_DEFAULT`; an update:
+            as recorded).
+        library: BatchNorm set of a per-library-BN model.
+        work_dir, cache_dir: where a libraries YAML is prepared (as for training).
+        progress: a progress bar (files/s, ETA) on stderr.
+        retry_failed: decode again the files that failed before although they did not change.
+        batch_size: blocks per forward pass.
+        compile: run the encoder through ``torch.compile`` (faster for large jobs; see
+            :class:`~sfxrep.models.embedding.FileEmbedder`).
+        prune: allow an update to drop a recorded root's every file, or more than half of the index.
+        repair: an unreadable ``data.npz`` is rebuilt from the readable parts and the files.
+        precision: the encoder's precision of a new index (``auto``: bf16 where native, else fp32), recorded in
+            ``index.json``; an update embeds as the index was built.
+        shard: ``(i, n)``: index only shard ``i`` of ``n`` of the files (:func:`shard_of`), for :func:`merge`.
+    """
+
+    blocks: bool = False
+    tail: bool | None = None
+    library: str | None = None
+    work_dir: str | Path = WORK_DIR
+    cache_dir: str | Path = CACHE_DIR
+    progress: bool = True
+    retry_failed: bool = False
+    batch_size: int = 64
+    compile: bool = False
+    prune: bool = False
+    repair: bool = False
+    precision: str | None = None
+    shard: tuple[int, int] | None = None
+
+    def but(self, **changes: object) -> BuildOptions:
+        """These options with ``changes`` (each a field name).
+
+        Raises:
+            TypeError: a name that is not an option.
+        """
+        return replace(self, **changes) if changes else self
+
+
 @dataclass
 class Builder:
     """One run of a build over an index folder: what to scan, with which model, and how."""
@@ -112,21 +159,16 @@ class Builder:
     meta: dict
     table: fmt.Table
     model: nn.Module
-    progress: bool = True
-    retry_failed: bool = False
-    batch_size: int = 64
-    compile: bool = False
-    prune: bool = False
-    shard: tuple[int, int] | None = None
+    options: BuildOptions
     new_parts: list[Path] = field(default_factory=list)
 
-    def refresh(self, work_dir: str | Path, cache_dir: str | Path) -> BuildReport:
+    def refresh(self) -> BuildReport:
         """Scan the recorded sources, keep unchanged files, embed the rest, drop deleted ones, save.
 
         The scan streams in path order and is walked twice (what would be removed is checked before anything is
         embedded), so a build holds the index it updates and a constant, not its sources' every file."""
         start = time.perf_counter()
-        scan = self._scan(work_dir, cache_dir)
+        scan = self._scan(self.options.work_dir, self.options.cache_dir)
         roots, table = self.meta["sources"]["roots"], self.table
         seen, hit, failed_seen = np.zeros(len(table), bool), set(), set()
         failed_before = {f.path: f for f in table.failures}
@@ -140,7 +182,7 @@ class Builder:
             hit.update(r for r in roots if r not in hit and _below(entry.path, r))
             to_embed += self._action(entry, failed_before) == "embed"
         report = BuildReport(found=found, removed=int(len(table) - seen.sum()))
-        if not self.prune:
+        if not self.options.prune:
             self._check_removal(roots, hit, report.removed)
         table.select(np.flatnonzero(seen).tolist())
         table.failures = [f for f in table.failures if f.path in failed_seen]
@@ -177,9 +219,9 @@ class Builder:
             both = heapq.merge(labelled, scan_roots(roots), key=lambda f: f.path)
             return (next(same) for _, same in itertools.groupby(both, key=lambda f: f.path))
 
-        if self.shard is None:
+        if self.options.shard is None:
             return scan
-        sharded, self.meta["shard_plan"] = shard_of(scan, *self.shard)
+        sharded, self.meta["shard_plan"] = shard_of(scan, *self.options.shard)
         return sharded
 
     def _action(self, entry: Found, failed_before: dict[str, Failure]) -> str:
@@ -188,7 +230,7 @@ class Builder:
         if i is not None and unchanged(self.table.rows[i], entry.path):
             return "keep"
         old = failed_before.get(entry.path)
-        if old is not None and not self.retry_failed and unchanged(old, entry.path):
+        if old is not None and not self.options.retry_failed and unchanged(old, entry.path):
             return "known"
         return "embed"
 
@@ -211,8 +253,8 @@ class Builder:
         from sfxrep.models.embedding import FileEmbedder
 
         model = self.meta["model"]
-        embedder = FileEmbedder(self.model, model["library"], batch_size=self.batch_size, tail=model["tail"],
-                                compile=self.compile, precision=model.get("precision", "fp32"))
+        embedder = FileEmbedder(self.model, model["library"], batch_size=self.options.batch_size, tail=model["tail"],
+                                compile=self.options.compile, precision=model.get("precision", "fp32"))
         entries: dict[str, Found] = {}  # the files the embedder has taken and not yet given back
 
         def paths() -> Iterator[str]:
@@ -238,7 +280,7 @@ class Builder:
             self.new_parts.append(fmt.write_part(self.folder, part, dim, self.meta["model"]["sha256"]))
             rows.clear(), vectors.clear(), blocks.clear(), failures.clear()
 
-        bar = tqdm(total=total, unit="file", desc="sfxrep index", disable=not self.progress, file=sys.stderr,
+        bar = tqdm(total=total, unit="file", desc="sfxrep index", disable=not self.options.progress, file=sys.stderr,
                    dynamic_ncols=True)
         with bar:
             for item in embedder(paths()):
@@ -287,25 +329,23 @@ def _writing(out: Path) -> Iterator[None]:
         raise
 
 
-def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
-          libraries: str | Path | None = None, library_names: Sequence[str] | None = None, blocks: bool = False,
-          tail: bool | None = None, library: str | None = None, work_dir: str | Path = WORK_DIR,
-          cache_dir: str | Path = CACHE_DIR, progress: bool = True, retry_failed: bool = False,
-          batch_size: int = 64, compile: bool = False, prune: bool = False,
-          repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
-          ) -> tuple[dict, nn.Module, BuildReport]:
+def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None, *,
+          libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
+          options: BuildOptions = BuildOptions()) -> tuple[dict, nn.Module, BuildReport]:
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
-    for the arguments), holding the folder's writer lock. Returns its ``index.json``, the model and what the build
+    for the arguments, :class:`BuildOptions` for ``options``), holding the folder's writer lock. Returns its ``index.json``, the model and what the build
     did. The new vectors stream from the build's parts into ``data.npz`` (:func:`sfxrep.index.format.write`)."""
     from sfxrep.models.embedding import TAIL_DEFAULT
     from sfxrep.models.inference import resolve_precision
 
     out = Path(out)
+    blocks, tail, library, precision, shard = (options.blocks, options.tail, options.library, options.precision,
+                                               options.shard)
     with _writing(out):
         existing = (out / "index.json").is_file()
         if not roots and libraries is None and not existing:
             raise ValueError(f"{out}: nothing to index (give folders or files, or --libraries)")
-        meta, table, _ = fmt.read(out, repair=repair) if existing else (None, None, None)
+        meta, table, _ = fmt.read(out, repair=options.repair) if existing else (None, None, None)
         sources = {"roots": [str(Path(r).resolve()) for r in roots], "libraries": None, "library_names": None}
         if libraries is not None:
             sources.update(libraries=str(Path(libraries).resolve()), library_names=list(library_names or []) or None)
@@ -340,8 +380,8 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
                 print(f"sfxrep index: {out} was built without block embeddings; --blocks needs a new index",
                       file=sys.stderr)
             meta["sources"] = sources
-        builder = Builder(out, meta, table, module, progress, retry_failed, batch_size, compile, prune, shard)
-        return meta, module, builder.refresh(work_dir, cache_dir)
+        builder = Builder(out, meta, table, module, options.but(shard=shard))
+        return meta, module, builder.refresh()
 
 
 def parse_shard(text: str) -> tuple[int, int]:

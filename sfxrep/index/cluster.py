@@ -33,11 +33,12 @@ class ShardJob:
     cache_dir: str
 
     def __call__(self, shard: int, shards: int) -> str:
-        from sfxrep.index.build import build
+        from sfxrep.index.build import BuildOptions, build
 
         folder = shard_folder(self.out, shard)
-        build(folder, self.roots, self.model, self.libraries, self.library_names, work_dir=self.work_dir,
-              cache_dir=self.cache_dir, progress=False, precision=self.precision, shard=(shard, shards))
+        build(folder, self.roots, self.model, libraries=self.libraries, library_names=self.library_names,
+              options=BuildOptions(work_dir=self.work_dir, cache_dir=self.cache_dir, progress=False,
+                                   precision=self.precision, shard=(shard, shards)))
         return str(folder)
 
 

@@ -125,7 +125,7 @@ def merge_parser() -> argparse.ArgumentParser:
 
 
 def index_command(ns: argparse.Namespace) -> None:
-    from sfxrep.index.build import parse_shard
+    from sfxrep.index.build import BuildOptions, parse_shard
     from sfxrep.index.store import Index
 
     if ns.failures:
@@ -147,11 +147,11 @@ def index_command(ns: argparse.Namespace) -> None:
         meta = build_on_cluster(job, ns.shards, ns.cluster, ns.partition, ns.cpus, ns.time_min)
         print(f"{ns.out}: {meta['files']} files from {ns.shards} shards ({meta['failures']} could not be decoded)")
         return
-    index, report = Index.build(ns.out, ns.roots, ns.model, libraries=libraries, library_names=names, blocks=ns.blocks,
-                                tail=ns.tail, library=ns.library, work_dir=ns.work_dir, cache_dir=ns.cache_dir,
-                                progress=not ns.no_progress, retry_failed=ns.retry_failed, compile=ns.compile,
-                                prune=ns.prune, repair=ns.repair, precision=ns.precision,
-                                shard=parse_shard(ns.shard) if ns.shard else None)
+    options = BuildOptions(blocks=ns.blocks, tail=ns.tail, library=ns.library, work_dir=ns.work_dir,
+                           cache_dir=ns.cache_dir, progress=not ns.no_progress, retry_failed=ns.retry_failed,
+                           compile=ns.compile, prune=ns.prune, repair=ns.repair, precision=ns.precision,
+                           shard=parse_shard(ns.shard) if ns.shard else None)
+    index, report = Index.build(ns.out, ns.roots, ns.model, libraries=libraries, library_names=names, options=options)
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}")
     # from index.json: reading the table back would hold every row and vector the build streamed to disk

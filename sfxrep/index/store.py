@@ -15,11 +15,10 @@ from torch import nn
 from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.index import format as fmt
 from sfxrep.index import vectors
-from sfxrep.index.build import BuildReport, build, load_indexing_model
+from sfxrep.index.build import BuildOptions, BuildReport, build, load_indexing_model
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow
 from sfxrep.index.vectors import VectorSearch, fit_stats, normalise
-from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,8 @@ class Index:
 
     @classmethod
     def build(cls, out: str | Path, roots: Sequence[str | Path] = (), model: str | Path | nn.Module | None = None,
-              libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
-              blocks: bool = False, tail: bool | None = None, library: str | None = None,
-              work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR, progress: bool = True,
-              retry_failed: bool = False, batch_size: int = 64, compile: bool = False, prune: bool = False,
-              repair: bool = False, precision: str | None = None, shard: tuple[int, int] | None = None
-              ) -> tuple[Index, BuildReport]:
+              *, libraries: str | Path | None = None, library_names: Sequence[str] | None = None,
+              options: BuildOptions = BuildOptions(), **changes: object) -> tuple[Index, BuildReport]:
         """Create the index ``out``, or bring an existing one up to date (only new and changed files are embedded).
 
         Args:
@@ -86,36 +81,22 @@ class Index:
                 ``None``: the existing index's model, else ``"aisfx"``.
             libraries: a libraries YAML whose files are indexed with their library, label and split.
             library_names: only these libraries of ``libraries``.
-            blocks: also store every block's embedding.
-            tail: embed the padded last partial block (default :data:`sfxrep.models.embedding.TAIL_DEFAULT`).
-            library: BatchNorm set of a per-library-BN model.
-            work_dir, cache_dir: where ``libraries`` are prepared (as for training).
-            progress: a progress bar (files/s, ETA) on stderr.
-            retry_failed: decode again the files that failed before although they did not change.
-            batch_size: blocks per forward pass.
-            compile: run the encoder through ``torch.compile`` (faster for large jobs; see
-                :class:`~sfxrep.models.embedding.FileEmbedder`).
-            prune: allow an update to drop a recorded root's every file, or more than half of the index.
-            repair: an unreadable ``data.npz`` is rebuilt from the readable parts and the files.
-            precision: the encoder's precision of a new index (``auto``: bf16 where native, else fp32), recorded in
-                ``index.json``; an update embeds as the index was built.
-            shard: ``(i, n)``: index only shard ``i`` of ``n`` of the files (:func:`sfxrep.index.build.shard_of`),
-                for :func:`sfxrep.index.build.merge`.
+            options: how to build (:class:`~sfxrep.index.build.BuildOptions`); ``changes`` replace single options
+                by name (``Index.build(out, roots, progress=False)``).
 
         Returns:
             the index (its table is read from disk when first used) and what the build did.
         """
-        meta, module, report = build(out, roots, model, libraries, library_names, blocks, tail, library, work_dir,
-                                     cache_dir, progress, retry_failed, batch_size, compile, prune, repair,
-                                     precision, shard)
+        meta, module, report = build(out, roots, model, libraries=libraries, library_names=library_names,
+                                     options=options.but(**changes))
         return cls(Path(out), meta, model=module), report
 
-    def update(self, progress: bool = True, retry_failed: bool = False, **paths) -> BuildReport:
-        """Re-scan the index's recorded sources: embed new and changed files, drop deleted ones, save."""
-        _, report = Index.build(self.folder, model=self.model(), progress=progress, retry_failed=retry_failed,
-                                **paths)
+    def update(self, options: BuildOptions = BuildOptions(), **changes: object) -> BuildReport:
+        """Re-scan the index's recorded sources: embed new and changed files, drop deleted ones, save (``options``
+        and ``changes`` as for :meth:`build`)."""
+        _, report = Index.build(self.folder, model=self.model(), options=options, **changes)
         fresh = Index.open(self.folder)
-        self.__dict__.update({**fresh.__dict__, "_model": self._model})
+        self.meta, self._table, self._stats, self._search = fresh.meta, fresh._table, fresh._stats, None
         return report
 
     # ---- the table ------------------------------------------------------------------------------------------
