@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from sfxrep.hardware import cpu_capability
-    from sfxrep.training.precision import resolve_precision
+    from sfxrep.inference.precision import lightning_precision as resolve_precision
 
     if args.bf16_max_width is None:
         args.bf16_max_width = 1 << 30 if resolve_precision("auto", "cpu") == "bf16-mixed" else 16
@@ -297,8 +297,8 @@ def main(argv: list[str] | None = None) -> None:
             whole_process,
         )
         from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni
-        from sfxrep.models.inference import resolve_precision
-        from sfxrep.models.registry import load_model
+        from sfxrep.inference.precision import resolve_precision
+        from sfxrep.inference.registry import load_model
 
         files = sample_files(args.files, shared)
         auto = resolve_precision("auto", load_model("aisfx"))  # int8 only if its calibration passed the gate

@@ -1,7 +1,7 @@
 """File-embedding throughput: sfxrep's path against the authors' own aiSFX pipeline, on the same files.
 
 * sfxrep: the released model (decode → blocks → LogMel → CNN9), one file at a time as before and batched
-  across files (:class:`sfxrep.models.embedding.FileEmbedder`), with and without the tail block, eager and compiled;
+  across files (:class:`sfxrep.inference.embedding.FileEmbedder`), with and without the tail block, eager and compiled;
 * aiSFX: the package's own code, file by file — its ``compute_spectrogram`` (Essentia when installed, the
   paper's path; else its librosa variant), ``spectrogram_normalize``, its ``CrossNet`` and
   ``model_get_embedding`` (its weight loader fails on torch ≥ 2.6, so the weights are loaded here).
@@ -45,11 +45,11 @@ def sfxrep_files_per_s(files: list[Path], mode: str = "batched") -> float:
     """sfxrep's released-model embedding of ``files`` in one of :data:`SFXREP_MODES`.
 
     "one file at a time, tail" is the path before batching: decode, then one forward pass per file, padded
-    tail block included (what ``embed_file`` did until the batched :class:`~sfxrep.models.embedding.FileEmbedder`).
+    tail block included (what ``embed_file`` did until the batched :class:`~sfxrep.inference.embedding.FileEmbedder`).
     """
     from sfxrep.api import get_timestamp_embeddings, load_model
     from sfxrep.audio.decode import load_audio
-    from sfxrep.models.embedding import FileEmbedder
+    from sfxrep.inference.embedding import FileEmbedder
 
     model = load_model("aisfx")
     if mode.startswith("one file"):
@@ -111,7 +111,7 @@ def stage_rates(files: list[Path], model_name: str = "aisfx") -> dict:
     bounds the pipeline."""
     from sfxrep.api import load_model
     from sfxrep.hardware import cpu_has_native_bf16, cpu_has_vnni
-    from sfxrep.models.embedding import FileEmbedder, decode_or_error
+    from sfxrep.inference.embedding import FileEmbedder, decode_or_error
 
     start = time.perf_counter()
     decoded = [decode_or_error(str(p)) for p in files]
@@ -177,8 +177,8 @@ def one_call_vs_batched(files: list[Path], model_name: str) -> dict:
     """files/s of ``api.embed_file`` called once per file (a HEAR-style caller) against ``api.embed_paths`` on the same
     files, both at the default ``precision="auto"``, each after one warm-up call; ``ratio`` = one-call / batched."""
     from sfxrep.api import embed_file, embed_paths
-    from sfxrep.models.inference import resolve_precision
-    from sfxrep.models.registry import load_model
+    from sfxrep.inference.precision import resolve_precision
+    from sfxrep.inference.registry import load_model
 
     model = load_model(model_name)
     embed_paths(files[:2], model)

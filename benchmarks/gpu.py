@@ -118,8 +118,8 @@ def fit_check(out: Path, devices: int, accelerator: str, epochs: int = 1, width:
 
 
 def embed_check(device: torch.device, files: list[Path], workers: int) -> dict:
-    from sfxrep.models.embedding import FileEmbedder, decode_or_error
-    from sfxrep.models.registry import load_model
+    from sfxrep.inference.embedding import FileEmbedder, decode_or_error
+    from sfxrep.inference.registry import load_model
 
     model = load_model("sfxrep-v1").to(device)
     embedder = FileEmbedder(model, decode_workers=workers)

@@ -1,6 +1,6 @@
 """int8 encoder against fp32 and bf16 (``make bench``): blocks/s, and block cosine to fp32 on held-out blocks.
 
-:mod:`sfxrep.models.int8` quantizes the encoder (FX graph mode, ``x86`` engine) with activation ranges calibrated
+:mod:`sfxrep.inference.int8` quantizes the encoder (FX graph mode, ``x86`` engine) with activation ranges calibrated
 on real blocks; here it is calibrated on some blocks of random real files and scored on the others, the encoder
 alone (the frontend is timed elsewhere). Variants keep the first convolutions in float (``--float-convs``).
 The kNN side of the gate is :mod:`sfxrep.evaluate.gate` (``make bench``: ``benchmarks.precision_bench --candidates int8``).
@@ -21,13 +21,13 @@ from torch import nn
 
 from benchmarks.bench import timed
 from sfxrep.evaluate.gate import COSINE_MIN
-from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder
+from sfxrep.inference.int8 import CALIBRATION_BLOCKS, Int8Encoder
 
 
 def blocks_of_files(model: nn.Module, files: Sequence[str]) -> torch.Tensor:
     """The log-mel input blocks ``(N, 1, T, F)`` of ``files``, as the model's frontend makes them."""
     from sfxrep.audio.decode import decode
-    from sfxrep.models.embedding import FileEmbedder
+    from sfxrep.inference.embedding import FileEmbedder
 
     embedder = FileEmbedder(model, decode_workers=0)
     waves = torch.cat([embedder.blocks_of(decode(f).samples) for f in files])

@@ -26,7 +26,7 @@ import torch
 
 from benchmarks.int8_bench import blocks_of_files, real_files
 from sfxrep.evaluate.gate import COSINE_MIN, cosines
-from sfxrep.models.int8 import CALIBRATION_BLOCKS
+from sfxrep.inference.int8 import CALIBRATION_BLOCKS
 
 
 def rate(fn, x: np.ndarray, batch: int = 64) -> tuple[float, np.ndarray]:
@@ -58,7 +58,7 @@ def onnx_bench(model_name: str, files: list[str], threads: int = 2, calibrate: i
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from sfxrep.api import load_model
-    from sfxrep.models.int8 import int8_encoder
+    from sfxrep.inference.int8 import int8_encoder
 
     torch.set_num_threads(threads)
     model = load_model(model_name).eval()

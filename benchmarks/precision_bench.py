@@ -12,14 +12,15 @@ import argparse
 import json
 
 from sfxrep.evaluate.gate import COSINE_MIN, F1_POINTS, precision_gate
-from sfxrep.hardware import cpu_capability, embedding_precision
+from sfxrep.hardware import cpu_capability
+from sfxrep.inference.precision import embedding_precision
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
 def gate(model_name: str, libraries_yaml: str, work_dir: str = WORK_DIR, cache_dir: str = CACHE_DIR,
          candidate: str = "bf16") -> dict:
     """fp32 against ``candidate`` (``bf16`` or ``int8``) for the model ``model_name`` (:mod:`sfxrep.evaluate.gate`)."""
-    from sfxrep.models.registry import load_model
+    from sfxrep.inference.registry import load_model
 
     return {"model": model_name, **precision_gate(load_model(model_name).eval(), libraries_yaml, candidate,
                                                   work_dir, cache_dir)}

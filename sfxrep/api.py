@@ -18,14 +18,14 @@ import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts, crop
 from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, audio_files
-from sfxrep.models import registry
-from sfxrep.models.embedding import TAIL_DEFAULT, FileEmbedder
-from sfxrep.models.registry import Embedder
+from sfxrep.inference import registry
+from sfxrep.inference.embedding import TAIL_DEFAULT, FileEmbedder
+from sfxrep.inference.registry import Embedder
 
 
 def load_model(model: str | Path, device: str | torch.device = "cpu") -> Embedder:
     """A model in eval mode on ``device``: an sfxrep ``.ckpt``, ``"aisfx"`` for the authors' release, or
-    ``"logmel"`` for the untrained log-mel statistics baseline (every name: :mod:`sfxrep.models.registry`)."""
+    ``"logmel"`` for the untrained log-mel statistics baseline (every name: :mod:`sfxrep.inference.registry`)."""
     return registry.load_model(model, device)
 
 
@@ -71,7 +71,7 @@ def embed_file(path: str | Path, model: Embedder, library: str | None = None, ta
                precision: str = "auto") -> np.ndarray:
     """``(n_blocks, D)`` block embeddings of one sound file (any format, rate, channels); the encoder at
     ``precision`` (``auto``: int8 for a model whose calibration passed its gate on a VNNI CPU, else bf16 where
-    native: :func:`sfxrep.models.inference.resolve_precision`).
+    native: :func:`sfxrep.inference.precision.resolve_precision`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded.
@@ -86,7 +86,7 @@ def embed_paths(paths: list[str | Path], model: Embedder, library: str | None = 
                 compile: bool = False, precision: str = "auto") -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
     """File-level embeddings (mean over blocks) of files and folders (searched recursively).
 
-    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.models.embedding.FileEmbedder`).
+    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.inference.embedding.FileEmbedder`).
 
     Returns:
         the embedded files, their embeddings ``(n_files, D)``, and (file, reason) for every file that could

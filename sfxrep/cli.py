@@ -60,8 +60,8 @@ def _tune(ns: argparse.Namespace) -> None:
 
 def _evaluate(ns: argparse.Namespace) -> None:
     from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
+    from sfxrep.inference.registry import is_named
     from sfxrep.models.baselines import OpenL3Unavailable
-    from sfxrep.models.registry import is_named
     from sfxrep.records import RESULT_COLUMNS, format_table
 
     protocol = {"libraries": "split"}.get(ns.protocol, ns.protocol)
@@ -90,8 +90,8 @@ def _evaluate(ns: argparse.Namespace) -> None:
 def _esc50(ns: argparse.Namespace, name: str, checkpoint: str) -> None:
     from sfxrep.evaluate.esc50 import esc50_protocol, summary
     from sfxrep.fileio import check_writable
+    from sfxrep.inference.registry import is_named, load_model
     from sfxrep.models.baselines import OpenL3Unavailable
-    from sfxrep.models.registry import is_named, load_model
     from sfxrep.records import append_results
 
     if not ns.root:
@@ -132,8 +132,8 @@ def _release(ns: argparse.Namespace) -> None:
     import torch
 
     from sfxrep.data.datamodule import SfxDataModule
+    from sfxrep.inference.registry import NAMED
     from sfxrep.models.checkpoint import load_checkpoint
-    from sfxrep.models.registry import NAMED
     from sfxrep.models.release import WEIGHTS, check_release_name, export_release, probe_record, sha256
     from sfxrep.records import read_results
 
@@ -163,8 +163,8 @@ def _interpolated(ckpt: Checkpoint, data: SfxDataModule, how: str) -> tuple[SfxM
     """The weight-space ensemble of ``ckpt`` and its warm-start source (``--interpolate auto|α``), and its record
     for the release file (``interpolation``: start, alpha, the validation scores of every α tried)."""
     from sfxrep.evaluate.wise import choose_alpha
+    from sfxrep.inference.registry import load_trainable
     from sfxrep.models.interpolate import interpolate
-    from sfxrep.models.registry import load_trainable
 
     if not ckpt.init:
         raise ValueError(f"{ckpt.path}: --interpolate needs a fine-tuned checkpoint (this run has no warm start)")
@@ -206,7 +206,7 @@ def _embed(ns: argparse.Namespace) -> None:
     from sfxrep.fileio import check_writable
 
     out = check_writable(ns.out if str(ns.out).endswith(".npz") else f"{ns.out}.npz")  # numpy adds .npz
-    from sfxrep.models.inference import resolve_precision
+    from sfxrep.inference.precision import resolve_precision
 
     model = load_model(ns.checkpoint)
     precision = resolve_precision(ns.precision, model)
@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scenario", help="recorded scenario (default: inferred)")
     e.add_argument("--run", help="run name for the rows")
     e.add_argument("--results", default="runs/results.jsonl")
-    from sfxrep.hardware import EMBED_PRECISIONS
+    from sfxrep.inference.precision import EMBED_PRECISIONS
 
     e.add_argument("--precision", choices=EMBED_PRECISIONS, default="auto",
                    help="the encoder's precision: auto = bf16 where this machine has it natively (AMX, AVX512-BF16, a "
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     rel.set_defaults(func=_release)
 
     m = sub.add_parser("embed", help="file-level embeddings of sound files and folders (for indexing)")
-    from sfxrep.models.registry import names as model_names
+    from sfxrep.inference.registry import names as model_names
 
     m.add_argument("checkpoint", metavar="MODEL", help=f"a model by name ({', '.join(model_names())}), or a .ckpt or "
                                                         "release .pt")
@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     m.add_argument("--tail", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each file's zero-padded last partial block (default: no, as aiSFX)")
-    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.models.embedding)")
+    m.add_argument("--compile", action="store_true", help="torch.compile the encoder (see sfxrep.inference.embedding)")
     m.add_argument("--precision", choices=EMBED_PRECISIONS, default="auto",
                    help="the encoder's precision: auto = bf16 where this machine has it natively, else fp32")
     m.set_defaults(func=_embed)

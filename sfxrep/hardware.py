@@ -1,13 +1,12 @@
 """What this CPU's kernels may use: its native bf16 instructions, and the environment settings that hold torch's
-and oneDNN's kernels below them (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``). ``precision: auto``
-(:mod:`sfxrep.training.precision`), the embedding precision (:func:`embedding_precision`: embed, index, evaluate)
-and the compiled embedder (:mod:`sfxrep.models.embedding`) read it.
+and oneDNN's kernels below them (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``). The precision
+vocabulary (:mod:`sfxrep.inference.precision`: ``auto`` for training and embedding) and the compiled embedder
+(:mod:`sfxrep.inference.embedding`) read it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Literal, get_args
 
 import torch
 
@@ -59,7 +58,7 @@ def cpu_has_native_bf16() -> bool:
 
 def cpu_has_vnni() -> bool:
     """True on CPUs with VNNI (AVX512-VNNI, AVX-VNNI) or AMX, where int8 products run without 16-bit saturation
-    (:mod:`sfxrep.models.int8`), and no environment setting holds the kernels below them (a CPU made to act as
+    (:mod:`sfxrep.inference.int8`), and no environment setting holds the kernels below them (a CPU made to act as
     AVX2 gets no int8, as it gets no bf16)."""
     return bool(getattr(torch.cpu, "_is_vnni_supported", lambda: False)() or torch.cpu._is_amx_tile_supported()) \
         and not env_limits()
@@ -88,45 +87,3 @@ def channels_last_helps(device: torch.device | str = "cpu") -> bool:
     cap = onednn_isa_cap()
     held = cap is not None and cap < ONEDNN_ISAS.index("AVX512_CORE")
     return device.type == "cpu" and torch.backends.cpu.get_cpu_capability().startswith("AVX512") and not held
-
-
-# ---- inference: the precision embedding runs at ----------------------------------------------------------------
-
-EmbedPrecision = Literal["auto", "fp32", "bf16", "int8"]
-EMBED_PRECISIONS: tuple[str, ...] = get_args(EmbedPrecision)
-
-
-def embedding_precision(precision: str = "auto", device: torch.device | str = "cpu") -> str:
-    """The precision frozen embedding runs at: ``auto`` → ``bf16`` where ``device`` computes it natively (a CUDA
-    GPU with bf16, a CPU with AVX512-BF16 or AMX whose kernels may use them), else ``fp32``; an explicit choice is
-    kept. Only the encoder runs in bf16: the log-mel frontend stays float32 (:mod:`sfxrep.models.frontend`), and
-    so do the embeddings handed back.
-
-    Accuracy (``make bench``, aiSFX and sfxrep-v1 on the seven libraries of ``../shared/data``): the gate is block
-    cosine ≥ 0.99 to fp32 and kNN macro-F1 within 0.5 points of fp32.
-
-    ``int8`` runs the encoder's saved int8 calibration, on a CPU with VNNI or AMX (:mod:`sfxrep.models.int8`).
-    This function knows the hardware only; ``auto`` picks int8 for a model whose calibration passed its accuracy
-    gate in :func:`sfxrep.models.inference.resolve_precision`, which every embedding path calls.
-
-    Raises:
-        ValueError: an unknown precision, or int8 where it does not run.
-    """
-    if precision not in EMBED_PRECISIONS:
-        raise ValueError(f"embedding precision must be one of {EMBED_PRECISIONS}, not {precision!r}")
-    device = torch.device(device)
-    if precision == "int8" and (device.type != "cpu" or not cpu_has_vnni()):
-        raise ValueError(f"--precision int8 runs on a CPU with VNNI or AMX; this is {device.type}"
-                         + (f" ({cpu_capability()}{', ' + ', '.join(env_limits()) if env_limits() else ''})"
-                            if device.type == "cpu" else "") + ": use bf16 or fp32")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
-
-
-def embedding_autocast(precision: str, device: torch.device | str = "cpu") -> torch.autocast:
-    """The autocast context of a resolved embedding ``precision`` (``fp32``: a disabled one)."""
-    device = torch.device(device)
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -55,7 +55,7 @@ def test_the_api_imports_no_data_or_training_code():
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('sfxrep'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     loaded = set(done.stdout.split())
-    assert {"sfxrep.models.registry", "sfxrep.models.baselines", "sfxrep.models.checkpoint"} <= loaded
+    assert {"sfxrep.inference.registry", "sfxrep.models.baselines", "sfxrep.models.checkpoint"} <= loaded
     assert not {m for m in loaded if m.startswith(("sfxrep.data", "sfxrep.libraries", "sfxrep.evaluate", "sfxrep.training",
                                                    "sfxrep.demo", "sfxrep.tune", "sfxrep.results"))}
 

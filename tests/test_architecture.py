@@ -18,6 +18,7 @@ LAYERS = {
     "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.records"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),
     "models": ("sfxrep.models",),
+    "inference": ("sfxrep.inference",),
     "evaluation and indexing": ("sfxrep.evaluate", "sfxrep.index", "sfxrep.audit", "sfxrep.corpus"),
     "training": ("sfxrep.training",),
     "search and results": ("sfxrep.tune", "sfxrep.results"),
@@ -114,7 +115,8 @@ def test_no_module_imports_from_a_higher_layer():
 
 def test_the_checks_catch_what_they_look_for():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert layer("sfxrep.records") < layer("sfxrep.models.module") < layer("sfxrep.results.compare")
+    assert layer("sfxrep.records") < layer("sfxrep.models.module") < layer("sfxrep.inference.registry") < layer(
+        "sfxrep.results.compare")
     with pytest.raises(AssertionError, match="no layer"):
         layer("sfxrep.somewhere_new")
 
@@ -126,13 +128,13 @@ def _tiny_module():
     return SfxModule(CNN9(4), {"lib": 3}).eval()
 
 
-@pytest.mark.parametrize("make", [lambda: _tiny_module(), lambda: __import__("sfxrep.models.registry").models.registry
+@pytest.mark.parametrize("make", [lambda: _tiny_module(), lambda: __import__("sfxrep.inference.registry").inference.registry
                                   .load_model("logmel"),
-                                  pytest.param(lambda: __import__("sfxrep.models.registry").models.registry
+                                  pytest.param(lambda: __import__("sfxrep.inference.registry").inference.registry
                                                .load_model("aisfx"), marks=needs_aisfx)],
                          ids=["checkpoint-module", "logmel", "aisfx"])
 def test_every_model_meets_the_embedder_protocol(make):
-    from sfxrep.models.registry import Embedder
+    from sfxrep.inference.registry import Embedder
 
     model = make()
     assert isinstance(model, Embedder) and model.sample_rate == 44_100

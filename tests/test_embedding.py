@@ -9,8 +9,8 @@ import torch
 from sfxrep.api import get_timestamp_embeddings
 from sfxrep.audio.blocks import block_starts
 from sfxrep.audio.decode import AudioDecodeError, load_audio
+from sfxrep.inference.embedding import FileEmbedder
 from sfxrep.models.cnn9 import CNN9
-from sfxrep.models.embedding import FileEmbedder
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule

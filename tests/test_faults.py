@@ -18,7 +18,7 @@ import torch
 
 import sfxrep.index.build
 import sfxrep.index.vectors
-import sfxrep.models.embedding
+import sfxrep.inference.embedding
 from sfxrep.cli import main
 from sfxrep.index import Index
 from tests.conftest import REPO, tiny_fit_args, tiny_overrides
@@ -205,7 +205,7 @@ def test_a_second_writer_waits_for_the_first_and_says_who_holds_it(library, tmp_
 
 def test_a_killed_build_loses_at_most_the_last_seconds(library, tmp_path, monkeypatch):
     monkeypatch.setattr(sfxrep.index.build, "FLUSH_SECONDS", 0.0)  # every file is its own part
-    real = sfxrep.models.embedding.decode
+    real = sfxrep.inference.embedding.decode
     done = []
 
     def dies(path, *a, **kw):
@@ -214,7 +214,7 @@ def test_a_killed_build_loses_at_most_the_last_seconds(library, tmp_path, monkey
         done.append(path)
         return real(path, *a, **kw)
 
-    monkeypatch.setattr(sfxrep.models.embedding, "decode", dies)
+    monkeypatch.setattr(sfxrep.inference.embedding, "decode", dies)
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path / "idx", [library], batch_size=1)
     assert len(list((tmp_path / "idx" / "parts").glob("*.npz"))) >= 6  # not 0 (a part every 256 files)
@@ -459,9 +459,9 @@ def test_a_release_name_that_escapes_or_shadows_is_refused_before_anything_runs(
 
 
 def test_a_release_verifies_its_weights_and_loads_by_path(tmp_path):
+    from sfxrep.inference.registry import load_model
     from sfxrep.models.cnn9 import CNN9
     from sfxrep.models.net import SfxNet
-    from sfxrep.models.registry import load_model
     from sfxrep.models.release import SHIPPED_SHA256, WEIGHTS, load_release, release_record, sha256
 
     torch.manual_seed(0)

@@ -15,7 +15,7 @@ import soundfile as sf
 import yaml
 
 import sfxrep.index.build
-import sfxrep.models.embedding
+import sfxrep.inference.embedding
 from sfxrep.cli import main
 from sfxrep.index import Index, ModelMismatchError
 from sfxrep.index.label import evaluate_labels, ucs_name
@@ -48,13 +48,13 @@ def library(tmp_path):
 def decodes(monkeypatch):
     """Count the files the embedder decodes."""
     calls: list[str] = []
-    real = sfxrep.models.embedding.decode
+    real = sfxrep.inference.embedding.decode
 
     def counting(path, *args, **kwargs):
         calls.append(str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(sfxrep.models.embedding, "decode", counting)
+    monkeypatch.setattr(sfxrep.inference.embedding, "decode", counting)
     return calls
 
 
@@ -140,19 +140,19 @@ def test_a_file_that_changes_into_garbage_leaves_the_rows_for_the_failures(libra
 
 def test_a_killed_build_resumes_from_its_parts(library, tmp_path, monkeypatch, decodes):
     monkeypatch.setattr(sfxrep.index.build, "FLUSH_EVERY", 4)
-    counting = sfxrep.models.embedding.decode
+    counting = sfxrep.inference.embedding.decode
 
     def dies(path, *a, **kw):
         if len(decodes) == 11:
             raise KeyboardInterrupt  # the 11th file never finishes
         return counting(path, *a, **kw)
 
-    monkeypatch.setattr(sfxrep.models.embedding, "decode", dies)
+    monkeypatch.setattr(sfxrep.inference.embedding, "decode", dies)
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path / "idx", [library], batch_size=2)
     parts = sorted((tmp_path / "idx" / "parts").glob("part-*.npz"))
     assert len(parts) == 2  # 8 files flushed in parts of 4 before the kill
-    monkeypatch.setattr(sfxrep.models.embedding, "decode", counting)
+    monkeypatch.setattr(sfxrep.inference.embedding, "decode", counting)
     decodes.clear()
     index, report = build(tmp_path / "idx", [library])
     assert report.kept == 8 and report.embedded == 12 == len(decodes)

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from sfxrep import hardware
-from sfxrep.models import int8
+from sfxrep.inference import int8
+from sfxrep.inference import precision as inference_precision
+from sfxrep.inference.embedding import FileEmbedder
 from sfxrep.models.cnn9 import CNN9
-from sfxrep.models.embedding import FileEmbedder
 from tests.conftest import SHARED, needs_aisfx, needs_shared, tone
 from tests.test_embedding import tiny_model
 
@@ -73,12 +74,12 @@ def test_int8_runs_only_on_a_cpu_with_vnni_and_the_hardware_alone_never_picks_it
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: False)
     with pytest.raises(ValueError, match="int8 runs on a CPU with VNNI or AMX"):
-        hardware.embedding_precision("int8")
+        inference_precision.embedding_precision("int8")
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
-    assert hardware.embedding_precision("int8") == "int8"
-    assert hardware.embedding_precision("auto") in ("bf16", "fp32")
+    assert inference_precision.embedding_precision("int8") == "int8"
+    assert inference_precision.embedding_precision("auto") in ("bf16", "fp32")
     with pytest.raises(ValueError, match="this is cuda"):
-        hardware.embedding_precision("int8", "cuda")
+        inference_precision.embedding_precision("int8", "cuda")
     monkeypatch.undo()
     monkeypatch.setattr(torch.cpu, "_is_vnni_supported", lambda: True)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # a CPU made to act as AVX2 gets no int8
@@ -86,7 +87,7 @@ def test_int8_runs_only_on_a_cpu_with_vnni_and_the_hardware_alone_never_picks_it
 
 
 def test_the_file_embedder_and_the_evaluation_embed_in_int8(tmp_path, monkeypatch):
-    from sfxrep.models.inference import embed_at
+    from sfxrep.inference.precision import embed_at
 
     monkeypatch.setenv("SFXREP_INT8_DIR", str(tmp_path / "int8"))
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
@@ -117,17 +118,17 @@ def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkey
     libraries); on real files their block cosine to fp32 is at least the gate's 0.99. sfxrep-v1's gate passed, so
     ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not (worst block 0.983), so ``auto`` leaves it to the
     hardware's float choice."""
-    from sfxrep.models.inference import resolve_precision
-    from sfxrep.models.registry import load_model
+    from sfxrep.inference.precision import resolve_precision
+    from sfxrep.inference.registry import load_model
 
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
-    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
     model = load_model(name)
     path = int8.find_calibration(model.encoder)
     assert path is not None and path.parent == int8.SHIPPED
     gate = int8.calibration_gate(model)
     assert gate["blocks"] > 4000 and gate["passes"] == (name == "sfxrep-v1")
-    assert resolve_precision("auto", model) == ("int8" if gate["passes"] else hardware.embedding_precision("auto"))
+    assert resolve_precision("auto", model) == ("int8" if gate["passes"] else inference_precision.embedding_precision("auto"))
     files = sorted(SHARED.glob("*/**/*.wav"))[::97][:12]
     fp32, q = FileEmbedder(model, decode_workers=0, precision="fp32"), FileEmbedder(model, decode_workers=0,
                                                                                      precision="int8")
@@ -169,13 +170,13 @@ def test_sfxrep_quantize_calibrates_a_checkpoint_and_records_its_accuracy_gate(t
 
 
 def test_auto_runs_int8_only_for_a_model_whose_calibration_passed_its_gate(tmp_path, monkeypatch):
-    from sfxrep.models.inference import resolve_precision
+    from sfxrep.inference.precision import resolve_precision
 
-    hardware_auto = hardware.embedding_precision("auto")
+    hardware_auto = inference_precision.embedding_precision("auto")
     model = tiny_model()
     model.encoder = trained_like(4)
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)  # so that int8 is the only way off fp32
-    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
     assert resolve_precision("auto", model) == "fp32"  # no calibration
     quantized = int8.Int8Encoder.calibrate(model.encoder, log_mel_like(32))
     for gate, expected in ((None, "fp32"), ({"passes": False}, "fp32"), ({"passes": True}, "int8")):
@@ -184,7 +185,7 @@ def test_auto_runs_int8_only_for_a_model_whose_calibration_passed_its_gate(tmp_p
         assert resolve_precision("auto", model) == expected
     assert FileEmbedder(model, decode_workers=0).precision == "int8"
     assert resolve_precision("fp32", model) == "fp32" and resolve_precision("bf16", model) == "bf16"
-    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: False)
     assert resolve_precision("auto", model) == "fp32"  # a passed gate, but no VNNI
     monkeypatch.undo()
     assert resolve_precision("auto", torch.nn.Linear(2, 2)) == hardware_auto  # not a CNN9 model
@@ -228,13 +229,13 @@ def test_the_int8_encoder_and_the_weights_hash_are_built_once_per_model_until_it
 
 
 def test_a_truncated_calibration_falls_back_under_auto_and_is_one_line_for_int8(monkeypatch):
-    from sfxrep.models.inference import resolve_precision
+    from sfxrep.inference.precision import resolve_precision
 
     model = tiny_model()
     model.encoder = trained_like(4)
     path = int8.Int8Encoder.calibrate(model.encoder, log_mel_like(16)).save(int8.user_dir(), {"passes": True})
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    monkeypatch.setattr("sfxrep.models.inference.cpu_has_vnni", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
     with pytest.warns(UserWarning, match="not a readable int8 calibration"):
         assert resolve_precision("auto", model) != "int8"
     with pytest.raises(ValueError, match=r"not a readable int8 calibration.*sfxrep quantize"):

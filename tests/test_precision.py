@@ -8,17 +8,17 @@ import torch
 
 from sfxrep import hardware
 from sfxrep.hardware import cpu_capability
-from sfxrep.training import precision
+from sfxrep.inference import precision as inference_precision
+from sfxrep.inference.precision import lightning_precision as resolve_precision
 from sfxrep.training.lightning_cli import SfxLightningCLI
-from sfxrep.training.precision import resolve_precision
 from tests.conftest import tiny_fit_args
 
 
 def test_auto_is_bf16_only_on_native_hardware(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)  # an AVX2-only CPU
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)  # an AVX2-only CPU
     assert resolve_precision("auto", "cpu") == resolve_precision("auto", "auto") == "32-true"
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)  # AMX or AVX512-BF16
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)  # AMX or AVX512-BF16
     assert resolve_precision("auto", "auto") == "bf16-mixed"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)  # e.g. a V100
@@ -61,12 +61,12 @@ def test_the_run_records_what_auto_chose(tiny_libraries, tmp_path):
 
 def test_embedding_auto_is_bf16_only_where_native(monkeypatch):
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
-    assert hardware.embedding_precision("auto") == "fp32"
+    assert inference_precision.embedding_precision("auto") == "fp32"
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
-    assert hardware.embedding_precision("auto", "cpu") == "bf16"
-    assert hardware.embedding_precision("fp32") == "fp32" and hardware.embedding_precision("bf16") == "bf16"
+    assert inference_precision.embedding_precision("auto", "cpu") == "bf16"
+    assert inference_precision.embedding_precision("fp32") == "fp32" and inference_precision.embedding_precision("bf16") == "bf16"
     with pytest.raises(ValueError, match="one of"):
-        hardware.embedding_precision("int4")
+        inference_precision.embedding_precision("int4")
 
 
 def _clean_isa_env(monkeypatch) -> None:
@@ -80,14 +80,14 @@ def test_a_cpu_told_to_act_as_avx2_embeds_in_fp32(monkeypatch):
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")  # what an AMX CPU reports
     monkeypatch.setattr(hardware, "_hardware_bf16", lambda: ["AMX"])
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert hardware.embedding_precision("auto") == "fp32"
+    assert inference_precision.embedding_precision("auto") == "fp32"
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
-    assert hardware.embedding_precision("auto") == "bf16"
+    assert inference_precision.embedding_precision("auto") == "bf16"
 
 
 def test_bf16_embeddings_agree_with_fp32_and_come_back_float32(tmp_path):
-    from sfxrep.models.embedding import FileEmbedder
+    from sfxrep.inference.embedding import FileEmbedder
     from tests.conftest import tone
     from tests.test_embedding import tiny_model
 

@@ -111,7 +111,8 @@ def test_a_release_in_half_precision_embeds_as_its_checkpoint_and_loads_by_name(
     import soundfile as sf
 
     from sfxrep.audio.decode import decode
-    from sfxrep.models import registry, release
+    from sfxrep.inference import registry
+    from sfxrep.models import release
     from tests.conftest import SHARED
 
     module = tiny().eval()

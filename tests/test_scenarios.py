@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
+from sfxrep.inference.precision import lightning_precision as resolve_precision
 from sfxrep.records import read_results
 from sfxrep.training.plan import TrainPlan
-from sfxrep.training.precision import resolve_precision
 from sfxrep.training.scenarios import run_plan
 from tests.conftest import REPO, tiny_overrides
 from tests.wandb_records import read_run

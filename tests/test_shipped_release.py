@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 
-from sfxrep.models import registry, release
+from sfxrep.inference import registry
+from sfxrep.models import release
 from tests.conftest import REPO, SHARED
 
 NAME = "sfxrep-v1"

@@ -9,9 +9,9 @@ import torch
 from lightning.pytorch import Callback
 
 from sfxrep.evaluate.run import evaluate_checkpoint
+from sfxrep.inference.precision import lightning_precision as resolve_precision
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.training.lightning_cli import SfxLightningCLI, fit
-from sfxrep.training.precision import resolve_precision
 from tests.conftest import tiny_fit_args
 
 

@@ -10,11 +10,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from sfxrep.data.datasets import EvalBlockDataset, collate_library_batch
-from sfxrep.models.inference import embed_at
+from sfxrep.inference.precision import embed_at
 from sfxrep.models.net import SfxNet
 
 if TYPE_CHECKING:
-    from sfxrep.models.int8 import Int8Encoder
+    from sfxrep.inference.int8 import Int8Encoder
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def embed_blocks(module: SfxNet, dataset: EvalBlockDataset, batch_size: int = 64
                  int8: Int8Encoder | None = None) -> Embedded:
     """Embed every block of ``dataset`` with ``module``'s frozen frontend and encoder (eval mode), the encoder at a
     resolved ``precision`` (``fp32``, ``bf16`` or ``int8``, with ``int8`` the int8 encoder if not the one of the
-    model's saved calibration: :func:`sfxrep.models.inference.embed_at`).
+    model's saved calibration: :func:`sfxrep.inference.precision.embed_at`).
 
     With per-library BatchNorm, the dataset's library picks the BatchNorm set; a library the encoder has not
     seen must be adapted first (:func:`adapt_batchnorm`).

@@ -13,7 +13,7 @@ precision (the frontend is float32 in both), and compared two ways:
   file out scores ~7× more blocks.
 
 ``make bench`` runs it for the released models (``benchmarks/precision_bench.py``), and ``sfxrep quantize``
-records it with each int8 calibration, where ``--precision auto`` reads it (:mod:`sfxrep.models.int8`).
+records it with each int8 calibration, where ``--precision auto`` reads it (:mod:`sfxrep.inference.int8`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from torch import nn
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 if TYPE_CHECKING:
-    from sfxrep.models.int8 import Int8Encoder
+    from sfxrep.inference.int8 import Int8Encoder
 
 COSINE_MIN, F1_POINTS = 0.99, 0.5  # the gate: every block's cosine to fp32, and kNN macro-F1 points
 

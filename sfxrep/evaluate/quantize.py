@@ -1,4 +1,4 @@
-"""``sfxrep quantize``: a model's int8 calibration (:mod:`sfxrep.models.int8`), gated for accuracy
+"""``sfxrep quantize``: a model's int8 calibration (:mod:`sfxrep.inference.int8`), gated for accuracy
 (:mod:`sfxrep.evaluate.gate`) and saved with its gate, so that ``--precision auto`` may choose it."""
 
 from __future__ import annotations
@@ -6,12 +6,34 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import nn
 
+from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.gate import precision_gate
+from sfxrep.inference.int8 import CALIBRATION_BLOCKS, Int8Encoder, record_gate, user_dir
+from sfxrep.inference.registry import load_model
 from sfxrep.models.cnn9 import CNN9
-from sfxrep.models.int8 import CALIBRATION_BLOCKS, Int8Encoder, calibration_blocks, record_gate, user_dir
-from sfxrep.models.registry import load_model
 from sfxrep.paths import CACHE_DIR, WORK_DIR
+
+
+def calibration_blocks(model: nn.Module, libraries: str | Path, n: int = CALIBRATION_BLOCKS, seed: int = 0,
+                       work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR) -> torch.Tensor:
+    """``(n, 1, T, F)`` log-mel blocks (the model's ``features``) drawn evenly from the train splits of every
+    library of a libraries YAML: what a calibration observes."""
+    data = SfxDataModule(libraries=str(libraries), work_dir=str(work_dir), cache_dir=str(cache_dir))
+    data.ready()
+    train = [data.eval_dataset(name, "train") for name in data.spec.names]
+    train = [t for t in train if len(t)]
+    if not train:
+        raise ValueError(f"{libraries}: no train blocks to calibrate on")
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for k, dataset in enumerate(train):
+        take = n // len(train) + (k < n % len(train))
+        picks = torch.randperm(len(dataset), generator=generator)[:take].tolist()
+        chosen += [dataset[i]["wave"] for i in picks]
+    with torch.inference_mode():
+        return torch.cat([model.features(torch.stack(chosen[i:i + 64])) for i in range(0, len(chosen), 64)])
 
 
 def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | None = None,

@@ -14,9 +14,9 @@ from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.evaluate.embed import adapt_batchnorm, embed_blocks
 from sfxrep.evaluate.kfold import FOLD_SEEDS, FOLDS, kfold_evaluate
 from sfxrep.evaluate.knn import knn_evaluate
+from sfxrep.inference.precision import resolve_precision
+from sfxrep.inference.registry import Embedder
 from sfxrep.models.checkpoint import Checkpoint, load_checkpoint
-from sfxrep.models.inference import resolve_precision
-from sfxrep.models.registry import Embedder
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 from sfxrep.records import ResultRow, append_predictions, append_results
 
@@ -205,7 +205,7 @@ def evaluate_reference(name: str, libraries_yaml: str, *, libraries: list[str] |
 
     The rows have ``model`` = ``name`` and scenario ``reference`` (``released`` for aisfx and the releases).
     """
-    from sfxrep.models.registry import NAMED, load_model
+    from sfxrep.inference.registry import NAMED, load_model
 
     module = load_model(name)
     meta: dict = {"model": name, "fdr": False}

@@ -30,7 +30,7 @@ from sfxrep.fileio import file_signature, name_bytes
 from sfxrep.index import format as fmt
 from sfxrep.index.identity import check_same_model, identity
 from sfxrep.index.rows import Failure, FileRow, Found, unchanged
-from sfxrep.models.registry import load_model, model_source
+from sfxrep.inference.registry import load_model, model_source
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 FLUSH_EVERY = 256  # files per part of a running build ...
@@ -112,7 +112,7 @@ class BuildOptions:
 
     Attributes:
         blocks: also store every block's embedding.
-        tail: embed the padded last partial block (default :data:`sfxrep.models.embedding.TAIL_DEFAULT`; an update:
+        tail: embed the padded last partial block (default :data:`sfxrep.inference.embedding.TAIL_DEFAULT`; an update:
             as recorded).
         library: BatchNorm set of a per-library-BN model.
         work_dir, cache_dir: where a libraries YAML is prepared (as for training).
@@ -120,7 +120,7 @@ class BuildOptions:
         retry_failed: decode again the files that failed before although they did not change.
         batch_size: blocks per forward pass.
         compile: run the encoder through ``torch.compile`` (faster for large jobs; see
-            :class:`~sfxrep.models.embedding.FileEmbedder`).
+            :class:`~sfxrep.inference.embedding.FileEmbedder`).
         prune: allow an update to drop a recorded root's every file, or more than half of the index.
         repair: an unreadable ``data.npz`` is rebuilt from the readable parts and the files.
         precision: the encoder's precision of a new index (``auto``: bf16 where native, else fp32), recorded in
@@ -250,7 +250,7 @@ class Builder:
         :data:`FLUSH_EVERY` files."""
         from tqdm import tqdm
 
-        from sfxrep.models.embedding import FileEmbedder
+        from sfxrep.inference.embedding import FileEmbedder
 
         model = self.meta["model"]
         embedder = FileEmbedder(self.model, model["library"], batch_size=self.options.batch_size, tail=model["tail"],
@@ -335,8 +335,8 @@ def build(out: str | Path, roots: Sequence[str | Path] = (), model: str | Path |
     """Create the index folder ``out``, or bring an existing one up to date (see :meth:`sfxrep.index.Index.build`
     for the arguments, :class:`BuildOptions` for ``options``), holding the folder's writer lock. Returns its ``index.json``, the model and what the build
     did. The new vectors stream from the build's parts into ``data.npz`` (:func:`sfxrep.index.format.write`)."""
-    from sfxrep.models.embedding import TAIL_DEFAULT
-    from sfxrep.models.inference import resolve_precision
+    from sfxrep.inference.embedding import TAIL_DEFAULT
+    from sfxrep.inference.precision import resolve_precision
 
     out = Path(out)
     blocks, tail, library, precision, shard = (options.blocks, options.tail, options.library, options.precision,

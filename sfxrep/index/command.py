@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sfxrep.audio.decode import AudioDecodeError
-from sfxrep.hardware import EMBED_PRECISIONS
+from sfxrep.inference.precision import EMBED_PRECISIONS
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
@@ -38,7 +38,7 @@ def _split_reference(value: str) -> tuple[str, list[str] | None]:
 def add_index_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``index``, ``search`` and ``label`` to the ``sfxrep`` parser."""
     from sfxrep.index.calibration import MIN_CONFIDENCE
-    from sfxrep.models.registry import names as model_names
+    from sfxrep.inference.registry import names as model_names
 
     i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
                        description="Builds INDEX, or brings it up to date: only new and changed files are embedded, "

@@ -156,7 +156,7 @@ class Index:
         Raises:
             AudioDecodeError: the file is missing, empty or not audio.
         """
-        from sfxrep.models.embedding import FileEmbedder
+        from sfxrep.inference.embedding import FileEmbedder
 
         meta = self.meta["model"]
         (item,) = FileEmbedder(self.model(), meta["library"], tail=meta["tail"], decode_workers=0,

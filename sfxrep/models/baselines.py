@@ -1,5 +1,5 @@
 """Reference embedders for RQ4, evaluated under the same kNN protocol as sfxrep models (loaded by name through
-:mod:`sfxrep.models.registry`, like the released ``aisfx``).
+:mod:`sfxrep.inference.registry`, like the released ``aisfx``).
 
 * ``logmel`` — no training: a block's embedding is the mean and standard deviation over time of each of its
   96 log-mel bands (192-d), computed by sfxrep's own frontend;

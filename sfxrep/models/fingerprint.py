@@ -1,5 +1,5 @@
 """A model's fingerprint: the SHA-256 of its weights, which names what an index or an int8 calibration was made
-from (:mod:`sfxrep.index.identity`, :mod:`sfxrep.models.int8`)."""
+from (:mod:`sfxrep.index.identity`, :mod:`sfxrep.inference.int8`)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class SfxNet(nn.Module):
             (:func:`sfxrep.hardware.channels_last_helps`: AVX512 and CUDA, ``make bench``). The attribute holds the
             result.
 
-    It meets :class:`~sfxrep.models.registry.Embedder` (``sample_rate``, ``scene_embedding_size``,
+    It meets :class:`~sfxrep.inference.registry.Embedder` (``sample_rate``, ``scene_embedding_size``,
     ``timestamp_embedding_size``, ``embed``).
     """
 

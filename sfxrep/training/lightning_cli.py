@@ -15,7 +15,7 @@ Besides Lightning's own arguments it adds
   stored absolute, so a run and its checkpoint work from any folder.
 
 ``trainer.precision`` also takes ``auto`` (bf16 where the hardware has it natively, else fp32; see
-:mod:`sfxrep.training.precision`). It always trains with ``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves) and,
+:mod:`sfxrep.inference.precision`). It always trains with ``use_distributed_sampler=False`` (the batch samplers shard across ranks themselves) and,
 with several devices, with DDP that tolerates idle per-library heads.
 """
 
@@ -32,10 +32,11 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.optim import Optimizer
 
 from sfxrep.data.datamodule import SfxDataModule
+from sfxrep.inference.precision import lightning_precision
 from sfxrep.models.module import SfxModule
 from sfxrep.training.callbacks.distill import Distill
 from sfxrep.training.callbacks.warmstart import WarmStart
-from sfxrep.training.precision import SfxTrainer, resolve_precision
+from sfxrep.training.precision import SfxTrainer
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 # (config section, key) of every path setting resolved against ``root``
@@ -96,7 +97,7 @@ class SfxLightningCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config["trainer"]
         # the saved config, the checkpoint and the results rows record what `auto` chose here
-        trainer["precision"] = resolve_precision(trainer.get("precision"), trainer.get("accelerator"))
+        trainer["precision"] = lightning_precision(trainer.get("precision"), trainer.get("accelerator"))
         if trainer.get("strategy") in ("auto", "ddp") and several_devices(trainer.get("devices"),
                                                                             trainer.get("accelerator")):
             # a step trains one library's head (and BatchNorm set): the others get no gradient

@@ -27,7 +27,7 @@ from jsonargparse import Namespace
 
 from sfxrep.data.samplers import Mixing
 from sfxrep.fileio import check_yaml_mapping
-from sfxrep.hardware import EmbedPrecision
+from sfxrep.inference.precision import EmbedPrecision
 from sfxrep.models.cnn9 import BatchNormMode
 from sfxrep.records import Scenario
 
@@ -191,7 +191,7 @@ class TrainPlan:
             put_dotted(layer, "seed_everything", self.seed)
             put_dotted(layer, "data.seed", self.seed)
         if self.init is not None:  # the encoder's shape is the source's, or its weights could not be loaded
-            from sfxrep.models.registry import model_source
+            from sfxrep.inference.registry import model_source
             from sfxrep.training.callbacks.warmstart import source_width
 
             put_dotted(layer, "warm_start.source", model_source(self.init))

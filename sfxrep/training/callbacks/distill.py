@@ -14,7 +14,7 @@ class Distill(Callback):
     """Hand the module a :class:`Distillation` term while it fits.
 
     Args:
-        teacher: ``"aisfx"`` or an sfxrep ``.ckpt`` (:mod:`sfxrep.models.registry`) whose encoder is the teacher;
+        teacher: ``"aisfx"`` or an sfxrep ``.ckpt`` (:mod:`sfxrep.inference.registry`) whose encoder is the teacher;
             ``None``: no distillation (the paper).
         weight: the term's weight against cross-entropy.
     """
@@ -26,7 +26,7 @@ class Distill(Callback):
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if self.teacher and stage == "fit":
-            from sfxrep.models.registry import load_trainable
+            from sfxrep.inference.registry import load_trainable
 
             pl_module.distillation = Distillation(load_trainable(self.teacher).encoder, self.weight)
 

@@ -38,7 +38,7 @@ class WarmStartReport:
 
 def source_width(source: str) -> int:
     """The encoder width of a warm-start source (what a config must use to receive its weights)."""
-    from sfxrep.models.registry import load_trainable
+    from sfxrep.inference.registry import load_trainable
 
     return load_trainable(source).encoder.width
 
@@ -60,7 +60,7 @@ def warm_start(module: LightningModule, source: str | LightningModule) -> WarmSt
     Raises:
         ValueError: the encoders differ in shape (width, BatchNorm mode) or the frontends differ — named.
     """
-    from sfxrep.models.registry import load_trainable
+    from sfxrep.inference.registry import load_trainable
 
     name = source if isinstance(source, str) else "module"
     src = load_trainable(source) if isinstance(source, str) else source
@@ -90,7 +90,7 @@ class WarmStart(BaseFinetuning):
     """Start fitting from ``source``'s weights, and keep what it knows while the new heads train.
 
     Args:
-        source: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt`` (:mod:`sfxrep.models.registry`);
+        source: ``"aisfx"`` (the authors' release) or an sfxrep ``.ckpt`` (:mod:`sfxrep.inference.registry`);
             ``None``: random initialisation, as in the paper.
         freeze_encoder_epochs: epochs of heads-only training first (encoder weights and BatchNorm statistics
             fixed: the encoder runs in eval mode), then everything trains.
@@ -124,12 +124,12 @@ class WarmStart(BaseFinetuning):
         if self.source and not trainer.ckpt_path:  # a resumed run restores its own weights instead
             rank_zero_info(warm_start(pl_module, self.source).summary())
         if self.source and self.source_sha256 is None:
+            from sfxrep.inference.registry import load_trainable
             from sfxrep.models.fingerprint import weights_sha256
-            from sfxrep.models.registry import load_trainable
 
             self.source_sha256 = weights_sha256(load_trainable(self.source).encoder)
         if self.l2sp:  # the source's weights, also when resumed
-            from sfxrep.models.registry import load_trainable
+            from sfxrep.inference.registry import load_trainable
 
             device = next(pl_module.encoder.parameters()).device
             self._anchor = {k: v.to(device) for k, v in load_trainable(self.source).encoder.named_parameters()}

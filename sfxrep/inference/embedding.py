@@ -29,8 +29,8 @@ import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts
 from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
-from sfxrep.hardware import embedding_autocast, env_limits
-from sfxrep.models.inference import embed_at, resolve_precision
+from sfxrep.hardware import env_limits
+from sfxrep.inference.precision import embed_at, embedding_autocast, resolve_precision
 from sfxrep.models.net import SfxNet
 
 TAIL_DEFAULT = False
@@ -118,8 +118,8 @@ class FileEmbedder:
             quantisation through torchao and inductor gave no gain either: 17.7 blocks/s at cosine 0.9988, no VNNI.)
         precision: the encoder's precision: ``auto`` (default) is bf16 where the device computes it natively (AMX,
             AVX512-BF16, a CUDA GPU), else fp32, and int8 for a model whose int8 calibration passed its accuracy
-            gate on a CPU with VNNI or AMX (:func:`sfxrep.models.inference.resolve_precision`); ``int8`` runs the
-            model's saved int8 calibration on a CPU with VNNI or AMX (:mod:`sfxrep.models.int8`); ``precision``
+            gate on a CPU with VNNI or AMX (:func:`sfxrep.inference.precision.resolve_precision`); ``int8`` runs the
+            model's saved int8 calibration on a CPU with VNNI or AMX (:mod:`sfxrep.inference.int8`); ``precision``
             holds the resolved value.
     """
 

@@ -13,7 +13,7 @@ model: shipped ones in ``sfxrep/models/weights/int8/`` (``make int8``: aisfx and
 ``sfxrep quantize``. With each, ``sfxrep quantize`` records the accuracy gate it passed or failed on the
 libraries it was calibrated on (:mod:`sfxrep.evaluate.gate`: every block's cosine to fp32 ≥ 0.99, kNN macro-F1
 within 0.5 points), and ``--precision auto`` runs int8 only for a model whose calibration passed it
-(:func:`sfxrep.models.inference.resolve_precision`).
+(:func:`sfxrep.inference.precision.resolve_precision`).
 
 Measured (``make bench``, ``benchmarks/int8_bench.py``; Zen 4, 2 cores, AVX512-VNNI): see README "Speed". The
 ``torch.ao`` quantization used here is deprecated upstream in favour of torchao; it runs on the pinned torch.
@@ -32,9 +32,8 @@ import torch
 from torch import nn
 
 from sfxrep.models.cnn9 import CNN9
-from sfxrep.paths import CACHE_DIR, WORK_DIR
 
-SHIPPED = Path(__file__).parent / "weights" / "int8"
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "weights" / "int8"  # shipped beside the releases
 CALIBRATION_BLOCKS = 1024  # blocks a calibration sees: held-out block cosine to fp32 ≥ 0.99 from 512 on (aiSFX)
 
 
@@ -250,25 +249,3 @@ def record_gate(result: dict, libraries: str | Path) -> dict:
     keep = ("passes", "blocks", "cosine_min", "cosine_p1", "lofo_delta_points", "delta_points")
     return {**{k: result[k] for k in keep}, "libraries": str(libraries), "cpu": cpu_capability(),
             "measured": time.strftime("%Y-%m-%d")}
-
-
-def calibration_blocks(model: nn.Module, libraries: str | Path, n: int = CALIBRATION_BLOCKS, seed: int = 0,
-                       work_dir: str | Path = WORK_DIR, cache_dir: str | Path = CACHE_DIR) -> torch.Tensor:
-    """``(n, 1, T, F)`` log-mel blocks (the model's ``features``) drawn evenly from the train splits of every
-    library of a libraries YAML: what a calibration observes."""
-    from sfxrep.data.datamodule import SfxDataModule
-
-    data = SfxDataModule(libraries=str(libraries), work_dir=str(work_dir), cache_dir=str(cache_dir))
-    data.ready()
-    train = [data.eval_dataset(name, "train") for name in data.spec.names]
-    train = [t for t in train if len(t)]
-    if not train:
-        raise ValueError(f"{libraries}: no train blocks to calibrate on")
-    generator = torch.Generator().manual_seed(seed)
-    chosen = []
-    for k, dataset in enumerate(train):
-        take = n // len(train) + (k < n % len(train))
-        picks = torch.randperm(len(dataset), generator=generator)[:take].tolist()
-        chosen += [dataset[i]["wave"] for i in picks]
-    with torch.inference_mode():
-        return torch.cat([model.features(torch.stack(chosen[i:i + 64])) for i in range(0, len(chosen), 64)])
