@@ -4,6 +4,7 @@
     emb, times = get_timestamp_embeddings(audio, model)   # (n_sounds, n_blocks, D), (n_sounds, n_blocks) ms
     scene = get_scene_embeddings(audio, model)            # (n_sounds, D)
     file_emb = embed_file("door.wav", model)              # (n_blocks, D)
+    paths, vectors, skipped = embed_paths(["SFX/"], model)  # every file below, batched: (n_files, D)
 
 Audio is 44.1 kHz mono float (``sfxrep.audio.decode.load_audio`` gives that from any file). Blocks are the
 model's input blocks, 2.3 s at 50 % overlap, so an embedding is the paper's frame-level representation.
@@ -17,9 +18,10 @@ import numpy as np
 import torch
 
 from sfxrep.audio.blocks import block_samples, block_starts, crop
-from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError, audio_files
+from sfxrep.audio.decode import SAMPLE_RATE, AudioDecodeError
 from sfxrep.inference import registry
 from sfxrep.inference.embedding import TAIL_DEFAULT, FileEmbedder
+from sfxrep.inference.embedding import embed_paths as embed_paths  # part of the API: files and folders at once
 from sfxrep.inference.registry import Embedder
 
 
@@ -82,22 +84,3 @@ def embed_file(path: str | Path, model: Embedder, library: str | None = None, ta
     return item.blocks
 
 
-def embed_paths(paths: list[str | Path], model: Embedder, library: str | None = None, tail: bool = TAIL_DEFAULT,
-                compile: bool = False, precision: str = "auto") -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
-    """File-level embeddings (mean over blocks) of files and folders (searched recursively).
-
-    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.inference.embedding.FileEmbedder`).
-
-    Returns:
-        the embedded files, their embeddings ``(n_files, D)``, and (file, reason) for every file that could
-        not be decoded — those are reported, never silently dropped.
-    """
-    done, vectors, skipped = [], [], []
-    for item in FileEmbedder(model, library, tail=tail, compile=compile, precision=precision)(audio_files(paths)):
-        if isinstance(item, AudioDecodeError):
-            skipped.append((item.path, item.reason))
-        else:
-            done.append(item.path)
-            vectors.append(item.vector)
-    dim = model.scene_embedding_size
-    return done, np.stack(vectors) if vectors else np.zeros((0, dim), np.float32), skipped

@@ -8,6 +8,7 @@ results, not a cache.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -24,3 +25,15 @@ QUARANTINE = ".sfxrep-quarantine"  # the folder inside a library where `sfxrep a
 # never scanned as part of the library (sfxrep.libraries.base.audio_files, sfxrep.audio.decode.walk_audio)
 WORK_DIR = str(cache_root() / "prepared")  # prepared manifests and their reports (``sfxrep prepare``)
 CACHE_DIR = str(cache_root() / "waves")  # the decoded wave cache
+
+
+def add_dirs(parser: argparse.ArgumentParser, *, work: bool = True, cache: bool = True,
+             work_help: str = "where libraries are prepared: manifests and reports (default: the cache folder's "
+                              "prepared/)",
+             cache_help: str = "the decoded wave cache (default: the cache folder's waves/)") -> None:
+    """Declare ``--work-dir`` and ``--cache-dir`` on a command's parser, with the defaults above (the one place they
+    are declared)."""
+    if work:
+        parser.add_argument("--work-dir", default=WORK_DIR, help=work_help)
+    if cache:
+        parser.add_argument("--cache-dir", default=CACHE_DIR, help=cache_help)

@@ -13,7 +13,7 @@ import torch
 from tests.conftest import REPO, needs_aisfx
 
 PACKAGE = REPO / "sfxrep"
-# lowest first: a module may import its own layer and the ones before it (DESIGN.md §1, audio in → results out)
+# lowest first: a module may import its own layer and the ones before it (docs/architecture.md, audio in → results out)
 LAYERS = {
     "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.records"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),

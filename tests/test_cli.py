@@ -88,12 +88,12 @@ def test_prepare_logs_to_the_stderr_of_the_call_not_of_the_import(tiny_libraries
 
 @pytest.mark.parametrize("bug", [KeyError("lib_a"), ZeroDivisionError("division by zero"), AttributeError("x")])
 def test_a_bug_is_a_traceback_and_exit_70_never_a_bad_input_line(monkeypatch, tmp_path, capsys, bug):
-    import sfxrep.results.compare
+    import sfxrep.results.command
 
     def broken(ns):
         raise bug
 
-    monkeypatch.setattr(sfxrep.results.compare, "compare_command", broken)
+    monkeypatch.setattr(sfxrep.results.command, "compare_command", broken)
     with pytest.raises(SystemExit) as info:
         main(["compare", str(tmp_path / "results.jsonl")])
     err = capsys.readouterr().err

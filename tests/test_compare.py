@@ -8,7 +8,8 @@ import json
 import pytest
 
 from sfxrep.records import ResultRow, append_results, format_table, read_results
-from sfxrep.results.compare import compare, compare_command, pivot
+from sfxrep.results.command import compare_command
+from sfxrep.results.compare import compare, pivot
 from sfxrep.results.comparisons import QUESTIONS
 
 

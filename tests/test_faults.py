@@ -370,7 +370,7 @@ def test_embed_refuses_a_model_that_gives_nan_and_writes_nothing(library, tmp_pa
     module = SfxNet(CNN9(4)).eval()
     with torch.no_grad():
         next(module.encoder.parameters()).view(-1)[0] = float("nan")
-    monkeypatch.setattr("sfxrep.api.load_model", lambda model, device="cpu": module)
+    monkeypatch.setattr("sfxrep.inference.registry.load_model", lambda model, device="cpu": module)
     code, _, err = run(["embed", "nan.ckpt", str(library), "--out", str(tmp_path / "e.npz"), "--precision", "fp32"],
                        capsys)
     assert code == 2 and "nan.ckpt gives non-finite embeddings (NaN or inf) for 20 of 20 files" in err

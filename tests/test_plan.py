@@ -9,7 +9,8 @@ from dataclasses import fields
 import pytest
 import yaml
 
-from sfxrep.cli import build_parser, train_plan
+from sfxrep.cli import build_parser
+from sfxrep.training.command import train_plan
 from sfxrep.training.plan import FDR_CLASS, TrainPlan, add_plan_options
 from sfxrep.training.scenarios import describe, latest_run, resolve
 from tests.conftest import REPO, tiny_overrides

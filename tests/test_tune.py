@@ -238,7 +238,8 @@ def test_slurm_jobs_are_one_worker_each_with_the_asked_resources(tiny_libraries,
 
 
 def test_submitit_local_jobs_run_workers_of_one_study(tiny_libraries, tmp_path):
-    from sfxrep.cli import build_parser, train_plan
+    from sfxrep.cli import build_parser
+    from sfxrep.training.command import train_plan
 
     ns = build_parser().parse_args(["train", "--experiments", str(REPO / "experiments"), "-c",
                                     str(REPO / "experiments" / "base.yaml"), "--results",

@@ -1,1 +1,1 @@
-"""Audio in: decoding any sound file, input-block geometry, and the wave cache (DESIGN.md §1, first stage)."""
+"""Audio in: decoding any sound file, input-block geometry, and the wave cache (the lowest layer of docs/architecture.md)."""

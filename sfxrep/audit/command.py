@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from sfxrep.paths import CACHE_DIR, WORK_DIR
+from sfxrep.paths import add_dirs
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -17,7 +17,7 @@ def _pair(text: str) -> tuple[str, str]:
     return source, target
 
 
-def add_audit_command(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``audit`` to the ``sfxrep`` parser."""
     a = sub.add_parser("audit", help="QA of a labelled index: suspected mislabels, duplicates, a taxonomy crosswalk",
                        description="Audits an index built with --libraries: ranks suspected mislabels (by the "
@@ -47,8 +47,7 @@ def add_audit_command(sub: argparse._SubParsersAction) -> None:
                                      "DECISIONS.journal.json)")
     a.add_argument("--undo", metavar="JOURNAL", help="restore every file and label a --commit changed, byte for byte")
     a.add_argument("--no-progress", action="store_true")
-    a.add_argument("--work-dir", default=WORK_DIR)
-    a.add_argument("--cache-dir", default=CACHE_DIR)
+    add_dirs(a, work_help="where a --reference's libraries are prepared")
     a.set_defaults(func=audit_command)
 
 

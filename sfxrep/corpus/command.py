@@ -13,7 +13,8 @@ OUT = "data/corpus"
 AGAINST = "experiments/libraries/shared.yaml"
 
 
-def add_corpus_parser(sub) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``corpus`` to the ``sfxrep`` parser."""
     c = sub.add_parser("corpus", help="build the public corpus from pinned distribution packages (make corpus)",
                        description="build: fetch, extract, label, de-duplicate and write every library of the "
                                    "recipes; plan: what the recipes make of the packages (labels and counts, "

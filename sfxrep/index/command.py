@@ -9,17 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sfxrep.audio.decode import AudioDecodeError
-from sfxrep.inference.precision import EMBED_PRECISIONS
-from sfxrep.paths import CACHE_DIR, WORK_DIR
-
-
-def positive(value: str) -> int:
-    """An argparse type: an integer ≥ 1 (every k of a kNN, how many suggestions)."""
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {number}")
-    return number
-
+from sfxrep.inference.options import add_model, add_precision, positive
+from sfxrep.paths import add_dirs
 
 NAMED_REFERENCES = Path(__file__).resolve().parents[2] / "experiments" / "libraries"
 
@@ -35,10 +26,9 @@ def _split_reference(value: str) -> tuple[str, list[str] | None]:
     return path, chosen
 
 
-def add_index_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``index``, ``search`` and ``label`` to the ``sfxrep`` parser."""
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``index`` (and ``index merge``), ``search`` and ``label`` to the ``sfxrep`` parser."""
     from sfxrep.index.calibration import MIN_CONFIDENCE
-    from sfxrep.inference.registry import names as model_names
 
     i = sub.add_parser("index", help="embed every audio file below folders into a searchable index (resumable)",
                        description="Builds INDEX, or brings it up to date: only new and changed files are embedded, "
@@ -46,11 +36,10 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
                                    "ROOTs or --libraries an existing index re-scans its recorded sources. A vendor's library: --shards N "
                                    "--cluster slurm builds N shards as SLURM array tasks and merges them; by hand, "
                                    "--shard I/N per task and then `sfxrep index merge --out INDEX SHARD...`.")
-    i.add_argument("roots", nargs="*", help="folders (searched recursively) and files")
+    i.add_argument("roots", nargs="*", help="folders (searched recursively) and files; 'merge SHARD...': merge the "
+                                            "shard indexes into --out")
     i.add_argument("--out", required=True, help="the index folder")
-    i.add_argument("--model", default=None, help=f"a model by name ({', '.join(model_names())}; aisfx, the authors' "
-                                                 "release, by default for a new index), or a .ckpt or release .pt; an "
-                                                 "existing index keeps its model")
+    add_model(i, option=True, what="; default: an existing index's model, else aisfx")
     i.add_argument("--libraries", help="a libraries YAML[:name,...]: index its files with library, label and split")
     i.add_argument("--labels", metavar="LABELS.csv", help="one labelled library as a CSV (path,label; paths relative "
                    "to the CSV's folder), instead of a libraries YAML: then sfxrep audit works on the index")
@@ -60,9 +49,7 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--library", help="BatchNorm set of a per-library-BN model")
     i.add_argument("--compile", action="store_true",
                    help="torch.compile the encoder (measure first: no faster end to end on a 2-core AVX2 CPU)")
-    i.add_argument("--precision", choices=EMBED_PRECISIONS, default=None,
-                   help="the encoder's precision of a new index: auto (default) = bf16 where this machine has it "
-                        "natively (AMX, AVX512-BF16, a CUDA GPU), else fp32; recorded in index.json")
+    add_precision(i, "recorded in index.json; an update embeds as the index was built")
     i.add_argument("--shard", metavar="I/N", help="index only shard I (0-based) of N: a contiguous run of the files in "
                    "path order (one SLURM array task: --shard $SLURM_ARRAY_TASK_ID/N); then sfxrep index merge")
     i.add_argument("--shards", type=positive, help="build in N shard tasks on --cluster, wait, and merge into --out")
@@ -78,9 +65,8 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--failures", action="store_true", help="list the files that could not be decoded, with the "
                                                            "reasons, and exit")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
-    i.add_argument("--work-dir", default=WORK_DIR, help="where --libraries are prepared (as for training)")
-    i.add_argument("--cache-dir", default=CACHE_DIR)
-    i.set_defaults(func=index_command)
+    add_dirs(i, work_help="where --libraries are prepared (as for training)")
+    i.set_defaults(func=index_command, intermixed="roots")
 
     s = sub.add_parser("search", help="the indexed files most similar to a sound")
     s.add_argument("index")
@@ -110,23 +96,21 @@ def add_index_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--evaluate", action="store_true",
                      help="score the suggestions on each reference library's held-back test split instead")
     lab.add_argument("--no-progress", action="store_true")
-    lab.add_argument("--work-dir", default=WORK_DIR)
-    lab.add_argument("--cache-dir", default=CACHE_DIR)
+    add_dirs(lab, work_help="where the reference libraries are prepared")
     lab.set_defaults(func=label_command)
-
-
-def merge_parser() -> argparse.ArgumentParser:
-    """``sfxrep index merge --out INDEX SHARD...`` (options and shards in any order)."""
-    parser = argparse.ArgumentParser(prog="sfxrep index merge", description="merge the shard indexes built with "
-                                     "sfxrep index --shard I/N (all N of them) into one new index")
-    parser.add_argument("shards", nargs="+", help="the shard index folders")
-    parser.add_argument("--out", required=True, help="the merged index folder (new)")
-    return parser
 
 
 def index_command(ns: argparse.Namespace) -> None:
     from sfxrep.index.build import BuildOptions, parse_shard
     from sfxrep.index.store import Index
+
+    if ns.roots[:1] == ["merge"]:  # sfxrep index merge --out INDEX SHARD...
+        from sfxrep.index.cluster import merge_command
+
+        if len(ns.roots) < 2:
+            raise ValueError("index merge: give the shard index folders to merge into --out")
+        merge_command(ns.out, ns.roots[1:])
+        return
 
     if ns.failures:
         for failure in Index.open(ns.out).failures:

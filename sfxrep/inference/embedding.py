@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from sfxrep.audio.blocks import block_samples, block_starts
-from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, decode
+from sfxrep.audio.decode import AudioDecodeError, DecodedAudio, audio_files, decode
 from sfxrep.hardware import env_limits
 from sfxrep.inference.precision import embed_at, embedding_autocast, resolve_precision
 from sfxrep.models.net import SfxNet
@@ -226,3 +227,24 @@ class FileEmbedder:
         if batch:
             run_batch()
         yield from ready()
+
+
+def embed_paths(paths: list[str | Path], model: nn.Module, library: str | None = None, tail: bool = TAIL_DEFAULT,
+                compile: bool = False, precision: str = "auto") -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
+    """File-level embeddings (mean over blocks) of files and folders (searched recursively).
+
+    Blocks are batched across files and decoding runs in the background (:class:`~sfxrep.inference.embedding.FileEmbedder`).
+
+    Returns:
+        the embedded files, their embeddings ``(n_files, D)``, and (file, reason) for every file that could
+        not be decoded — those are reported, never silently dropped.
+    """
+    done, vectors, skipped = [], [], []
+    for item in FileEmbedder(model, library, tail=tail, compile=compile, precision=precision)(audio_files(paths)):
+        if isinstance(item, AudioDecodeError):
+            skipped.append((item.path, item.reason))
+        else:
+            done.append(item.path)
+            vectors.append(item.vector)
+    dim = model.scene_embedding_size
+    return done, np.stack(vectors) if vectors else np.zeros((0, dim), np.float32), skipped

@@ -12,23 +12,19 @@ The ``--rq`` groupings are the questions' tables in :mod:`sfxrep.results.compari
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from sfxrep.records import (
-    FACTORS,
     ResultRow,
     format_table,
     latest_per_seed,
     read_predictions,
     read_results,
     select,
-    where,
 )
-from sfxrep.results.comparisons import QUESTIONS, Comparison
+from sfxrep.results.comparisons import Comparison
 from sfxrep.results.estimate import Estimate, average, seed_deltas, seed_values
 from sfxrep.results.paired import PairedResult, paired_compare, scored_units
 
@@ -184,40 +180,3 @@ def format_paired(results: Sequence[PairedResult], a: str, b: str, metric: str) 
     cells = format_table(table, ["library", a, b, "diff", "95% CI", "p", "p_holm", "MDE", "files", "groups"])
     return (f"{metric} (points), {b} − {a}: paired, 95 % CI by hierarchical bootstrap (groups, fold seeds, training "
             f"seeds), p by permutation of groups, Holm over libraries, MDE at 80 % power\n{cells}")
-
-
-def compare_command(ns: argparse.Namespace) -> None:
-    """``sfxrep compare RESULTS [--rq …] [--by COLS --baseline VALS --match COLS] [--where K=V …] [--absolute]``."""
-    if getattr(ns, "models", None):
-        if len(ns.models) != 2:
-            raise ValueError(f"--models takes two models, A (the baseline) and B; got {ns.models}")
-        results = compare_models(ns.results, *ns.models, metric=ns.metric, libraries=ns.libraries,
-                                 n_boot=ns.boot)
-        if ns.json:
-            for r in results:
-                print(json.dumps(r.to_dict()))
-        else:
-            print(format_paired(results, *ns.models, ns.metric))
-        return
-    comparison = QUESTIONS[ns.rq].table
-    if ns.by:
-        by = tuple(ns.by.split(","))
-        baseline = tuple(ns.baseline.split(",")) if ns.baseline else comparison.baseline
-        match = tuple(ns.match.split(",")) if ns.match else tuple(c for c in FACTORS if c not in by)
-        comparison = Comparison(by, baseline, match)
-    rows = where(read_results(ns.results), ns.where)
-    if ns.absolute:
-        for metric in ns.metrics:
-            table, variants = pivot(rows, comparison, metric)
-            print(f"{metric} by {'/'.join(comparison.by)} (within equal {', '.join(comparison.match)})")
-            print(format_table(table, [*comparison.match, *variants]) + "\n")
-        return
-    table = compare(rows, comparison, ns.metrics)
-    if not table:
-        print(f"no group of {ns.results} has both the baseline {comparison.baseline} and another variant of "
-              f"{comparison.by}")
-        return
-    columns = [*comparison.match, "variant", "n", *(c for m in ns.metrics for c in (f"d_{m}", f"ci_{m}"))]
-    baseline = dict(zip(comparison.by, comparison.baseline, strict=True))
-    print(f"Δ against {baseline} (within equal {', '.join(comparison.match)})")
-    print(format_table(table, columns))

@@ -1,7 +1,7 @@
 """What ``sfxrep train`` (and every ``sfxrep tune`` trial) runs: a :class:`TrainPlan`, declared once.
 
 Each option is declared here, once, with its help: :func:`add_plan_options` makes the argparse options of
-``sfxrep train`` and ``sfxrep tune`` from the declarations, :meth:`TrainPlan.from_namespace` reads them back,
+``sfxrep train`` and ``sfxrep tune`` from the declarations, :meth:`TrainPlan.from_options` reads them back,
 and a tuning trial on several devices hands its plan to ``sfxrep train --plan FILE`` as JSON.
 
 One ordering rule, everywhere: configuration layers apply in this order, a later one winning
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -124,9 +124,9 @@ class TrainPlan:
     # ---- the command line ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_namespace(cls, ns: Any) -> TrainPlan:
-        """The plan of parsed ``sfxrep train``/``tune`` options (see :func:`add_plan_options`)."""
-        given = {f.name: getattr(ns, f.name) for f in fields(cls) if hasattr(ns, f.name)}
+    def from_options(cls, options: Mapping[str, Any]) -> TrainPlan:
+        """The plan of parsed ``sfxrep train``/``tune`` options, by name (see :func:`add_plan_options`)."""
+        given = {f.name: options[f.name] for f in fields(cls) if f.name in options}
         if isinstance(given.get("fdr"), str):
             given["fdr"] = given["fdr"] == "on"
         for name in ("params", "meta"):

@@ -6,6 +6,25 @@ import argparse
 from pathlib import Path
 
 
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``tune`` to the ``sfxrep`` parser: the train options, then the search's and the workers'."""
+    from sfxrep.training.plan import add_plan_options
+
+    u = sub.add_parser("tune", help="Optuna search over a YAML space, each trial an sfxrep train run (paper 3.3)",
+                       description="Actions: run (default) starts workers of a study; show prints its trials and "
+                                   "parameter importances; best writes the best trial's settings as a config overlay.")
+    u.add_argument("action", nargs="?", choices=("run", "show", "best"), default="run")
+    add_plan_options(u, "tune")
+    add_tune_options(u)
+    u.set_defaults(func=_tune)
+
+
+def _tune(ns: argparse.Namespace) -> None:
+    from sfxrep.training.command import train_plan
+
+    tune_command(ns, train_plan(ns) if ns.action == "run" else None)
+
+
 def add_tune_options(u: argparse.ArgumentParser) -> None:
     """The options of ``sfxrep tune`` beyond the train options."""
     g = u.add_argument_group("search")
