@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO, needs_aisfx
+from tests.helpers import REPO, needs_aisfx
 
 PACKAGE = REPO / "sfxrep"
 # lowest first: a module may import its own layer and the ones before it (docs/architecture.md, audio in → results out)

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from sfxrep.cli import main
-from tests.conftest import AISFX_MISSING, REPO, needs_aisfx, tiny_fit_args, tiny_overrides, tone
+from tests.helpers import AISFX_MISSING, REPO, needs_aisfx, tiny_fit_args, tiny_overrides, tone
 
 
 def fit(tmp, libs, *extra):

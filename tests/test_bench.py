@@ -8,7 +8,7 @@ import re
 import pytest
 
 from benchmarks.bench import cnn9_macs, main, speedup_bound
-from tests.conftest import AISFX_MISSING, SHARED, needs_aisfx, needs_shared, tone
+from tests.helpers import AISFX_MISSING, SHARED, needs_aisfx, needs_shared, tone
 
 
 @pytest.mark.slow  # end to end: the whole make bench, small
@@ -68,7 +68,7 @@ def test_the_speedup_bound_is_the_encoder_flops_the_goal_asks_for():
 
 def test_the_audit_bench_scores_the_damage_it_injected(tmp_path, capsys):
     from benchmarks.audit_bench import audit_bench, report
-    from tests.test_audit import take
+    from tests.helpers.sounds import take
 
     rng = __import__("numpy").random.default_rng(0)
     for c in range(4):  # a folder library of 4 classes × 10 takes

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sfxrep.cli import build_parser, main
-from tests.conftest import REPO, tiny_fit_args, tiny_overrides
+from tests.helpers import REPO, tiny_fit_args, tiny_overrides
 
 
 def test_prepare_prints_each_library_and_where_the_manifest_is(tiny_libraries, tmp_path, capsys):

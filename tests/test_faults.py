@@ -21,8 +21,8 @@ import sfxrep.index.vectors
 import sfxrep.inference.embedding
 from sfxrep.cli import main
 from sfxrep.index import Index
-from tests.conftest import REPO, tiny_fit_args, tiny_overrides
-from tests.test_index import distinct_sound
+from tests.helpers import REPO, tiny_fit_args, tiny_overrides
+from tests.helpers.sounds import distinct_sound
 
 
 @pytest.fixture
@@ -405,7 +405,7 @@ def test_a_hostile_file_name_cannot_end_or_hold_open_the_pages_script(tmp_path):
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     """One tiny checkpoint written by a real fit (it records the SHA-256 of its weights)."""
-    from tests.conftest import write_tiny_libraries
+    from tests.helpers import write_tiny_libraries
 
     tmp = tmp_path_factory.mktemp("fitted")
     main(["fit", *tiny_fit_args(write_tiny_libraries(tmp), tmp)])

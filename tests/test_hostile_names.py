@@ -14,7 +14,7 @@ import soundfile as sf
 
 from sfxrep.cli import main
 from sfxrep.fileio import json_line, shown
-from tests.conftest import REPO, class_sound
+from tests.helpers import REPO, class_sound
 
 HOSTILE = [b"\xff\xfe.wav", b"<!--<script>.wav", b"<img src=x onerror=alert(1)>.wav", b'say "hi" it\'s.wav', b"new\nline.wav",
            b"=HYPERLINK(1).wav", b"+1.wav", b"-2.wav", b"@sum.wav", b"a" * 251 + b".wav", b"caf\xe9 latin-1.wav"]

@@ -14,7 +14,7 @@ from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries
 from sfxrep.models.checkpoint import load_checkpoint
 from sfxrep.training.lightning_cli import fit
-from tests.conftest import REPO, needs_shared, shared_libraries
+from tests.helpers import REPO, needs_shared, shared_libraries
 
 pytestmark = pytest.mark.slow  # end to end: real fits, workers, DDP or real data
 

@@ -17,7 +17,7 @@ from sfxrep.audio.decode import AudioDecodeError
 from sfxrep.cli import main
 from sfxrep.libraries.prepare import prepare
 from sfxrep.libraries.spec import load_libraries
-from tests.conftest import class_sound, tone, write_folder_library
+from tests.helpers import class_sound, tone, write_folder_library
 
 
 def libraries_yaml(root: Path, split: dict | None = None) -> Path:
