@@ -12,7 +12,8 @@ import pytest
 
 from sfxrep.cli import main as sfxrep
 from sfxrep.records import ResultRow, append_results
-from sfxrep.results.claims import (
+from sfxrep.results.claims import Rows, measure
+from sfxrep.results.claims.stats import (
     CONTRADICTED,
     FAILS,
     HOLDS,
@@ -20,11 +21,9 @@ from sfxrep.results.claims import (
     NOT_RUN,
     REPRODUCED,
     UNCLEAR,
-    Estimate,
-    Rows,
-    measure,
     within_margin,
 )
+from sfxrep.results.estimate import Estimate
 
 LIBS = ["a", "b", "c", "d", "e"]
 

@@ -18,21 +18,6 @@ it needs has no rows.
 """
 
 from sfxrep.results.claims.definitions import CLAIMS, measure
-from sfxrep.results.claims.stats import (
-    CONTRADICTED,
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_RUN,
-    REPRODUCED,
-    UNCLEAR,
-    Finding,
-    Rows,
-    combine,
-    side,
-    within_margin,
-)
-from sfxrep.results.estimate import Estimate
+from sfxrep.results.claims.stats import Finding, Rows
 
-__all__ = ["CLAIMS", "CONTRADICTED", "FAILS", "HOLDS", "INCONCLUSIVE", "NOT_RUN", "REPRODUCED", "UNCLEAR", "Estimate",
-           "Finding", "Rows", "combine", "measure", "side", "within_margin"]
+__all__ = ["CLAIMS", "Finding", "Rows", "measure"]
