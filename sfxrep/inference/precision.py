@@ -4,7 +4,9 @@
 What each runs when embedding (:func:`embed_at`, the one place that knows):
 
 * ``fp32`` — as trained;
-* ``bf16`` — the encoder under bf16 autocast (the log-mel frontend stays float32);
+* ``bf16`` — the encoder in bf16 (the log-mel frontend stays float32): a frozen shared-BN CNN9 on the CPU runs
+  with its BatchNorm folded into the convolutions and the ReLU fused (:mod:`sfxrep.inference.fused`), any other
+  model under bf16 autocast;
 * ``int8`` — the encoder's saved int8 calibration (:mod:`sfxrep.inference.int8`), CPU with VNNI or AMX.
 
 Every precision hands back float32 embeddings. ``auto`` is what the device computes natively
@@ -126,6 +128,10 @@ def embed_at(module: nn.Module, precision: str, int8: Int8Encoder | None = None)
 
         encoder = int8 if int8 is not None else int8_encoder(module)
         return lambda wave, library=None: encoder(module.features(wave), library)
+    from sfxrep.inference.fused import fusable, fused_encoder
+
+    if precision == "bf16" and fusable(module):  # a frozen shared-BN CNN9 on the CPU: BatchNorm and ReLU fused
+        return lambda wave, library=None: fused_encoder(module)(module.features(wave))
     device = getattr(module, "device", "cpu")
 
     def run(wave: torch.Tensor, library: str | None = None) -> torch.Tensor:

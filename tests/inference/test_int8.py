@@ -13,18 +13,7 @@ from sfxrep.inference import precision as inference_precision
 from sfxrep.inference.embedding import FileEmbedder
 from sfxrep.models.cnn9 import CNN9
 from tests.helpers import SHARED, needs_aisfx, needs_shared, tone
-from tests.helpers.models import tiny_model
-
-
-def trained_like(width: int = 8, seed: int = 0) -> CNN9:
-    """A CNN9 with BatchNorm statistics and affine terms away from their defaults (what training leaves)."""
-    torch.manual_seed(seed)
-    encoder = CNN9(width).eval()
-    for m in encoder.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.2, 0.2)
-    return encoder
+from tests.helpers.models import tiny_model, trained_like
 
 
 def log_mel_like(n: int, seed: int = 1) -> torch.Tensor:
