@@ -116,7 +116,7 @@ int8: $(STAMP)  ## calibrate the shipped int8 encoders (aisfx, sfxrep-v1) → sf
 # where a step's time goes, embedding against the authors' pipeline, one call per file against batched, data wait,
 # search at 10k, the audit on two real libraries clean and damaged); make bench-full adds the long scale runs (100k-file
 # index, the audit bench on four libraries, bf16/int8 gates, int8 encoder)
-BENCH_QUICK = --widths 32 64 --steps 3 --embed-modes batched --data-wait-workers 0 2 --index-sizes 10000 \
+BENCH_QUICK = --widths 32 64 --steps 3 --modes "fp32 + channels_last" "bf16 + channels_last" --embed-modes batched --data-wait-workers 0 2 --index-sizes 10000 \
 	--gate-models --int8-files 0 --scale-sizes --audit-libraries lmms_samples redeclipse_sounds
 bench: $(STAMP)  ## headline throughput in < 10 min: train step and its profile, embedding vs aiSFX, one-call vs batched
 	$(BIN)/python -m benchmarks.bench $(BENCH_QUICK) $(ARGS)

@@ -62,12 +62,24 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1,
 
 MODES = {"fp32": (False, False), "fp32 + channels_last": (False, True), "bf16": (True, False),
          "bf16 + channels_last": (True, True)}
-# FLOP per cycle per core of the widest unit of each kind. Intel server cores (instruction tables): AMX TMUL 16×32
-# bf16 MACs per cycle (1024 MAC = 2048 FLOP); AVX512-BF16 VDPBF16PS on two ports (2 × 16 lanes × 2 MAC = 64 MAC = 128
-# FLOP); AVX512 fp32 FMA on two ports (2 × 16 = 32 MAC = 64 FLOP). AMD Zen 4 (family 0x19) runs 512-bit instructions
+# FLOP per cycle per core of the widest unit of each kind. Intel server cores: AMX TMUL runs one TDPBF16PS (a 16×32
+# by 32×16 bf16 tile product: 8,192 MAC) every 16 cycles, 512 MAC = 1024 FLOP per cycle (Intel: "1,024 BF16
+# operations per cycle"; this bench counted 2,048 until 2026-12-06, which halved every AMX share it printed);
+# AVX512-BF16 VDPBF16PS on two ports (2 × 16 lanes × 2 MAC = 64 MAC = 128 FLOP); AVX512 fp32 FMA on two ports (2 × 16 = 32 MAC = 64 FLOP). AMD Zen 4 (family 0x19) runs 512-bit instructions
 # on its two 256-bit FMA pipes: half those (fp32 32, bf16 64); Zen 5 (0x1a) has full 512-bit pipes. AVX2 FMA on two
 # ports: 2 × 8 = 16 MAC = 32 FLOP.
-FLOP_PER_CYCLE = {"AMX": 2048, "AVX512-BF16": 128, "AVX512": 64, "AVX2": 32}
+FLOP_PER_CYCLE = {"AMX": 1024, "AVX512-BF16": 128, "AVX512": 64, "AVX2": 32}
+
+
+def gemm_tflops(dtype: torch.dtype, n: int = 2048, reps: int = 3) -> float:
+    """TFLOP/s of an ``n``×``n`` by ``n``×``n`` matrix product in ``dtype`` on these cores: what the best kernel
+    reaches here (a virtual machine's cores may reach far less than the units' peak)."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b  # warm-up
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
 def cpu_ghz() -> tuple[float, str]:
@@ -170,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--modes", nargs="+", choices=tuple(MODES), default=list(MODES),
+                        help="train-step modes to time (make bench: the channels-last ones, each precision's fastest)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--libraries", default="experiments/libraries/demo.yaml", help="data pipeline input")
     parser.add_argument("--work-dir", default="runs", help="where the data benchmark prepares its cache")
@@ -218,14 +232,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"peak: {peak['derivation']} = {peak['fp32_tflops']:.2f} TFLOP/s fp32"
           + (f", {peak['bf16_tflops']:.2f} TFLOP/s bf16" if peak["bf16_tflops"] else ""))
+    gemm = summary["gemm_tflops"] = {"fp32": round(gemm_tflops(torch.float32), 3)}
+    if peak["bf16_tflops"]:
+        gemm["bf16"] = round(gemm_tflops(torch.bfloat16), 3)
+    print("the best kernel here, a 2048³ matrix product: " + ", ".join(
+        f"{p} {v:.2f} TFLOP/s ({100 * v / peak[f'{p}_tflops']:.0f} % of the peak)" for p, v in gemm.items()))
     print("\ntrain step (waveform → loss → Adam step; % of the peak of its precision)")
     print(f"{'width':>5}  {'params':>8}  {'mode':<20} {'s/step':>8} {'±':>6} {'frames/s':>9} {'GFLOP/s':>8}  vs fp32"
-          "  % peak")
+          "  % peak  % of the GEMM")
     summary["train_step_s"], summary["gflops_achieved"] = {}, {}
     for width in args.widths:
         params = sum(p.numel() for p in CNN9(width).parameters())
         base = None
-        for mode in MODES:
+        for mode in args.modes:
             if MODES[mode][0] and width > args.bf16_max_width:
                 print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} skipped (--bf16-max-width {args.bf16_max_width})")
                 continue
@@ -236,8 +255,10 @@ def main(argv: list[str] | None = None) -> None:
             summary["gflops_achieved"][f"w{width} {mode}"] = round(gflops, 1)
             top = peak["bf16_tflops"] if MODES[mode][0] else peak["fp32_tflops"]
             share = f"{100 * gflops / 1e3 / top:6.1f} %" if top and not math.isnan(top) else "     —"
+            best = gemm.get("bf16" if MODES[mode][0] else "fp32")
+            of_gemm = f"{100 * gflops / 1e3 / best:9.0f} %" if best else "         —"
             print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} {median:>8.3f} {spread:>6.3f} "
-                  f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x  {share}")
+                  f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x  {share}  {of_gemm}")
 
     if args.profile_width:
         from benchmarks.profile_train import phases
@@ -317,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  sfxrep {mode + (f' ({auto})' if mode == AUTO else ''):<34} {rate:7.2f} files/s")
         summary["embed_files_per_s"] = summary["embed_modes_files_per_s"][AUTO]
         stages = summary["embed_stages_files_per_s"] = {k: round(v, 2) for k, v in stage_rates(files).items()}
-        bound = min((k for k in stages if k != "blocks_per_file"), key=stages.get)
+        bound = min(("decode", f"model {auto}"), key=lambda k: stages.get(k, float("inf")))  # the default path's stages
         print(f"  each stage alone ({stages['blocks_per_file']:.1f} blocks per file): "
               + ", ".join(f"{k} {v:.1f} files/s" for k, v in stages.items() if k != "blocks_per_file")
               + f" → bound by {bound}" + (" (decoder processes would not help)" if bound.startswith("model") else

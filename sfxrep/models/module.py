@@ -19,6 +19,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
+from sfxrep.models.augment import Augment
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.distillation import Distillation
 from sfxrep.models.frontend import LogMel
@@ -50,6 +51,8 @@ class SfxModule(SfxNet, LightningModule):
             machine (:func:`sfxrep.hardware.channels_last_helps`; ``make bench``). The attribute holds the result.
         encoder_lr_scale: the encoder's learning rate as a fraction of the heads' (1: one rate; fine-tuning a
             warm-started encoder gently: e.g. 0.1).
+        augment: training-time augmentation of each library's batch (:class:`~sfxrep.models.augment.Augment`:
+            gain, EQ tilt, SpecAugment, within-class mixup); ``None`` (default, as the paper): none.
 
     Where its first weights come from (a warm start) and which parts train when is the business of callbacks
     (:class:`~sfxrep.training.callbacks.warmstart.WarmStart`), not of the module.
@@ -70,6 +73,7 @@ class SfxModule(SfxNet, LightningModule):
         weight_decay: float | None = None,
         channels_last: bool | Literal["auto"] = False,
         encoder_lr_scale: float = 1.0,
+        augment: Augment | None = None,
     ) -> None:
         if lr is not None and not lr > 0:  # torch checks only what it is given; model.lr is applied afterwards
             raise ValueError(f"model.lr must be > 0, not {lr}")
@@ -85,6 +89,7 @@ class SfxModule(SfxNet, LightningModule):
         self.optimizer_config, self.scheduler_config = optimizer, lr_scheduler
         self.lr, self.weight_decay = lr, weight_decay
         self.encoder_lr_scale = encoder_lr_scale
+        self.augment = augment
         self.distillation: Distillation | None = None  # set while fitting by the Distill callback (distill.*)
         self.library_weights: dict[str, float] = {}
         if num_classes is not None:
@@ -113,7 +118,11 @@ class SfxModule(SfxNet, LightningModule):
 
     def _step(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         library, labels = batch["library"], batch["label"]
-        features = self.features(batch["wave"])
+        augment = self.augment if self.training else None  # training batches only
+        features = self.features(augment.wave(batch["wave"]) if augment else batch["wave"])
+        if augment:
+            features = augment.features(features, labels)
+            features = features.contiguous(memory_format=torch.channels_last) if self.channels_last else features
         embedding = self.encoder(features, library)
         logits = self.heads[library](embedding)
         terms = self.objective(logits, labels, embedding, self.heads[library].class_weights)
