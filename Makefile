@@ -36,7 +36,7 @@ TRAIN_OPTIONS = $(if $(MIXING),--mixing $(MIXING)) $(if $(BN),--bn $(BN)) $(if $
 	$(if $(INIT),--init $(INIT)) $(if $(FREEZE),--freeze-encoder-epochs $(FREEZE)) \
 	$(foreach c,$(CONFIG),--config $(c)) $(if $(WANDB),--config experiments/loggers/wandb.yaml)
 
-.PHONY: help install browser train tune tune-show test test-fast study bench bench-full int8 model corpus clean
+.PHONY: help install browser train tune tune-show test test-fast study bench bench-full int8 model model-v2 model-v2-table corpus clean
 
 help:  ## list targets and variables
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -105,6 +105,21 @@ model: $(STAMP)  ## train the release model (resumable), choose its WiSE-FT mix 
 	$(BIN)/sfxrep release results/release/sfxrep-v1.jsonl --name sfxrep-v1 --interpolate auto
 	$(BIN)/sfxrep evaluate sfxrep-v1 --libraries-yaml experiments/libraries/shared.yaml \
 		--results results/release/references.jsonl
+
+# make model-v2: one sfxrep-v2 candidate (issue 34): RECIPE (experiments/release/v2/*.yaml) trained from SEED on the
+# corpus's training libraries for the fixed budget of experiments/release/v2/budget.yaml (resumable: run it again),
+# then scored once on the corpus transfer panel (results/release-v2/panel.jsonl); make model-v2-table compares every
+# candidate with aiSFX (results/release-v2/TABLE.md). Needs make corpus.
+RECIPE ?= experiments/release/v2/keep.yaml
+SEED   ?= 0
+model-v2: $(STAMP)  ## one sfxrep-v2 candidate: RECIPE=experiments/release/v2/<name>.yaml SEED=0, scored on the panel
+	$(BIN)/sfxrep train --scenario cross -c experiments/release/v2/budget.yaml -c $(RECIPE) \
+		--name v2-$(basename $(notdir $(RECIPE))) --seed $(SEED) --no-eval --runs runs/release-v2 --resume \
+		$(if $(ARGS),-- $(ARGS))
+	$(BIN)/python experiments/release/v2.py evaluate
+
+model-v2-table: $(STAMP)  ## the sfxrep-v2 candidates against aiSFX on the corpus panel, paired, with intervals
+	$(BIN)/python experiments/release/v2.py table
 
 # make int8: the int8 calibrations shipped for --precision int8 (aisfx and sfxrep-v1, on the train splits of the seven
 # ../shared/data libraries), saved in the package under the SHA-256 of each float encoder

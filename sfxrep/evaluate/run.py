@@ -87,13 +87,13 @@ def evaluate_module(
             fields, records = _split_library(module, data, library, k, precision, keep), []
         if fields is None:
             continue
-        row = ResultRow(
+        row = ResultRow.from_dict(dict(  # a meta key the schema does not know is kept in the row's extra
             run=run, library=library, scenario=scenario or infer_scenario(trained, library),
             train_libraries=trained, seen_in_training=library in trained, bn=getattr(encoder, "bn", None),
             loss=objective.name if objective is not None else "none", width=getattr(encoder, "width", None), k=k,
             n_classes=len(data.classes[library]), embed_precision=precision, protocol=protocol,
             **fields, eval_seconds=round(time.perf_counter() - start, 2), **(meta or {}),
-        )
+        ))
         if records:
             row.predictions = uuid.uuid4().hex[:16]
             if predictions is not None:

@@ -126,9 +126,10 @@ def compare(rows: Sequence[ResultRow], comparison: Comparison, metrics: Sequence
 
 
 def _model_rows(rows: Sequence[ResultRow], name: str) -> dict[str, list[ResultRow]]:
-    """library → the k-fold rows of model ``name`` (its ``model`` or ``run``), the latest of each training seed."""
-    chosen = [r for r in latest_per_seed(rows) if r.protocol == "kfold" and r.predictions
-              and name in (r.model, r.run)]
+    """library → the k-fold rows of model ``name`` (its ``model`` or ``run``), the latest of each training seed
+    among that model's own rows (two runs of one configuration, e.g. two recipes' candidates, stay apart)."""
+    own = [r for r in rows if name in (r.model, r.run)]
+    chosen = [r for r in latest_per_seed(own) if r.protocol == "kfold" and r.predictions]
     out: dict[str, list[ResultRow]] = defaultdict(list)
     for row in chosen:
         out[row.library].append(row)

@@ -110,6 +110,8 @@ class TrainPlan:
     meta: dict = option({}, "a field of every results row (study, trial)", "--tag", commands=("train",),
                         metavar="KEY=JSON")
     wandb_group: str | None = option(None, "W&B group of the runs (default: the scenario)", commands=("train",))
+    no_eval: bool = option(False, "train only, no kNN evaluation of the trained model's libraries; run.json names the "
+                                  "best checkpoint for sfxrep evaluate (e.g. on a transfer panel)", commands=("train",))
     overrides: Sequence[str] = field(default_factory=list)
     callbacks: list = field(default_factory=list)
 

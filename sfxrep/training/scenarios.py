@@ -144,6 +144,13 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         if not cli.trainer.is_global_zero:
             continue
         record["best"] = {key: tracker.best for key, tracker in trackers.items()}
+        if plan.no_eval:  # scored later, where the caller chooses (sfxrep evaluate CHECKPOINT)
+            finish_wandb()
+            atomic_write_text(runs / run / "run.json", json.dumps({**record, "status": "done", "rows": 0,
+                                                                   "checkpoint": str(best)}, indent=1))
+            print(f"[train] {run}: trained ({train_seconds:.0f} s), not evaluated (--no-eval); best checkpoint {best}",
+                  flush=True)
+            continue
         kept: dict | None = {} if wandb else None
         try:
             ckpt = load_checkpoint(best)

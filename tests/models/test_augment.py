@@ -48,7 +48,7 @@ def test_mixup_mixes_only_items_of_one_class_and_keeps_the_rest():
 
 
 def test_bad_amounts_are_refused():
-    with pytest.raises(ValueError, match="model.augment"):
+    with pytest.raises(ValueError, match=r"model\.augment"):
         Augment(mixup=1.5)
 
 

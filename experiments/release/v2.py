@@ -1,0 +1,127 @@
+"""sfxrep-v2's candidates on the corpus transfer panel (issue 34): score what ``make model-v2`` trained, make the
+seed soup, and write the comparison table.
+
+    python experiments/release/v2.py evaluate              # every trained candidate not yet scored, and aiSFX
+    python experiments/release/v2.py soup keep-augment     # the weight average of that recipe's seeds, scored
+    python experiments/release/v2.py table                 # paired comparisons against aiSFX → TABLE.md
+
+Candidates are the runs of ``runs/release-v2`` (``make model-v2 RECIPE=… SEED=…``: trained with ``--no-eval``, their
+``run.json`` names the checkpoint chosen on the training libraries' validation splits). Each is scored once on
+the panel by the k-fold protocol into ``results/release-v2/panel.jsonl``, with per-file predictions beside it;
+everything is resumable (a scored run is skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+RUNS = Path("runs/release-v2")
+PANEL = "experiments/libraries/transfer-panel-corpus.yaml"
+RESULTS = Path("results/release-v2/panel.jsonl")
+REFERENCE = "aisfx"
+
+
+def candidates(runs: Path = RUNS) -> dict[str, Path]:
+    """run name → best checkpoint of every finished candidate run."""
+    out = {}
+    for record in sorted(runs.glob("*/run.json")):
+        info = json.loads(record.read_text())
+        if info.get("status") == "done" and info.get("checkpoint"):
+            out[info["run"]] = Path(info["checkpoint"])
+    return out
+
+
+def scored(results: Path = RESULTS) -> set[str]:
+    from sfxrep.records import read_results
+
+    return {r.run for r in read_results(results)} if results.is_file() else set()
+
+
+def evaluate(runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL, reference: str = REFERENCE) -> None:
+    """Score the ``reference`` model and every candidate not yet in ``results`` on the panel (k-fold, per-file
+    predictions kept)."""
+    from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
+    from sfxrep.records import read_results
+
+    done = scored(results)
+    if not results.is_file() or not any(r.model == reference for r in read_results(results)):
+        evaluate_reference(reference, panel, results=results)
+    for run, checkpoint in candidates(runs).items():
+        if run not in done:
+            print(f"[v2] scoring {run} on {panel}", flush=True)
+            evaluate_checkpoint(checkpoint, libraries_yaml=panel, run=run, results=results)
+
+
+def soup(recipe: str, runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL) -> str:
+    """Average the encoder weights of every seed of ``recipe`` (uniform soup, heads of the first) and score it."""
+    from sfxrep.evaluate.run import evaluate_checkpoint
+    from sfxrep.models.checkpoint import load_checkpoint
+    from sfxrep.models.interpolate import interpolate
+
+    pattern = re.compile(rf"^cross-all-v2-{re.escape(recipe)}(-seed\d+)?-\d{{8}}-\d{{6}}")  # its runs, any seed
+    seeds = {run: path for run, path in candidates(runs).items() if pattern.match(run)}
+    if len(seeds) < 2:
+        raise SystemExit(f"soup {recipe}: {len(seeds)} finished seed(s) in {runs}; train another with "
+                         f"make model-v2 RECIPE=experiments/release/v2/{recipe}.yaml SEED=1")
+    name = f"v2-soup-{recipe}"
+    if name in scored(results):
+        return name
+    loaded = [load_checkpoint(path) for path in seeds.values()]
+    module = loaded[0].module
+    for n, other in enumerate(loaded[1:], start=2):  # the running mean: n-th model at weight 1/n
+        module = interpolate(module, other.module, 1 / n)
+    soup_ckpt = dataclasses.replace(loaded[0], module=module)
+    evaluate_checkpoint(soup_ckpt, libraries_yaml=panel, run=name, results=results,
+                        meta={"soup_of": sorted(seeds)})
+    return name
+
+
+def table(results: Path = RESULTS, out: Path | None = None, reference: str = REFERENCE) -> str:
+    """Every candidate against aiSFX on the panel: per library and overall, the paired difference with its 95 %
+    interval, Holm-adjusted p and minimum detectable difference (:func:`sfxrep.results.compare.compare_models`)."""
+    from sfxrep.records import read_results
+    from sfxrep.results.compare import compare_models
+
+    runs = sorted({r.run for r in read_results(results) if r.model == "sfxrep"})
+    base = next(r.run for r in read_results(results) if r.model == reference)
+    lines = [f"| candidate | overall − {reference} (points [95 % CI]) | per library | MDE |",
+             "|---|---|---|---|"]
+    for run in runs:
+        paired = compare_models(results, base, run)
+        overall = next(p for p in paired if p.library == "overall")
+        libs = "; ".join(f"{p.library} {100 * p.diff:+.1f} [{100 * p.lo:+.1f}, {100 * p.hi:+.1f}]"
+                         for p in paired if p.library != "overall")
+        lines.append(f"| {run} | **{100 * overall.diff:+.1f}** [{100 * overall.lo:+.1f}, {100 * overall.hi:+.1f}] "
+                     f"({reference} {100 * overall.a:.1f}) | {libs} | {100 * overall.mde:.1f} |")
+    text = "\n".join(lines)
+    if out is not None:
+        from sfxrep.fileio import atomic_write_text
+
+        atomic_write_text(out, text + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("evaluate", "soup", "table"))
+    parser.add_argument("recipe", nargs="?", help="soup: the recipe whose seeds are averaged (e.g. keep-augment)")
+    parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--panel", default=PANEL)
+    ns = parser.parse_args(argv)
+    if ns.action == "evaluate":
+        evaluate(ns.runs, ns.results, ns.panel)
+    elif ns.action == "soup":
+        if not ns.recipe:
+            parser.error("soup needs the recipe whose seeds are averaged")
+        print(soup(ns.recipe, ns.runs, ns.results, ns.panel))
+    else:
+        print(table(ns.results, ns.results.parent / "TABLE.md"))
+
+
+if __name__ == "__main__":
+    main()
