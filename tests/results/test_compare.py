@@ -128,3 +128,23 @@ def test_a_custom_by_keeps_fdr_thresholds_apart(tmp_path, capsys):
                                        metrics=["frame_macro_f1"], absolute=False, where=None))
     lines = [line for line in capsys.readouterr().out.splitlines() if "circle" in line and "MEAN" not in line]
     assert sorted(line.split()[-1] for line in lines) == ["0.100", "0.300"]  # 0.6 − 0.5 and 0.4 − 0.1
+
+
+def test_two_runs_of_one_configuration_are_compared_each_on_its_own_rows(tmp_path):
+    """Two candidates trained with the same factors (recipes differ in what the rows do not record) must not hide
+    each other: compare --models picks the latest row per seed among the named run's own rows."""
+    from sfxrep.records import ResultRow, append_predictions, append_results
+    from sfxrep.results.compare import compare_models
+
+    paths, labels = [f"/lib/f{i}.wav" for i in range(8)], [i % 2 for i in range(8)]
+    results = tmp_path / "panel.jsonl"
+    for run, right in (("good", 8), ("bad", 4)):  # "good" predicts every file right, "bad" half of them
+        predicted = [y if i < right else 1 - y for i, y in enumerate(labels)]
+        row = ResultRow(run=run, library="lib", scenario="cross", protocol="kfold", predictions=f"id-{run}",
+                        frame_macro_f1=right / 8)
+        append_results([row], results)
+        append_predictions([{"row": f"id-{run}", "run": run, "model": "sfxrep", "seed": None, "fold_seed": 0,
+                             "paths": paths, "groups": paths, "labels": labels, "classes": ["a", "b"],
+                             "block_pred": [[p] for p in predicted], "file_pred": predicted}], results)
+    overall = next(r for r in compare_models(results, "bad", "good", n_boot=50) if r.library == "overall")
+    assert overall.b == 1.0 and overall.a < 1.0 and overall.diff > 0
