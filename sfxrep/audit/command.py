@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from sfxrep.inference.options import add_no_progress
 from sfxrep.paths import add_dirs
 
 
@@ -46,7 +47,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--journal", help="the journal --commit writes (default: beside the decisions file, "
                                      "DECISIONS.journal.json)")
     a.add_argument("--undo", metavar="JOURNAL", help="restore every file and label a --commit changed, byte for byte")
-    a.add_argument("--no-progress", action="store_true")
+    add_no_progress(a)
     add_dirs(a, work_help="where a --reference's libraries are prepared")
     a.set_defaults(func=audit_command)
 

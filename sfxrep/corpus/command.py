@@ -6,6 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from sfxrep.inference.options import add_no_progress
 from sfxrep.paths import cache_root
 
 RECIPES = "experiments/corpus"
@@ -36,7 +37,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--crosswalks", default=f"{RECIPES}/ucs", help="folder of UCS crosswalks (default %(default)s)")
     c.add_argument("--ucs-list", default="../shared/data/ucs/UCS_v8.2.1_Full_List.csv",
                    help="the official UCS list (default %(default)s)")
-    c.add_argument("--no-progress", action="store_true")
+    add_no_progress(c)
     c.set_defaults(func=corpus_command)
 
 

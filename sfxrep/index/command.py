@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sfxrep.audio.decode import AudioDecodeError
-from sfxrep.inference.options import add_model, add_precision, positive
+from sfxrep.inference.options import add_model, add_no_progress, add_precision, positive
 from sfxrep.paths import add_dirs
 
 NAMED_REFERENCES = Path(__file__).resolve().parents[2] / "experiments" / "libraries"
@@ -64,7 +64,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--repair", action="store_true", help="a corrupt data.npz: keep every readable part, embed the rest")
     i.add_argument("--failures", action="store_true", help="list the files that could not be decoded, with the "
                                                            "reasons, and exit")
-    i.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(i)
     add_dirs(i, work_help="where --libraries are prepared (as for training)")
     i.set_defaults(func=index_command, intermixed="roots")
 
@@ -95,7 +95,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--source-id", help="SourceID of --rename-preview names (default: the file's folder)")
     lab.add_argument("--evaluate", action="store_true",
                      help="score the suggestions on each reference library's held-back test split instead")
-    lab.add_argument("--no-progress", action="store_true")
+    add_no_progress(lab)
     add_dirs(lab, work_help="where the reference libraries are prepared")
     lab.set_defaults(func=label_command)
 

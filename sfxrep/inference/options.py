@@ -1,6 +1,6 @@
 """The command-line options every embedding command shares, each declared once: the model (``embed``,
-``evaluate``, ``index``, ``quantize``), the encoder's precision (``embed``, ``evaluate``, ``index``) and the count
-type of every k, top and block number. (``--work-dir`` and ``--cache-dir`` are declared beside their defaults, in
+``evaluate``, ``index``, ``quantize``), the encoder's precision (``embed``, ``evaluate``, ``index``),
+``--no-progress`` and the count type of every k, top and block number. (``--work-dir`` and ``--cache-dir`` are declared beside their defaults, in
 :func:`sfxrep.paths.add_dirs`.)"""
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, not {number}")
     return number
+
+
+def add_no_progress(parser: argparse.ArgumentParser) -> None:
+    """Declare ``--no-progress`` (long commands draw a progress bar on stderr unless told not to)."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 def model_help(what: str = "") -> str:
