@@ -34,8 +34,9 @@ def train_command(ns: argparse.Namespace) -> None:
     from sfxrep.training.scenarios import run_plan
 
     plan = train_plan(ns)
-    run_plan(plan)
-    print(f"results appended to {plan.results}")
+    rows = run_plan(plan)
+    if rows:
+        print(f"results appended to {plan.results}")
 
 
 def lightning_command(ns: argparse.Namespace) -> None:
