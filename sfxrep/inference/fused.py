@@ -24,13 +24,18 @@ from sfxrep.models.fingerprint import weights_sha256
 _FUSED: weakref.WeakKeyDictionary[nn.Module, tuple[str, FusedCNN9]] = weakref.WeakKeyDictionary()
 
 
+def _finite(encoder: nn.Module) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in encoder.state_dict().values() if t.is_floating_point())
+
+
 def fusable(model: nn.Module) -> bool:
     """Whether ``model``'s encoder can run fused: a shared-BN :class:`CNN9` on the CPU, in eval mode, with
-    oneDNN's fused convolution in this torch."""
+    oneDNN's fused convolution in this torch, and finite weights. (oneDNN's ReLU post-op turns a NaN into 0, so
+    broken weights would give finite embeddings fused; unfused they give NaN, which every caller refuses.)"""
     encoder = getattr(model, "encoder", None)
     return (isinstance(encoder, CNN9) and not encoder.libraries and not encoder.training
             and next(encoder.parameters()).device.type == "cpu" and torch.backends.mkldnn.is_available()
-            and hasattr(torch.ops.mkldnn, "_convolution_pointwise"))
+            and hasattr(torch.ops.mkldnn, "_convolution_pointwise") and _finite(encoder))
 
 
 class FusedCNN9(nn.Module):
@@ -77,6 +82,8 @@ def fused_encoder(model: nn.Module) -> FusedCNN9:
     sha = weights_sha256(model.encoder)
     cached = _FUSED.get(model)
     if cached is None or cached[0] != sha:
+        if not _finite(model.encoder):  # changed since it was found fusable
+            raise ValueError("the model's encoder has non-finite weights (NaN or inf): are its weights broken?")
         cached = (sha, FusedCNN9(model.encoder))
         _FUSED[model] = cached
     return cached[1]

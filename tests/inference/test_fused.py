@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from sfxrep.inference import fused
@@ -40,6 +41,17 @@ def test_bf16_embedding_of_a_frozen_cnn9_runs_fused_and_follows_weight_changes()
     with torch.no_grad():
         model.encoder.conv_block1.bn1.running_mean += 0.3  # the weights changed: a new fused copy, new embeddings
     assert fused.fused_encoder(model) is not built and not torch.equal(embed(wave), first)
+
+
+def test_broken_weights_are_not_fused_so_their_nan_reaches_the_callers_checks():
+    model = tiny_model()
+    model.encoder = trained_like(4)
+    with torch.no_grad():
+        model.encoder.conv_block1.conv1.weight.view(-1)[0] = float("nan")  # oneDNN's fused ReLU would hide it
+    assert not fused.fusable(model)
+    assert torch.isnan(embed_at(model, "bf16")(torch.randn(2, 101_376) * 0.1)).all()
+    with pytest.raises(ValueError, match="non-finite weights"):
+        fused.fused_encoder(model)
 
 
 def test_what_cannot_be_folded_runs_as_it_did():
