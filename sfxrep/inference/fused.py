@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from sfxrep import hardware
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.fingerprint import weights_sha256
 
@@ -29,13 +30,15 @@ def _finite(encoder: nn.Module) -> bool:
 
 
 def fusable(model: nn.Module) -> bool:
-    """Whether ``model``'s encoder can run fused: a shared-BN :class:`CNN9` on the CPU, in eval mode, with
-    oneDNN's fused convolution in this torch, and finite weights. (oneDNN's ReLU post-op turns a NaN into 0, so
+    """Whether ``model``'s encoder can run fused: a shared-BN :class:`CNN9` on a CPU with native bf16 (oneDNN's
+    bf16 convolution refuses a CPU held to AVX2; there bf16 stays emulated autocast), in eval mode, with oneDNN's
+    fused convolution in this torch, and finite weights. (oneDNN's ReLU post-op turns a NaN into 0, so
     broken weights would give finite embeddings fused; unfused they give NaN, which every caller refuses.)"""
     encoder = getattr(model, "encoder", None)
     return (isinstance(encoder, CNN9) and not encoder.libraries and not encoder.training
-            and next(encoder.parameters()).device.type == "cpu" and torch.backends.mkldnn.is_available()
-            and hasattr(torch.ops.mkldnn, "_convolution_pointwise") and _finite(encoder))
+            and next(encoder.parameters()).device.type == "cpu" and hardware.cpu_has_native_bf16()
+            and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+            and _finite(encoder))
 
 
 class FusedCNN9(nn.Module):
