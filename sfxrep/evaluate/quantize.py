@@ -13,6 +13,7 @@ from sfxrep.evaluate.gate import precision_gate
 from sfxrep.inference.int8 import CALIBRATION_BLOCKS, Int8Encoder, record_gate, user_dir
 from sfxrep.inference.registry import load_model
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.models.fingerprint import non_finite
 from sfxrep.paths import CACHE_DIR, WORK_DIR
 
 
@@ -46,8 +47,7 @@ def quantize_model(model: str | Path, libraries: str | Path, out: str | Path | N
     module = load_model(model)
     if not isinstance(getattr(module, "encoder", None), CNN9):
         raise ValueError(f"{model}: only a CNN9 model (aisfx, a release, a checkpoint) is quantized")
-    broken = [name for name, t in module.encoder.state_dict().items() if t.is_floating_point() and
-              not bool(torch.isfinite(t).all())]
+    broken = non_finite(module.encoder)
     if broken:  # int8 ranges of NaN are meaningless (the observers fail on them): say so instead
         raise ValueError(f"{model}: its encoder has non-finite weights (NaN or inf) in {broken[0]} and "
                          f"{len(broken) - 1} more; nothing to quantize (are its weights broken?)")

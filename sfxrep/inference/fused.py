@@ -20,13 +20,21 @@ from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from sfxrep import hardware
 from sfxrep.models.cnn9 import CNN9
-from sfxrep.models.fingerprint import weights_sha256
+from sfxrep.models.fingerprint import non_finite, weights_sha256
 
-_FUSED: weakref.WeakKeyDictionary[nn.Module, tuple[str, FusedCNN9]] = weakref.WeakKeyDictionary()
+# model → (its encoder's weights hash, the fused copy, or None where those weights are not all finite)
+_FUSED: weakref.WeakKeyDictionary[nn.Module, tuple[str, FusedCNN9 | None]] = weakref.WeakKeyDictionary()
 
 
-def _finite(encoder: nn.Module) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in encoder.state_dict().values() if t.is_floating_point())
+def _fused(model: nn.Module) -> FusedCNN9 | None:
+    """The cached fused copy of ``model``'s encoder for its current weights (``None``: non-finite weights); the
+    weights are scanned and folded once per change, not per call (``embed_file`` builds an embedder per file)."""
+    sha = weights_sha256(model.encoder)
+    cached = _FUSED.get(model)
+    if cached is None or cached[0] != sha:
+        cached = (sha, None if non_finite(model.encoder) else FusedCNN9(model.encoder))
+        _FUSED[model] = cached
+    return cached[1]
 
 
 def fusable(model: nn.Module) -> bool:
@@ -38,7 +46,7 @@ def fusable(model: nn.Module) -> bool:
     return (isinstance(encoder, CNN9) and not encoder.libraries and not encoder.training
             and next(encoder.parameters()).device.type == "cpu" and hardware.cpu_has_native_bf16()
             and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-            and _finite(encoder))
+            and _fused(model) is not None)
 
 
 class FusedCNN9(nn.Module):
@@ -82,11 +90,7 @@ class FusedCNN9(nn.Module):
 def fused_encoder(model: nn.Module) -> FusedCNN9:
     """The fused bf16 encoder of ``model`` (see :func:`fusable`), built once per model and rebuilt when its
     encoder's weights change."""
-    sha = weights_sha256(model.encoder)
-    cached = _FUSED.get(model)
-    if cached is None or cached[0] != sha:
-        if not _finite(model.encoder):  # changed since it was found fusable
-            raise ValueError("the model's encoder has non-finite weights (NaN or inf): are its weights broken?")
-        cached = (sha, FusedCNN9(model.encoder))
-        _FUSED[model] = cached
-    return cached[1]
+    fused = _fused(model)
+    if fused is None:  # the weights changed since they were found fusable
+        raise ValueError("the model's encoder has non-finite weights (NaN or inf): are its weights broken?")
+    return fused

@@ -56,3 +56,9 @@ def state_sha256(state: dict[str, torch.Tensor]) -> str:
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
+
+
+def non_finite(module: nn.Module) -> list[str]:
+    """The names of ``module``'s floating-point parameters and buffers that hold a NaN or an infinity."""
+    return [name for name, t in module.state_dict().items()
+            if t.is_floating_point() and not bool(torch.isfinite(t).all())]
