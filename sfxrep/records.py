@@ -130,22 +130,23 @@ FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
 IDENTITY = ("model", "scenario", "library", "mixing", "bn", "fdr_threshold", "loss", "init", "width", "k", "protocol")
 
 
+def row_key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
+    """``row``'s values of ``columns`` as lower-case text: how rows are grouped and matched everywhere."""
+    return tuple(str(row.get(c)).lower() for c in columns)
+
+
 def latest_per_seed(rows: Iterable[ResultRow]) -> list[ResultRow]:
     """One row per configuration, library and seed (or ESC-50 fold): the latest (re-running a seed replaces it)."""
     latest: dict[tuple, ResultRow] = {}
     for row in sorted(rows, key=lambda r: r.created):
-        latest[(*(str(row.get(c)).lower() for c in IDENTITY), str(row.seed or 0), row.extra.get("fold"))] = row
+        latest[(*row_key(row, IDENTITY), str(row.seed or 0), row.extra.get("fold"))] = row
     return list(latest.values())
-
-
-def _norm(value: object) -> str:
-    return str(value).lower()
 
 
 def matches(row: ResultRow, config: Mapping[str, object]) -> bool:
     """Whether ``row`` has every ``config`` value (compared as lower-case text, so ``None`` matches a missing
     value, ``0.9`` matches ``"0.9"`` from the command line and ``"CE"`` matches ``"ce"``)."""
-    return all(_norm(row.get(key)) == _norm(value) for key, value in config.items())
+    return row_key(row, config) == tuple(str(value).lower() for value in config.values())
 
 
 def select(rows: Iterable[ResultRow], config: Mapping[str, object] | None = None) -> list[ResultRow]:

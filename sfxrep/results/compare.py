@@ -22,6 +22,7 @@ from sfxrep.records import (
     latest_per_seed,
     read_predictions,
     read_results,
+    row_key,
     select,
 )
 from sfxrep.results.comparisons import Comparison
@@ -29,15 +30,11 @@ from sfxrep.results.estimate import Estimate, average, seed_deltas, seed_values
 from sfxrep.results.paired import PairedResult, paired_compare, scored_units
 
 
-def _key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
-    return tuple(str(row.get(c)).lower() for c in columns)
-
-
 def _cells(rows: Sequence[ResultRow], comparison: Comparison) -> dict[tuple, set[tuple]]:
     """group (the ``match`` values) → the variants (``by`` values) that have rows in it."""
     cells: dict[tuple, set[tuple]] = defaultdict(set)
     for row in select(rows):
-        cells[_key(row, comparison.match)].add(_key(row, comparison.by))
+        cells[row_key(row, comparison.match)].add(row_key(row, comparison.by))
     return cells
 
 
