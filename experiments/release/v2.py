@@ -47,8 +47,9 @@ def evaluate(runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL, ref
     from sfxrep.evaluate.run import evaluate_checkpoint, evaluate_reference
     from sfxrep.records import read_results
 
-    done = scored(results)
-    if not results.is_file() or not any(r.model == reference for r in read_results(results)):
+    rows = read_results(results) if results.is_file() else []
+    done = {r.run for r in rows}
+    if not any(r.model == reference for r in rows):
         evaluate_reference(reference, panel, results=results)
     for run, checkpoint in candidates(runs).items():
         if run not in done:
