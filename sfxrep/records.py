@@ -130,7 +130,7 @@ FACTORS = ("scenario", "library", "mixing", "bn", "fdr_threshold", "loss")
 IDENTITY = ("model", "scenario", "library", "mixing", "bn", "fdr_threshold", "loss", "init", "width", "k", "protocol")
 
 
-def row_key(row: ResultRow, columns: Sequence[str]) -> tuple[str, ...]:
+def row_key(row: ResultRow, columns: Iterable[str]) -> tuple[str, ...]:
     """``row``'s values of ``columns`` as lower-case text: how rows are grouped and matched everywhere."""
     return tuple(str(row.get(c)).lower() for c in columns)
 
