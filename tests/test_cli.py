@@ -99,3 +99,16 @@ def test_a_bug_is_a_traceback_and_exit_70_never_a_bad_input_line(monkeypatch, tm
     err = capsys.readouterr().err
     assert info.value.code == 70 and "Traceback" in err and "error:" not in err
     assert f"internal error ({type(bug).__name__}): this is a bug in sfxrep" in err.splitlines()[-1]
+
+
+@pytest.mark.slow  # a real fit
+def test_best_checkpoint_holds_the_weights_its_mid_epoch_validation_scored(tiny_libraries, tmp_path):
+    """Validation every 3 steps in a 4-step epoch: best.ckpt is the step-3 state, not the epoch end's (step 4)."""
+    import torch
+
+    main(["fit", *tiny_fit_args(tiny_libraries, tmp_path, "--trainer.val_check_interval", "3",
+                                "--trainer.check_val_every_n_epoch", "null", "--trainer.max_steps", "4",
+                                "--checkpoint.monitor", "val/macro_f1", "--checkpoint.mode", "max")])
+    best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=False)
+    last = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=False)
+    assert (best["global_step"], last["global_step"]) == (3, 4)

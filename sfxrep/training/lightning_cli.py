@@ -74,12 +74,15 @@ class SfxLightningCLI(LightningCLI):
         parser.add_optimizer_args((Optimizer,), link_to="model.optimizer")
         parser.add_lr_scheduler_args(LRSchedulerTypeTuple, link_to="model.lr_scheduler")
         parser.link_arguments("model.frontend.init_args.hop_length", "data.hop_length", apply_on="parse")
-        # both checkpoints are written at train-epoch end, after FDR has recorded the epoch (Lightning runs
-        # checkpoint callbacks last), so a resumed run continues with the next epoch and that FDR state
+        # best.ckpt holds the weights its validation scored: Lightning's own rule (save_on_train_epoch_end None)
+        # writes it at train-epoch end when validation runs once an epoch, and right after the check when it runs
+        # every N steps (trainer.val_check_interval), where an epoch-end save would hold up to an epoch of
+        # unvalidated further steps. Nothing resumes from it.
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
-                             "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False,
-                             "checkpoint.save_on_train_epoch_end": True})
+                             "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False})
+        # last.ckpt is written at train-epoch end, after FDR has recorded the epoch (Lightning runs checkpoint
+        # callbacks last), so a resumed run continues with the next epoch and that FDR state
         # last.ckpt every epoch (Lightning's save_last writes it only when a best checkpoint was written)
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.filename": "last", "last_checkpoint.monitor": None,
