@@ -112,3 +112,36 @@ def test_best_checkpoint_holds_the_weights_its_mid_epoch_validation_scored(tiny_
     best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=False)
     last = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=False)
     assert (best["global_step"], last["global_step"]) == (3, 4)
+
+
+@pytest.mark.slow  # three real fits
+def test_a_resumed_run_keeps_the_score_of_a_best_checkpoint_newer_than_its_last_checkpoint(tiny_libraries, tmp_path):
+    """Checks every 3 steps, epochs of 4: best.ckpt is written at step 6, last.ckpt at step 4 and 8. Stopped
+    between the two (last.ckpt from step 4, knowing only the step-3 best), the resumed run must carry best.ckpt's
+    own score (6), so that only a check beating it replaces best.ckpt; it carried step 4's (3)."""
+    import shutil
+
+    import torch
+
+    def fit(max_steps: int, *extra: str) -> None:
+        main(["fit", *tiny_fit_args(tiny_libraries, tmp_path, "--trainer.val_check_interval", "3",
+                                    "--trainer.check_val_every_n_epoch", "null", "--trainer.max_epochs", "-1",
+                                    "--trainer.max_steps", str(max_steps), "--checkpoint.monitor", "step",
+                                    "--checkpoint.mode", "max", *extra)])
+
+    def checkpoint_state(path: Path) -> dict:
+        callbacks = torch.load(path, weights_only=False)["callbacks"]
+        (key,) = [k for k in callbacks if k.startswith("ModelCheckpoint{'monitor': 'step'")]
+        return callbacks[key]
+
+    ckpt = tmp_path / "ckpt"
+    fit(4)
+    shutil.copy(ckpt / "last.ckpt", tmp_path / "step4.ckpt")
+    fit(7, "--ckpt_path", "last")
+    assert torch.load(ckpt / "best.ckpt", weights_only=False)["global_step"] == 6
+    assert float(checkpoint_state(tmp_path / "step4.ckpt")["best_model_score"]) == 3
+    shutil.copy(tmp_path / "step4.ckpt", ckpt / "last.ckpt")  # as if stopped after step 6, before epoch end
+    fit(5, "--ckpt_path", "last")  # no check before step 6: the state is what was restored
+    state = checkpoint_state(ckpt / "last.ckpt")
+    assert float(state["best_model_score"]) == 6 and Path(state["best_model_path"]) == ckpt / "best.ckpt"
+    assert torch.load(ckpt / "best.ckpt", weights_only=False)["global_step"] == 6

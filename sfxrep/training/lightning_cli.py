@@ -34,6 +34,7 @@ from torch.optim import Optimizer
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.inference.precision import lightning_precision
 from sfxrep.models.module import SfxModule
+from sfxrep.training.callbacks.checkpoint import BestCheckpoint
 from sfxrep.training.callbacks.distill import Distill
 from sfxrep.training.callbacks.warmstart import WarmStart
 from sfxrep.training.precision import SfxTrainer
@@ -77,8 +78,9 @@ class SfxLightningCLI(LightningCLI):
         # best.ckpt holds the weights its validation scored: Lightning's own rule (save_on_train_epoch_end None)
         # writes it at train-epoch end when validation runs once an epoch, and right after the check when it runs
         # every N steps (trainer.val_check_interval), where an epoch-end save would hold up to an epoch of
-        # unvalidated further steps. Nothing resumes from it.
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # unvalidated further steps. Nothing resumes from it; a resumed run adopts the score it stored of itself
+        # when that beats the (older, epoch-end) state in last.ckpt (BestCheckpoint).
+        parser.add_lightning_class_args(BestCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
                              "checkpoint.filename": "best", "checkpoint.auto_insert_metric_name": False})
         # last.ckpt is written at train-epoch end, after FDR has recorded the epoch (Lightning runs checkpoint
