@@ -100,17 +100,14 @@ def test_the_file_embedder_and_the_evaluation_embed_in_int8(tmp_path, monkeypatc
 
 
 @needs_aisfx
-@needs_shared
 @pytest.mark.parametrize("name", ["aisfx", "sfxrep-v1"])
-def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkeypatch):
+def test_the_shipped_calibrations_carry_their_gates_and_auto_follows_them(name, monkeypatch):
     """``make int8`` ships calibrations of aisfx and sfxrep-v1 with their accuracy gates (every block of the seven
-    libraries); on real files their block cosine to fp32 is at least the gate's 0.99. sfxrep-v1's gate passed, so
-    ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not (worst block 0.983), so ``auto`` leaves it to the
-    hardware's float choice."""
+    libraries). sfxrep-v1's gate passed, so ``auto`` runs it in int8 on a VNNI CPU; aiSFX's did not (worst block
+    0.983), so ``auto`` leaves it to the hardware's float choice."""
     from sfxrep.inference.precision import resolve_precision
     from sfxrep.inference.registry import load_model
 
-    monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
     monkeypatch.setattr(hardware, "cpu_has_vnni", lambda: True)
     model = load_model(name)
     path = int8.find_calibration(model.encoder)
@@ -118,6 +115,20 @@ def test_the_shipped_calibrations_match_their_models_on_real_sounds(name, monkey
     gate = int8.calibration_gate(model)
     assert gate["blocks"] > 4000 and gate["passes"] == (name == "sfxrep-v1")
     assert resolve_precision("auto", model) == ("int8" if gate["passes"] else inference_precision.embedding_precision("auto"))
+
+
+@needs_aisfx
+@needs_shared
+@pytest.mark.skipif(not hardware.cpu_has_vnni(), reason="no VNNI or AMX (or kernels held to AVX2): int8 products "
+                    "saturate at 16 bits here, so sfxrep refuses int8 and the gate's cosine does not apply")
+@pytest.mark.parametrize("name", ["aisfx", "sfxrep-v1"])
+def test_the_shipped_calibrations_match_their_models_on_real_sounds(name):
+    """On real files of the shared libraries, the int8 encoder's block cosine to fp32 is at least the gate's 0.99,
+    on a CPU where sfxrep runs int8 (measured on a 2-core AMD EPYC with AVX2 only, where it would be refused:
+    aiSFX's worst block 0.989)."""
+    from sfxrep.inference.registry import load_model
+
+    model = load_model(name)
     files = sorted(SHARED.glob("*/**/*.wav"))[::97][:12]
     fp32, q = FileEmbedder(model, decode_workers=0, precision="fp32"), FileEmbedder(model, decode_workers=0,
                                                                                      precision="int8")
