@@ -36,9 +36,9 @@ class BestCheckpoint(ModelCheckpoint):
         better = torch.gt if self.mode == "max" else torch.lt
         if self.best_model_score is None or bool(better(score, self.best_model_score.cpu())):
             self.best_model_score = score
+            # only with save_top_k 1 is a score read (_score_stored_in): the best is also the k-th
             self.best_k_models = {self.best_model_path: score}
-            if self.save_top_k == 1:
-                self.kth_best_model_path, self.kth_value = self.best_model_path, score
+            self.kth_best_model_path, self.kth_value = self.best_model_path, score
 
     def _score_stored_in(self, path: str) -> torch.Tensor | None:
         """The best score the checkpoint at ``path`` recorded of itself (None: no file, or no such record)."""
