@@ -81,6 +81,34 @@ def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
     assert any(not torch.equal(snap.end["heads"][k], v) for k, v in src.heads.state_dict().items())  # ... and train
 
 
+@pytest.mark.slow  # end to end: a real fit
+def test_frozen_blocks_keep_the_sources_weights_and_statistics_and_the_blocks_above_train(tiny, tmp_path):
+    libraries, _, source = tiny
+    src = load_checkpoint(source).module
+    snap = Snapshot()
+    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--warm_start.frozen_blocks", "3"),
+        callbacks=[snap])
+    kept = {k: v for k, v in src.encoder.state_dict().items() if not k.startswith("conv_block4.")}
+    assert kept and any(k.endswith("running_mean") for k in kept)
+    for key, value in kept.items():  # blocks 1-3: weights and BatchNorm statistics as the source had them
+        torch.testing.assert_close(snap.end["encoder"][key], value, rtol=0, atol=0)
+    top = [k for k in src.encoder.state_dict() if k.startswith("conv_block4.") and k.endswith("weight")]
+    assert top and all(not torch.equal(snap.end["encoder"][k], src.encoder.state_dict()[k]) for k in top)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--warm_start.frozen_blocks", "2"), "frozen_blocks keeps a source's blocks: it needs warm_start.source"),
+    (("--warm_start.frozen_blocks", "-1", "--warm_start.source", "SOURCE"), "frozen_blocks must be >= 0, not -1"),
+    (("--warm_start.frozen_blocks", "5", "--warm_start.source", "SOURCE"),
+     r"warm_start.frozen_blocks 5: the encoder \(CNN9\) has 4 blocks"),
+])
+def test_frozen_blocks_that_cannot_be_kept_are_a_clear_error(tiny, tmp_path, args, message):
+    libraries, _, source = tiny
+    args = tuple(str(source) if a == "SOURCE" else a for a in args)
+    with pytest.raises(ValueError, match=message):
+        fit(tiny_fit_args(libraries, tmp_path, *args))
+
+
 def test_an_encoder_of_another_width_is_a_clear_error(tiny, tmp_path):
     libraries, _, source = tiny
     with pytest.raises(ValueError, match=r"--warm_start.source .*encoder does not fit this model's \(width 4 vs 8"):

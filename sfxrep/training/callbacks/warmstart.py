@@ -98,25 +98,46 @@ class WarmStart(BaseFinetuning):
             kept throughout: batches of one library at a time otherwise pull them toward the last library).
         l2sp: α of L2-SP (Li et al., 2018): every encoder gradient gets α·(w − w_source), the gradient of
             α/2·‖w − w_source‖²; 0: none.
+        frozen_blocks: the encoder's first this many blocks (CNN9: of 4) keep the source's weights and BatchNorm
+            statistics throughout, and only the blocks above them fine-tune (the classic "re-train the top layers"
+            of transfer learning). Nothing below the first trained block needs a backward pass, so a step costs
+            less: with 3 of CNN9's 4 frozen, about half. 0: every block trains (the paper's fine-tuning).
     """
 
     def __init__(self, source: str | None = None, freeze_encoder_epochs: int = 0,
-                 bn_stats: Literal["train", "frozen"] = "train", l2sp: float = 0.0) -> None:
+                 bn_stats: Literal["train", "frozen"] = "train", l2sp: float = 0.0, frozen_blocks: int = 0) -> None:
         super().__init__()
         if freeze_encoder_epochs < 0:
             raise ValueError(f"freeze_encoder_epochs must be >= 0, not {freeze_encoder_epochs}")
+        if frozen_blocks < 0:
+            raise ValueError(f"frozen_blocks must be >= 0, not {frozen_blocks}")
+        if frozen_blocks and not source:
+            raise ValueError("warm_start.frozen_blocks keeps a source's blocks: it needs warm_start.source")
         if not l2sp >= 0:
             raise ValueError(f"l2sp must be >= 0, not {l2sp}")
         if (bn_stats == "frozen" or l2sp) and not source:
             raise ValueError("warm_start.bn_stats frozen and warm_start.l2sp keep a source's weights: they need "
                              "warm_start.source")
         self.source, self.freeze_encoder_epochs, self.bn_stats, self.l2sp = source, freeze_encoder_epochs, bn_stats, l2sp
+        self.frozen_blocks = frozen_blocks
         self._anchor: dict[str, torch.Tensor] = {}
         self.source_sha256: str | None = None  # of the source's encoder as it was started from (checked by release)
+
+    def _frozen(self, pl_module: LightningModule) -> tuple[torch.nn.Module, ...]:
+        """The encoder blocks that keep the source's weights throughout (``frozen_blocks`` of them)."""
+        if not self.frozen_blocks:
+            return ()
+        blocks = tuple(getattr(pl_module.encoder, "blocks", ()))
+        if self.frozen_blocks > len(blocks):
+            raise ValueError(f"warm_start.frozen_blocks {self.frozen_blocks}: the encoder "
+                             f"({type(pl_module.encoder).__name__}) has {len(blocks)} blocks")
+        return blocks[:self.frozen_blocks]
 
     def freeze_before_training(self, pl_module: LightningModule) -> None:
         if self.freeze_encoder_epochs > 0:
             pl_module.encoder.requires_grad_(False)
+        for block in self._frozen(pl_module):
+            block.requires_grad_(False)
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # the optimizer holds every parameter from the start (a frozen one gets no gradient, so no step), so
@@ -139,6 +160,8 @@ class WarmStart(BaseFinetuning):
             for module in pl_module.encoder.modules():
                 if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
                     module.eval()
+        for block in self._frozen(pl_module):  # validation hands the module back in train mode
+            block.eval()
 
     def on_after_backward(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.l2sp:
@@ -155,10 +178,14 @@ class WarmStart(BaseFinetuning):
         pl_module.encoder.requires_grad_(not frozen)
         if frozen:
             pl_module.encoder.eval()  # after Lightning's train(): BatchNorm statistics stay the source's too
+        for block in self._frozen(pl_module):
+            block.requires_grad_(False)
+            block.eval()
 
     def state_dict(self) -> dict[str, Any]:
         return {"source": self.source, "source_sha256": self.source_sha256,
-                "freeze_encoder_epochs": self.freeze_encoder_epochs, "bn_stats": self.bn_stats, "l2sp": self.l2sp}
+                "freeze_encoder_epochs": self.freeze_encoder_epochs, "bn_stats": self.bn_stats, "l2sp": self.l2sp,
+                "frozen_blocks": self.frozen_blocks}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # the configuration decides; the state records it in the checkpoint (results rows read it), and a resumed run
