@@ -37,6 +37,7 @@ import torch
 
 from sfxrep.audio.blocks import block_samples
 from sfxrep.models.cnn9 import CNN9
+from sfxrep.libraries.spec import load_libraries
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule
@@ -96,18 +97,23 @@ def cpu_ghz() -> tuple[float, str]:
     return (float(mhz.group(1)) / 1e3, "cpu MHz") if mhz else (math.nan, "unknown")
 
 
-def cpu_peak(threads: int) -> dict:
-    """The peak FLOP/s of ``threads`` cores for fp32 and for bf16, with the derivation printed by ``make bench``."""
+def cpu_peak(threads: int, cpuinfo: str | None = None) -> dict:
+    """The peak FLOP/s of ``threads`` cores for fp32 and for bf16, with the derivation printed by ``make bench``
+    (``cpuinfo``: the text of /proc/cpuinfo, read when not given)."""
     from sfxrep.hardware import _hardware_bf16, kernel_limits
 
     ghz, source = cpu_ghz()
     isa = torch.backends.cpu.get_cpu_capability()
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    family = re.search(r"cpu family\s*:\s*(\d+)", info)
-    halved = "AuthenticAMD" in info and family is not None and int(family.group(1)) == 0x19  # Zen 4: 2 × 256 bit
-    fp32 = FLOP_PER_CYCLE["AVX512" if "AVX512" in isa else "AVX2"] // (2 if halved and "AVX512" in isa else 1)
+    if cpuinfo is None:
+        cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    family = re.search(r"cpu family\s*:\s*(\d+)", cpuinfo)
     native = [] if kernel_limits() else _hardware_bf16()
     bf16_unit = "AMX" if "AMX" in native else "AVX512-BF16" if native else None
+    # family 0x19 is Zen 3 and Zen 4; only Zen 4 has 512-bit instructions, run on two 256-bit pipes. Zen 3 (AVX2)
+    # is a plain AVX2 core and gets no note.
+    halved = ("AuthenticAMD" in cpuinfo and family is not None and int(family.group(1)) == 0x19
+              and ("AVX512" in isa or bf16_unit == "AVX512-BF16"))
+    fp32 = FLOP_PER_CYCLE["AVX512" if "AVX512" in isa else "AVX2"] // (2 if halved and "AVX512" in isa else 1)
     bf16 = FLOP_PER_CYCLE[bf16_unit] // (2 if halved and bf16_unit == "AVX512-BF16" else 1) if bf16_unit else None
     peak = {"ghz": ghz, "ghz_from": source, "fp32_tflops": threads * ghz * fp32 / 1e3,
             "bf16_tflops": threads * ghz * bf16 / 1e3 if bf16 else None, "bf16_unit": bf16_unit,
@@ -176,6 +182,18 @@ def data_bench(batches: int, libraries: str, work_dir: str) -> float:
             if n == batches:
                 break
     return n / (time.perf_counter() - start)
+
+
+def data_wait_batches(batches: int, step_s: dict[str, float], width: int, libraries: int = 1,
+                      budget_s: float = 60.0, least: int = 4) -> int:
+    """Batches per library of each data-wait fit: ``batches``, fewer where the width-``width`` step timed above is
+    slow, so that a fit of ``libraries`` libraries takes about ``budget_s`` seconds (never fewer than ``least`` a
+    library). On 2 AVX2 cores a width-64 fp32 step takes about 7 s, and 30 batches of each of the demo's three
+    libraries took 10.5 minutes a worker count (make bench would have run about 33 minutes)."""
+    timed_here = [s for mode, s in step_s.items() if mode.startswith(f"w{width} ")]
+    if not timed_here:
+        return batches
+    return max(least, min(batches, int(budget_s / (min(timed_here) * libraries))))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -296,12 +314,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.data_wait_workers:
         from benchmarks.data_wait import data_wait_fraction
 
-        print(f"\ndata wait during training (a real fit of --libraries at width {max(args.widths)}; share of step time "
-              "spent waiting for batches)")
-        summary["data_wait_fraction"] = {}
+        width = max(args.widths)
+        batches = data_wait_batches(args.batches, summary["train_step_s"], width, len(load_libraries(args.libraries).libraries))
+        print(f"\ndata wait during training (a real fit of --libraries at width {width}, {batches} batches a library "
+              "per worker count; share of step time spent waiting for batches)")
+        summary["data_wait_fraction"], summary["data_wait_batches"] = {}, batches
         for workers in args.data_wait_workers:
-            fraction = data_wait_fraction(workers, args.libraries, args.batches, f"{args.work_dir}",
-                                          width=max(args.widths))
+            fraction = data_wait_fraction(workers, args.libraries, batches, f"{args.work_dir}", width=width)
             summary["data_wait_fraction"][str(workers)] = round(fraction, 4)
             print(f"  num_workers {workers}: {100 * fraction:5.1f} %")
 

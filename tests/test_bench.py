@@ -104,6 +104,18 @@ def test_the_scale_bench_builds_each_size_in_its_own_process(tmp_path, capsys, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]  # its links and indexes are gone
 
 
+def test_the_data_wait_fits_take_fewer_batches_where_the_step_is_slow():
+    from benchmarks.bench import data_wait_batches
+
+    fast = {"w64 bf16 + channels_last": 0.5, "w16 fp32 + channels_last": 0.1}
+    slow = {"w64 fp32 + channels_last": 6.98, "w16 fp32 + channels_last": 0.3}  # 2 AVX2 cores, fp32
+    assert data_wait_batches(30, fast, 64, libraries=3) == 30  # 45 s a fit: as asked
+    assert data_wait_batches(30, slow, 64, libraries=3) == 4  # 60 s / (6.98 s × 3): the least, 84 s, not 10.5 min
+    assert data_wait_batches(30, slow, 64, libraries=1) == 8
+    assert data_wait_batches(30, {"w64 fp32": 60.0}, 64) == 4  # never fewer than 4
+    assert data_wait_batches(30, {}, 64, libraries=3) == 30  # not timed: as asked
+
+
 def test_the_peak_is_derived_from_the_hardware(monkeypatch):
     from benchmarks import bench
 
@@ -113,6 +125,11 @@ def test_the_peak_is_derived_from_the_hardware(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     avx2 = bench.cpu_peak(2)
     assert avx2["bf16_tflops"] is None and "32 fp32 FLOP/cycle" in avx2["derivation"]
+    zen3 = bench.cpu_peak(2, cpuinfo="vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n")
+    assert "32 fp32 FLOP/cycle" in zen3["derivation"] and "Zen 4" not in zen3["derivation"]  # AVX2: no 512-bit note
+    monkeypatch.setattr(bench.torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    zen4 = bench.cpu_peak(2, cpuinfo="vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n")
+    assert "32 fp32 FLOP/cycle (AMD Zen 4: 512-bit ops on 256-bit pipes)" in zen4["derivation"]
 
 
 @pytest.mark.slow  # end to end: the GPU check's code, tiny, on the CPU
