@@ -78,7 +78,12 @@ class CNN9(nn.Module):
         return (self.conv_block1, self.conv_block2, self.conv_block3, self.conv_block4)
 
     def forward(self, x: torch.Tensor, library: str | None = None) -> torch.Tensor:
-        for block, pool in zip(self.blocks, self.pool_sizes, strict=True):
+        return self.forward_from(x, 0, library)
+
+    def forward_from(self, x: torch.Tensor, start: int, library: str | None = None) -> torch.Tensor:
+        """The embedding from the output of block ``start`` (0: from the log-mel input ``(B, 1, T, F)``; k: from
+        what block k, counted from 1, returned)."""
+        for block, pool in zip(self.blocks[start:], self.pool_sizes[start:], strict=True):
             x = block(x, pool, library)  # (B, C, T, F) → (B, 2C, T/2, F/2); last block keeps T, F
         x = x.mean(dim=3)  # (B, 8w, T')   mean over frequency
         return x.amax(dim=2)  # (B, 8w)   max over time

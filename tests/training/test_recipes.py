@@ -40,6 +40,34 @@ def test_distillation_is_zero_for_the_teacher_itself_and_trains_only_the_student
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.encoder.parameters())
 
 
+def test_a_teacher_sharing_the_students_frozen_trunk_gives_the_same_term_from_its_top_blocks_only():
+    module = tiny()
+    teacher = copy.deepcopy(module.encoder)
+    with torch.no_grad():  # the student's top block has trained away from the teacher's; blocks 1-3 are the same
+        for p in module.encoder.conv_block4.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    module.eval()
+    features = module.features(WAVE)
+    full = Distillation(teacher, weight=1.0)
+    expected = full(module.encoder(features, None), features, None)
+    shared = Distillation(teacher, weight=1.0)
+    assert shared.share_trunk(module.encoder, 3) == 3
+    calls = []
+    hooks = [b.register_forward_hook(lambda *_: calls.append(1)) for b in teacher.blocks]
+    got = shared(module.encoder(features, None), features, None)
+    assert len(calls) == 1  # the teacher ran its top block alone
+    torch.testing.assert_close(got, expected)
+    assert expected.item() > 0.01  # a term that is there to match
+    shared.release()
+    got = shared(module.encoder(features, None), features, None)  # released: the whole teacher again
+    assert len(calls) == 1 + 4 and shared.shared_blocks == 0
+    for hook in hooks:
+        hook.remove()
+    with torch.no_grad():  # a lower block that differs: nothing is shared
+        module.encoder.conv_block2.bn1.running_mean.add_(1.0)
+    assert shared.share_trunk(module.encoder, 3) == 0 and shared.share_trunk(module.encoder, 1) == 1
+
+
 def test_the_encoder_learns_at_a_fraction_of_the_heads_rate():
     module = tiny(lr=0.01, encoder_lr_scale=0.1)
     groups = module.configure_optimizers()["optimizer"].param_groups

@@ -96,6 +96,20 @@ def test_frozen_blocks_keep_the_sources_weights_and_statistics_and_the_blocks_ab
     assert top and all(not torch.equal(snap.end["encoder"][k], src.encoder.state_dict()[k]) for k in top)
 
 
+@pytest.mark.slow  # end to end: a real fit
+def test_a_distillation_teacher_that_is_the_source_shares_the_frozen_blocks(tiny, tmp_path, caplog):
+    libraries, _, source = tiny
+
+    class Shared(Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            self.shared = module.distillation.shared_blocks
+
+    seen = Shared()
+    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--warm_start.frozen_blocks", "3",
+                      "--distill.teacher", str(source)), callbacks=[seen])
+    assert seen.shared == 3 and "the teacher's first 3 blocks are the student's frozen ones" in caplog.text
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--warm_start.frozen_blocks", "2"), "frozen_blocks keeps a source's blocks: it needs warm_start.source"),
     (("--warm_start.frozen_blocks", "-1", "--warm_start.source", "SOURCE"), "frozen_blocks must be >= 0, not -1"),

@@ -31,6 +31,8 @@ class Distill(Callback):
             pl_module.distillation = Distillation(load_trainable(self.teacher).encoder, self.weight)
 
     def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if getattr(pl_module, "distillation", None) is not None:
+            pl_module.distillation.release()  # its hook on the student, if it shared the student's trunk
         pl_module.distillation = None
 
     def state_dict(self) -> dict[str, Any]:
