@@ -67,6 +67,15 @@ CASES = {
     "batch not a multiple": (lambda t, lib: fit(t, lib, "--data.items_per_class", "3"), "positive multiple"),
     "a value of the wrong type": (lambda t, lib: fit(t, lib, "--trainer.max_epochs", "many"), "trainer.max_epochs"),
     "an unknown option": (lambda t, lib: fit(t, lib, "--data.no_such_thing", "1"), "no_such_thing"),
+    "fit: the step budget ends before validation": (lambda t, lib: fit(
+        t, lib, "--trainer.max_steps", "2", "--trainer.val_check_interval", "5", "--trainer.check_val_every_n_epoch",
+        "null"), "trainer.max_steps 2 ends before the first validation check"),
+    "train: the step budget ends before validation": (lambda t, lib: [*train(t, lib), "--trainer.max_steps", "3",
+                                                                       "--trainer.val_check_interval", "150",
+                                                                       "--trainer.check_val_every_n_epoch", "null"],
+                                                      "trainer.max_steps 3 ends before the first validation check"),
+    "fit: validation never runs": (lambda t, lib: fit(t, lib, "--trainer.limit_val_batches", "0"),
+                                   "trainer.limit_val_batches 0 runs no validation"),
     "unknown mixing": (lambda t, lib: fit(t, lib, "--data.mixing", "diagonal"), "data.mixing"),
     "fit: libraries file missing": (lambda t, lib: fit(t, lib, "--data.libraries", str(t / "nope.yaml")), "nope.yaml"),
     "fit: library folder missing": (lambda t, lib: fit(t, lib, "--data.libraries", str(write(

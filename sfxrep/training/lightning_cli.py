@@ -57,6 +57,10 @@ class SfxLightningCLI(LightningCLI):
             except argparse.ArgumentError as err:  # bad config or argument: one line naming it
                 raise ValueError(" ".join(line.strip() for line in str(err).splitlines() if line.strip())) from err
 
+    def before_fit(self) -> None:
+        """``sfxrep fit``: refuse a fit that could choose no checkpoint before its first step."""
+        check_validation_runs(self.trainer)
+
     def _init(self, args: list[str] | None, run: bool, **kwargs) -> None:
         super().__init__(
             SfxModule,
@@ -190,6 +194,7 @@ def fit(args: list[str], callbacks: list | None = None, ckpt_path: str | Path | 
     if ckpt_path:
         check_resumable(ckpt_path)
     cli = SfxLightningCLI(args=args, run=False)
+    check_validation_runs(cli.trainer)
     cli.trainer.callbacks.extend(callbacks or [])
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
@@ -203,5 +208,26 @@ def fit(args: list[str], callbacks: list | None = None, ckpt_path: str | Path | 
         finish_wandb()
     best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""
     if not best:
-        raise RuntimeError("training produced no checkpoint (was validation run at least once?)")
+        raise ValueError(f"training ended after {cli.trainer.global_step} steps without a validation check, so no "
+                         "checkpoint was chosen (the checkpoint is chosen on validation): let validation run at least "
+                         "once (trainer.val_check_interval, trainer.check_val_every_n_epoch, trainer.limit_val_batches)")
     return Path(best), cli
+
+
+def check_validation_runs(trainer: SfxTrainer) -> None:
+    """Refuse, before any step, a step budget that ends before the first validation check: the checkpoint is chosen
+    on validation, so such a fit would train for nothing (``--trainer.max_steps 24`` with the v2 budget's
+    ``val_check_interval: 150`` did, and then failed).
+
+    Raises:
+        ValueError: naming both settings and the largest interval that works.
+    """
+    if trainer.limit_val_batches == 0 and not trainer.fast_dev_run:
+        raise ValueError("trainer.limit_val_batches 0 runs no validation: the checkpoint is chosen on validation (and "
+                         "early stopping watches it), so none would be written; let at least one batch run")
+    interval, steps = trainer.val_check_interval, trainer.max_steps
+    if (isinstance(interval, int) and not isinstance(interval, bool) and trainer.check_val_every_n_epoch is None
+            and steps is not None and 0 < steps < interval):
+        raise ValueError(f"trainer.max_steps {steps} ends before the first validation check (trainer.val_check_interval "
+                         f"{interval}): the checkpoint is chosen on validation, so none would be written; set "
+                         f"trainer.val_check_interval to at most {steps}")
