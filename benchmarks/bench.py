@@ -36,8 +36,8 @@ from pathlib import Path
 import torch
 
 from sfxrep.audio.blocks import block_samples
-from sfxrep.models.cnn9 import CNN9
 from sfxrep.libraries.spec import load_libraries
+from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.frontend import LogMel
 from sfxrep.models.losses import Objective
 from sfxrep.models.module import SfxModule

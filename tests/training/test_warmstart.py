@@ -66,13 +66,17 @@ def test_a_train_plan_with_init_takes_the_sources_width():
                      "model": {"encoder": {"init_args": {"width": 64}}}}
 
 
+def fit_from_source(tiny, tmp_path, *args: str):
+    """The tiny source's module, and snapshots of a fit warm-started from it with ``args``."""
+    libraries, _, source = tiny
+    snap = Snapshot()
+    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), *args), callbacks=[snap])
+    return load_checkpoint(source).module, snap
+
+
 @pytest.mark.slow  # end to end: a real fit
 def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
-    libraries, _, source = tiny
-    src = load_checkpoint(source).module
-    snap = Snapshot()
-    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--warm_start.freeze_encoder_epochs", "1"),
-        callbacks=[snap])
+    src, snap = fit_from_source(tiny, tmp_path, "--warm_start.freeze_encoder_epochs", "1")
     for key, value in src.encoder.state_dict().items():  # weights and BatchNorm statistics: the source's,
         torch.testing.assert_close(snap.start["encoder"][key], value)  # before and after the frozen epoch
         torch.testing.assert_close(snap.end["encoder"][key], value)
@@ -83,11 +87,7 @@ def test_known_heads_are_loaded_and_a_frozen_encoder_stays_put(tiny, tmp_path):
 
 @pytest.mark.slow  # end to end: a real fit
 def test_frozen_blocks_keep_the_sources_weights_and_statistics_and_the_blocks_above_train(tiny, tmp_path):
-    libraries, _, source = tiny
-    src = load_checkpoint(source).module
-    snap = Snapshot()
-    fit(tiny_fit_args(libraries, tmp_path, "--warm_start.source", str(source), "--warm_start.frozen_blocks", "3"),
-        callbacks=[snap])
+    src, snap = fit_from_source(tiny, tmp_path, "--warm_start.frozen_blocks", "3")
     kept = {k: v for k, v in src.encoder.state_dict().items() if not k.startswith("conv_block4.")}
     assert kept and any(k.endswith("running_mean") for k in kept)
     for key, value in kept.items():  # blocks 1-3: weights and BatchNorm statistics as the source had them

@@ -145,10 +145,10 @@ class WarmStart(BaseFinetuning):
         if self.source and not trainer.ckpt_path:  # a resumed run restores its own weights instead
             rank_zero_info(warm_start(pl_module, self.source).summary())
         distillation = getattr(pl_module, "distillation", None)
-        if self._frozen(pl_module) and distillation is not None:  # a teacher that is the source: skip its lower half
-            if shared := distillation.share_trunk(pl_module.encoder, self.frozen_blocks):
-                rank_zero_info(f"distillation: the teacher's first {shared} blocks are the student's frozen ones; "
-                               "the teacher runs only the blocks above them")
+        if (self._frozen(pl_module) and distillation is not None  # a teacher that is the source: skip its lower half
+                and (shared := distillation.share_trunk(pl_module.encoder, self.frozen_blocks))):
+            rank_zero_info(f"distillation: the teacher's first {shared} blocks are the student's frozen ones; "
+                           "the teacher runs only the blocks above them")
         if self.source and self.source_sha256 is None:
             from sfxrep.inference.registry import load_trainable
             from sfxrep.models.fingerprint import weights_sha256
