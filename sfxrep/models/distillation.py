@@ -29,7 +29,7 @@ class Distillation:
             raise ValueError(f"distillation weight must be >= 0, not {weight}")
         self.teacher, self.weight = teacher.eval().requires_grad_(False), weight
         self.shared_blocks = 0  # the teacher's first blocks whose output the student hands over (share_trunk)
-        self._trunk: dict[str, torch.Tensor] = {}
+        self._trunk: torch.Tensor | None = None  # the student's last output of its shared blocks
         self._hook: torch.utils.hooks.RemovableHandle | None = None
 
     def share_trunk(self, student: nn.Module, blocks: int) -> int:
@@ -53,7 +53,7 @@ class Distillation:
                 return 0
 
         def keep(block: nn.Module, args: tuple, output: torch.Tensor) -> None:
-            self._trunk["x"] = output.detach()
+            self._trunk = output.detach()
 
         self._hook = student.blocks[blocks - 1].register_forward_hook(keep)
         self.shared_blocks = blocks
@@ -63,7 +63,7 @@ class Distillation:
         """Stop sharing the student's trunk (the hook is removed)."""
         if self._hook is not None:
             self._hook.remove()
-        self._hook, self._trunk, self.shared_blocks = None, {}, 0
+        self._hook, self._trunk, self.shared_blocks = None, None, 0
 
     def __call__(self, student: torch.Tensor, features: torch.Tensor, library: str | None) -> torch.Tensor:
         """``(B, D)`` student embeddings of ``(B, 1, T, F)`` features → the weighted term (a scalar). With a shared
@@ -71,7 +71,7 @@ class Distillation:
         if next(self.teacher.parameters()).device != features.device:
             self.teacher.to(features.device)
         with torch.no_grad():
-            trunk = self._trunk.pop("x", None)
+            trunk, self._trunk = self._trunk, None
             if self.shared_blocks and trunk is not None and trunk.shape[0] == features.shape[0]:
                 target = self.teacher.forward_from(trunk, self.shared_blocks)
             else:

@@ -183,9 +183,8 @@ class WarmStart(BaseFinetuning):
         pl_module.encoder.requires_grad_(not frozen)
         if frozen:
             pl_module.encoder.eval()  # after Lightning's train(): BatchNorm statistics stay the source's too
-        for block in self._frozen(pl_module):
+        for block in self._frozen(pl_module):  # eval mode: on_train_batch_start, after validation's train()
             block.requires_grad_(False)
-            block.eval()
 
     def state_dict(self) -> dict[str, Any]:
         return {"source": self.source, "source_sha256": self.source_sha256,
