@@ -3,6 +3,7 @@ seed soup, and write the comparison table.
 
     python experiments/release/v2.py evaluate              # every trained candidate not yet scored, and aiSFX
     python experiments/release/v2.py soup keep-augment     # the weight average of that recipe's seeds, scored
+    python experiments/release/v2.py wise keep-top-free    # WiSE-FT: halfway between aiSFX and that recipe, scored
     python experiments/release/v2.py table                 # paired comparisons against aiSFX → TABLE.md
 
 Candidates are the runs of ``runs/release-v2`` (``make model-v2 RECIPE=… SEED=…``: trained with ``--no-eval``, their
@@ -57,27 +58,69 @@ def evaluate(runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL, ref
             evaluate_checkpoint(checkpoint, libraries_yaml=panel, run=run, results=results)
 
 
-def soup(recipe: str, runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL) -> str:
-    """Average the encoder weights of every seed of ``recipe`` (uniform soup, heads of the first) and score it."""
-    from sfxrep.evaluate.run import evaluate_checkpoint
+def seeds(recipe: str, runs: Path = RUNS) -> dict[str, Path]:
+    """run name → best checkpoint of every finished seed of ``recipe`` (``make model-v2 RECIPE=… SEED=…``)."""
+    pattern = re.compile(rf"^cross-all-v2-{re.escape(recipe)}(-seed\d+)?-\d{{8}}-\d{{6}}")
+    return {run: path for run, path in candidates(runs).items() if pattern.match(run)}
+
+
+def average(paths: list[Path]):
+    """The uniform weight average (model soup) of the checkpoints at ``paths``, heads of the first, as a
+    :class:`~sfxrep.models.checkpoint.Checkpoint`; one path gives that checkpoint."""
     from sfxrep.models.checkpoint import load_checkpoint
     from sfxrep.models.interpolate import interpolate
 
-    pattern = re.compile(rf"^cross-all-v2-{re.escape(recipe)}(-seed\d+)?-\d{{8}}-\d{{6}}")  # its runs, any seed
-    seeds = {run: path for run, path in candidates(runs).items() if pattern.match(run)}
-    if len(seeds) < 2:
-        raise SystemExit(f"soup {recipe}: {len(seeds)} finished seed(s) in {runs}; train another with "
+    loaded = [load_checkpoint(path) for path in paths]
+    module = loaded[0].module
+    for n, other in enumerate(loaded[1:], start=2):  # the running mean: n-th model at weight 1/n
+        module = interpolate(module, other.module, 1 / n)
+    return dataclasses.replace(loaded[0], module=module)
+
+
+def soup(recipe: str, runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL) -> str:
+    """Average the encoder weights of every seed of ``recipe`` (uniform soup, heads of the first) and score it."""
+    from sfxrep.evaluate.run import evaluate_checkpoint
+
+    found = seeds(recipe, runs)
+    if len(found) < 2:
+        raise SystemExit(f"soup {recipe}: {len(found)} finished seed(s) in {runs}; train another with "
                          f"make model-v2 RECIPE=experiments/release/v2/{recipe}.yaml SEED=1")
     name = f"v2-soup-{recipe}"
     if name in scored(results):
         return name
-    loaded = [load_checkpoint(path) for path in seeds.values()]
-    module = loaded[0].module
-    for n, other in enumerate(loaded[1:], start=2):  # the running mean: n-th model at weight 1/n
-        module = interpolate(module, other.module, 1 / n)
-    soup_ckpt = dataclasses.replace(loaded[0], module=module)
-    evaluate_checkpoint(soup_ckpt, libraries_yaml=panel, run=name, results=results,
-                        meta={"soup_of": sorted(seeds)})
+    evaluate_checkpoint(average(sorted(found.values())), libraries_yaml=panel, run=name, results=results,
+                        meta={"soup_of": sorted(found)})
+    return name
+
+
+def wise(recipe: str, alpha: float = 0.5, runs: Path = RUNS, results: Path = RESULTS, panel: str = PANEL) -> str:
+    """Score WiSE-FT (Wortsman et al., CVPR 2022) of ``recipe``: ``(1 − alpha)``·its warm-start source (aiSFX) +
+    ``alpha``·the recipe's fine-tuned encoder (the soup of its seeds where there are several).
+
+    ``alpha`` is fixed in advance, never chosen on the panel: 0.5 is the paper's default. Choosing it on the
+    training libraries' validation splits (``sfxrep release --interpolate auto``) embeds their train and validation
+    splits once per α, about 40 minutes an α on a 2-core AVX2 CPU at this corpus's size.
+
+    Raises:
+        SystemExit: no finished seed of ``recipe``, or it has no warm start to interpolate towards.
+    """
+    from sfxrep.evaluate.run import evaluate_checkpoint
+    from sfxrep.inference.registry import load_trainable
+    from sfxrep.models.interpolate import interpolate
+
+    found = seeds(recipe, runs)
+    if not found:
+        raise SystemExit(f"wise {recipe}: no finished seed in {runs}; train one with "
+                         f"make model-v2 RECIPE=experiments/release/v2/{recipe}.yaml")
+    name = f"v2-wise{alpha:g}-{recipe}"
+    if name in scored(results):
+        return name
+    tuned = average(sorted(found.values()))
+    if not tuned.init:
+        raise SystemExit(f"wise {recipe}: {tuned.path} has no warm start to interpolate towards")
+    module = interpolate(load_trainable(tuned.init), tuned.module, alpha)
+    evaluate_checkpoint(dataclasses.replace(tuned, module=module), libraries_yaml=panel, run=name, results=results,
+                        meta={"wise_of": sorted(found), "alpha": alpha, "start": tuned.init})
     return name
 
 
@@ -108,18 +151,21 @@ def table(results: Path = RESULTS, out: Path | None = None, reference: str = REF
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("evaluate", "soup", "table"))
-    parser.add_argument("recipe", nargs="?", help="soup: the recipe whose seeds are averaged (e.g. keep-augment)")
+    parser.add_argument("action", choices=("evaluate", "soup", "wise", "table"))
+    parser.add_argument("recipe", nargs="?",
+                        help="soup, wise: the recipe whose seeds are averaged (e.g. keep-augment)")
+    parser.add_argument("--alpha", type=float, default=0.5, help="wise: the fine-tuned model's weight (default 0.5)")
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--panel", default=PANEL)
     ns = parser.parse_args(argv)
     if ns.action == "evaluate":
         evaluate(ns.runs, ns.results, ns.panel)
-    elif ns.action == "soup":
+    elif ns.action in ("soup", "wise"):
         if not ns.recipe:
-            parser.error("soup needs the recipe whose seeds are averaged")
-        print(soup(ns.recipe, ns.runs, ns.results, ns.panel))
+            parser.error(f"{ns.action} needs the recipe whose seeds are averaged")
+        print(soup(ns.recipe, ns.runs, ns.results, ns.panel) if ns.action == "soup"
+              else wise(ns.recipe, ns.alpha, ns.runs, ns.results, ns.panel))
     else:
         print(table(ns.results, ns.results.parent / "TABLE.md"))
 

@@ -1,5 +1,6 @@
 """sfxrep-v2's recipe flow end to end on tiny libraries: two seeds of a recipe trained without evaluation (and
-resumed), scored on a panel by the k-fold protocol, their weight soup scored, and the paired table written."""
+resumed), scored on a panel by the k-fold protocol, their weight soup and its WiSE-FT mix with the warm-start source
+scored, and the paired table written."""
 
 from __future__ import annotations
 
@@ -43,12 +44,16 @@ def test_a_recipe_trains_per_seed_and_its_candidates_and_soup_are_compared_on_th
     panel = str(tiny_libraries)
     v2.evaluate(runs, results, panel, reference="logmel")
     soup = v2.soup("keep-augment", runs, results, panel)
+    wise = v2.wise("keep-augment", 0.5, runs, results, panel)
+    assert wise == "v2-wise0.5-keep-augment"
     rows = read_results(results)
-    assert {r.run for r in rows if r.model == "sfxrep"} == {*found, soup}
+    assert {r.run for r in rows if r.model == "sfxrep"} == {*found, soup, wise}
     assert all(r.protocol == "kfold" and r.predictions for r in rows)
     assert next(r for r in rows if r.run == soup).extra["soup_of"] == sorted(found)
+    mixed = next(r for r in rows if r.run == wise).extra
+    assert (mixed["wise_of"], mixed["alpha"], mixed["start"]) == (sorted(found), 0.5, str(source))
     v2.evaluate(runs, results, panel, reference="logmel")
     assert len(read_results(results)) == len(rows)  # nothing scored twice
     text = v2.table(results, tmp_path / "TABLE.md", reference="logmel")
-    assert len(text.splitlines()) == 2 + 3 and (tmp_path / "TABLE.md").read_text().strip() == text
+    assert len(text.splitlines()) == 2 + 4 and (tmp_path / "TABLE.md").read_text().strip() == text
     assert json.loads((runs / next(iter(found)) / "run.json").read_text())["status"] == "done"
