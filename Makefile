@@ -106,16 +106,16 @@ model: $(STAMP)  ## train the release model (resumable), choose its WiSE-FT mix 
 	$(BIN)/sfxrep evaluate sfxrep-v1 --libraries-yaml experiments/libraries/shared.yaml \
 		--results results/release/references.jsonl
 
-# make model-v2: one sfxrep-v2 candidate (issue 34): RECIPE (experiments/release/v2/*.yaml) trained from SEED on the
+# make model-v2: one sfxrep-v2 candidate (issue 34): RECIPE (experiments/release/v2/*.yaml) trained from SEED (0) on the
 # corpus's training libraries for the fixed budget of experiments/release/v2/budget.yaml (resumable: run it again),
 # then scored once on the corpus transfer panel (results/release-v2/panel.jsonl); make model-v2-table compares every
-# candidate with aiSFX (results/release-v2/TABLE.md). Needs make corpus.
+# candidate with aiSFX (results/release-v2/TABLE.md). FROM=<run folder> starts from that run's last checkpoint (a
+# longer budget continuing a shorter run). Needs make corpus.
 RECIPE ?= experiments/release/v2/keep.yaml
-SEED   ?= 0
 model-v2: $(STAMP)  ## one sfxrep-v2 candidate: RECIPE=experiments/release/v2/<name>.yaml SEED=0, scored on the panel
 	$(BIN)/sfxrep train --scenario cross -c experiments/release/v2/budget.yaml -c $(RECIPE) \
-		--name v2-$(basename $(notdir $(RECIPE))) --seed $(SEED) --no-eval --runs runs/release-v2 --resume \
-		$(if $(ARGS),-- $(ARGS))
+		--name v2-$(basename $(notdir $(RECIPE))) --seed $(or $(SEED),0) --no-eval --runs runs/release-v2 --resume \
+		$(if $(FROM),--continue-from $(FROM)) $(if $(ARGS),-- $(ARGS))
 	$(BIN)/python experiments/release/v2.py evaluate
 
 model-v2-table: $(STAMP)  ## the sfxrep-v2 candidates against aiSFX on the corpus panel, paired, with intervals

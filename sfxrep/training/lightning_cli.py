@@ -26,7 +26,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, LRSchedulerTypeTuple
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.optim import Optimizer
@@ -34,7 +34,7 @@ from torch.optim import Optimizer
 from sfxrep.data.datamodule import SfxDataModule
 from sfxrep.inference.precision import lightning_precision
 from sfxrep.models.module import SfxModule
-from sfxrep.training.callbacks.checkpoint import BestCheckpoint
+from sfxrep.training.callbacks.checkpoint import BestCheckpoint, LastCheckpoint
 from sfxrep.training.callbacks.distill import Distill
 from sfxrep.training.callbacks.warmstart import WarmStart
 from sfxrep.training.precision import SfxTrainer
@@ -90,7 +90,7 @@ class SfxLightningCLI(LightningCLI):
         # last.ckpt is written at train-epoch end, after FDR has recorded the epoch (Lightning runs checkpoint
         # callbacks last), so a resumed run continues with the next epoch and that FDR state
         # last.ckpt every epoch (Lightning's save_last writes it only when a best checkpoint was written)
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.filename": "last", "last_checkpoint.monitor": None,
                              "last_checkpoint.save_top_k": 1, "last_checkpoint.every_n_epochs": 1,
                              "last_checkpoint.save_on_train_epoch_end": True,

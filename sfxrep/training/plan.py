@@ -104,6 +104,9 @@ class TrainPlan:
     freeze_encoder_epochs: int | None = option(None, "with --init: train only the heads this many first epochs")
     resume: bool = option(False, "continue this plan's unfinished runs from last.ckpt (same run folder, W&B run, "
                                  "rows); a finished run is skipped", commands=("train",))
+    continue_from: str | None = option(None, "start from another run's last checkpoint (its run folder or a .ckpt): a "
+                                             "longer budget continuing a shorter run, in a new run folder; the "
+                                             "other run stays as it was", commands=("train",), metavar="RUN")
     params: dict = option({}, "set a resolved config key, after the options (what a tuning trial samples); "
                               "trainer.callbacks.init_args.<arg> sets that argument of every callback having it",
                           "--param", commands=("train",), metavar="KEY=JSON")

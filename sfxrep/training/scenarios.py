@@ -104,7 +104,11 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
     runs = Path(plan.runs).resolve()
     wandb = any("WandbLogger" in str(c.get("class_path")) for c in _loggers(config))
     rows: list[ResultRow] = []
-    for train_libraries, eval_libraries in library_plan(plan, config):
+    models = library_plan(plan, config)
+    continued = continued_checkpoint(plan.continue_from) if plan.continue_from else None
+    if continued is not None and len(models) > 1:
+        raise ValueError(f"--continue-from continues one run, and scenario {plan.scenario} trains {len(models)} here")
+    for train_libraries, eval_libraries in models:
         who = "-".join(train_libraries) if len(train_libraries) == 1 else "all"
         earlier = latest_run(runs, f"{plan.scenario}-{who}-{tag}-") if plan.resume else None
         if earlier is not None and earlier.get("status") == "done":
@@ -118,6 +122,10 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
             atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         last = runs / run / "checkpoints" / "last.ckpt"
         resume_from = last if earlier is not None and last.is_file() else None
+        if resume_from is None and continued is not None:
+            resume_from, record["continued_from"] = continued, str(continued)
+            if primary:
+                atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         args = [*plan_args,
                 "--data.train_libraries", f"[{', '.join(train_libraries)}]",
                 "--trainer.logger.init_args.save_dir", str(runs),
@@ -130,7 +138,8 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
                      "--trainer.logger.init_args.tags", json.dumps([*labels.values(), who]),
                      "--trainer.logger.init_args.config", json.dumps(config_of_run, default=str)]
         if resume_from:
-            print(f"[train] {run}: resuming from {resume_from}", flush=True)
+            how = "continuing" if record.get("continued_from") else "resuming"
+            print(f"[train] {run}: {how} from {resume_from}", flush=True)
         start = time.perf_counter()
         trackers = {"val_loss": BestValue("val/loss", "minimize"), "val_macro_f1": BestValue("val/macro_f1", "maximize")}
         try:
@@ -189,6 +198,28 @@ def run_config(config: Namespace, labels: dict[str, str], plan: TrainPlan) -> di
 def _loggers(config: Namespace) -> list:
     logger = config.trainer.get("logger")
     return [c for c in (logger if isinstance(logger, list) else [logger]) if hasattr(c, "get")]
+
+
+def continued_checkpoint(source: str | Path) -> Path:
+    """The checkpoint ``--continue-from`` starts from: a ``.ckpt`` file, or a run folder's ``checkpoints/last.ckpt``.
+
+    The fit restores everything of it as a resume does (weights, optimizer, step count, callbacks), into a new run
+    folder. Its best checkpoint stays the run's best until a validation check beats its score
+    (:class:`~sfxrep.training.callbacks.checkpoint.BestCheckpoint`), so ``run.json`` may name the other run's file.
+    A checkpoint written inside an epoch (a step budget ending there) continues with the sampler's next epoch:
+    other, equally balanced batches than an uninterrupted run would draw, none replayed.
+
+    Raises:
+        FileNotFoundError: no such file, or a run folder without ``checkpoints/last.ckpt``.
+    """
+    path = Path(source)
+    if path.is_dir():
+        path = path / "checkpoints" / "last.ckpt"
+        if not path.is_file():
+            raise FileNotFoundError(f"--continue-from {source}: no checkpoints/last.ckpt in that run folder")
+    elif not path.is_file():
+        raise FileNotFoundError(f"--continue-from {source}: no such run folder or checkpoint file")
+    return path.resolve()
 
 
 def latest_run(runs: Path, prefix: str) -> dict | None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,3 +81,34 @@ def test_fit_ckpt_path_last_without_a_last_checkpoint_fails_clearly(tiny_librari
         main(["fit", *tiny_fit_args(tiny_libraries, tmp_path), "--ckpt_path", "last"])
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and len(err.splitlines()) == 1 and "no last checkpoint to resume from" in err
+
+
+def test_continue_from_starts_a_longer_run_where_a_shorter_one_stopped_and_leaves_it_as_it_was(tiny_libraries,
+                                                                                                tmp_path, capsys):
+    def train(name: str, epochs: int, *extra: str) -> None:
+        main(["train", "--experiments", str(REPO / "experiments"), "-c", str(REPO / "experiments" / "base.yaml"),
+              "--runs", str(tmp_path / "runs"), "--name", name, "--no-eval", *extra, "--",
+              *tiny_overrides(tiny_libraries, tmp_path), "--trainer.max_epochs", str(epochs)])
+
+    train("short", 2)
+    (short,) = (tmp_path / "runs").glob("cross-all-short-*")
+    source = short / "checkpoints" / "last.ckpt"
+    before = source.read_bytes()
+    steps = torch.load(source, weights_only=True)["global_step"]
+
+    train("long", 3, "--continue-from", str(short))
+    (long,) = (tmp_path / "runs").glob("cross-all-long-*")
+    assert f"{long.name}: continuing from {source}" in capsys.readouterr().out
+    record = json.loads((long / "run.json").read_text())
+    assert record["status"] == "done" and record["continued_from"] == str(source)
+    assert Path(record["checkpoint"]).is_file()
+    ckpt = torch.load(long / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (ckpt["epoch"], ckpt["global_step"]) == (2, steps * 3 // 2)  # one epoch more, not three from step 0
+    logged = {int(row.split(",")[0]) for metrics in long.rglob("metrics.csv")
+              for row in metrics.read_text().splitlines()[1:] if row.split(",")[0].isdigit()}
+    assert logged == {2}  # it trained epoch 2 alone
+    assert source.read_bytes() == before  # the shorter run stays as it was
+
+    with pytest.raises(SystemExit) as info:
+        train("again", 3, "--continue-from", str(tmp_path / "no-such-run"))
+    assert info.value.code == 2 and "no-such-run: no such run folder" in capsys.readouterr().err

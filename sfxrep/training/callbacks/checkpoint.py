@@ -1,4 +1,5 @@
-"""best.ckpt's callback: a resumed run remembers a best checkpoint written after the last.ckpt it resumes from."""
+"""The checkpoint callbacks: best.ckpt's remembers, on resume, a best checkpoint written after the last.ckpt it
+resumes from; both accept a checkpoint from another run's folder (``--continue-from``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,29 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 
-class BestCheckpoint(ModelCheckpoint):
+class RunCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` that restores quietly from another run's folder, and keeps ``ModelCheckpoint``'s state key
+    (so checkpoints written before this class resume into it).
+
+    A run continued from another run's checkpoint (``--continue-from``) writes into its own folder; Lightning then
+    restores only ``best_model_path`` and warns that the rest is not reloaded, which is what such a run wants.
+    """
+
+    @property
+    def state_key(self) -> str:
+        return super().state_key.replace(type(self).__qualname__, ModelCheckpoint.__qualname__, 1)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The dirpath has changed")
+            super().load_state_dict(state_dict)
+
+
+class LastCheckpoint(RunCheckpoint):
+    """last.ckpt's callback (what ``--resume`` and ``--continue-from`` load), written at every train-epoch end."""
+
+
+class BestCheckpoint(RunCheckpoint):
     """``ModelCheckpoint`` for best.ckpt that, on resume, adopts the score stored in the best.ckpt it names.
 
     With validation every N steps, best.ckpt is written right after a check, while last.ckpt (what ``--resume``
@@ -21,12 +44,9 @@ class BestCheckpoint(ModelCheckpoint):
     Here the state restored from last.ckpt is compared with the state best.ckpt saved of itself, and the better one
     is kept, so best.ckpt is only replaced by a check that beats its own score.
 
-    The state key is ``ModelCheckpoint``'s, so checkpoints written before this class resume into it.
+    A run continued from another run's checkpoint (``--continue-from``) restores only ``best_model_path``; the
+    score read from that file makes it the best to beat.
     """
-
-    @property
-    def state_key(self) -> str:
-        return super().state_key.replace(type(self).__qualname__, ModelCheckpoint.__qualname__, 1)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
