@@ -112,7 +112,7 @@ def wise(recipe: str, alpha: float = 0.5, runs: Path = RUNS, results: Path = RES
     if not found:
         raise SystemExit(f"wise {recipe}: no finished seed in {runs}; train one with "
                          f"make model-v2 RECIPE=experiments/release/v2/{recipe}.yaml")
-    name = f"v2-wise{alpha:g}-{recipe}"
+    name = f"v2-wise{alpha:g}-{'soup-' if len(found) > 1 else ''}{recipe}"  # of one seed, or of their soup
     if name in scored(results):
         return name
     tuned = average(sorted(found.values()))

@@ -45,7 +45,7 @@ def test_a_recipe_trains_per_seed_and_its_candidates_and_soup_are_compared_on_th
     v2.evaluate(runs, results, panel, reference="logmel")
     soup = v2.soup("keep-augment", runs, results, panel)
     wise = v2.wise("keep-augment", 0.5, runs, results, panel)
-    assert wise == "v2-wise0.5-keep-augment"
+    assert wise == "v2-wise0.5-soup-keep-augment"  # of the two seeds' soup
     rows = read_results(results)
     assert {r.run for r in rows if r.model == "sfxrep"} == {*found, soup, wise}
     assert all(r.protocol == "kfold" and r.predictions for r in rows)
