@@ -221,10 +221,8 @@ function toggle(a) {
   document.querySelectorAll("audio").forEach(x => { if (x !== a) x.pause(); });
   if (a.paused) a.play(); else a.pause();
 }
-function save() {
-  localStorage.setItem(KEY, JSON.stringify(decisions));
-  $("#n-decided").textContent = Object.keys(decisions).length;
-}
+function count() { $("#n-decided").textContent = Object.keys(decisions).length; }
+function save() { localStorage.setItem(KEY, JSON.stringify(decisions)); count(); }
 function decide(key, row, value, card) {
   const same = decisions[key] && decisions[key].decision === value && decisions[key].suggestion === row.suggestion;
   if (same) delete decisions[key];  // a second click takes the decision back
@@ -405,7 +403,7 @@ for (const lib of DATA.libraries) {
 }
 ["#f-library", "#f-text", "#f-flagged", "#f-kind", "#f-undecided"].forEach(s => $(s).addEventListener("input", renderAll));
 $("#meta").textContent = `${DATA.files} files · ${DATA.libraries.length} libraries · model ${DATA.model} · ${DATA.created}`;
-save(); renderAll(); showTab("suspects");
+count(); renderAll(); showTab("suspects");  // loading shows the stored decisions and never writes them
 </script>
 </body></html>
 """

@@ -236,7 +236,11 @@ def test_the_page_plays_the_files_and_exports_the_decisions_a_librarian_clicks(a
         exported = tmp_path / "decisions.csv"
         download.value.save_as(exported)
         assert download.value.suggested_filename == "audit-decisions.csv"
-        page.reload()  # decisions persist in the browser
+        for _ in range(20):  # decisions persist in the browser; a reload at once may still read the older storage
+            page.reload()    # (Chromium hands localStorage to its browser process asynchronously; seen in CI under load)
+            if page.inner_text("#n-decided") == "3":
+                break
+            page.wait_for_timeout(250)
         assert page.inner_text("#n-decided") == "3"
         # the best-quality original is kept by default; the librarian may keep another: the decisions follow
         page.click("nav button[data-tab=duplicates]")
