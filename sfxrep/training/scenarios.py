@@ -111,6 +111,8 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
     for train_libraries, eval_libraries in models:
         who = "-".join(train_libraries) if len(train_libraries) == 1 else "all"
         earlier = latest_run(runs, f"{plan.scenario}-{who}-{tag}-") if plan.resume else None
+        if earlier is not None and continued is not None and continued.is_relative_to(runs / earlier["run"]):
+            earlier = None  # the run being continued (same name, e.g. a recipe's longer budget) is not this run
         if earlier is not None and earlier.get("status") == "done":
             print(f"[train] {earlier['run']}: already trained and evaluated, skipped", flush=True)
             continue

@@ -109,6 +109,14 @@ def test_continue_from_starts_a_longer_run_where_a_shorter_one_stopped_and_leave
     assert logged == {2}  # it trained epoch 2 alone
     assert source.read_bytes() == before  # the shorter run stays as it was
 
+    train("short", 3, "--resume", "--continue-from", str(short))  # the same name: a new run, not "already done"
+    (newer,) = set((tmp_path / "runs").glob("cross-all-short-*")) - {short}
+    assert json.loads((newer / "run.json").read_text())["continued_from"] == str(source)
+    assert torch.load(newer / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == steps * 3 // 2
+    train("short", 3, "--resume", "--continue-from", str(short))  # run again: that new run is done, skipped
+    assert "already trained and evaluated, skipped" in capsys.readouterr().out
+    assert len(list((tmp_path / "runs").glob("cross-all-short-*"))) == 2
+
     with pytest.raises(SystemExit) as info:
         train("again", 3, "--continue-from", str(tmp_path / "no-such-run"))
     assert info.value.code == 2 and "no-such-run: no such run folder" in capsys.readouterr().err
