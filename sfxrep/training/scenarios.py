@@ -120,12 +120,15 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
         run = earlier["run"] if earlier else _unique_run_name(runs, name) if primary else name
         record = {"run": run, "status": "training", "train_libraries": train_libraries,
                   "wandb_id": (earlier or {}).get("wandb_id") or uuid.uuid4().hex[:8]}
+        if (earlier or {}).get("continued_from"):  # a continued run, resumed: where it started stays recorded
+            record["continued_from"] = earlier["continued_from"]
         if primary:
             atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         last = runs / run / "checkpoints" / "last.ckpt"
         resume_from = last if earlier is not None and last.is_file() else None
+        how = "resuming"
         if resume_from is None and continued is not None:
-            resume_from, record["continued_from"] = continued, str(continued)
+            resume_from, record["continued_from"], how = continued, str(continued), "continuing"
             if primary:
                 atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         args = [*plan_args,
@@ -140,7 +143,6 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
                      "--trainer.logger.init_args.tags", json.dumps([*labels.values(), who]),
                      "--trainer.logger.init_args.config", json.dumps(config_of_run, default=str)]
         if resume_from:
-            how = "continuing" if record.get("continued_from") else "resuming"
             print(f"[train] {run}: {how} from {resume_from}", flush=True)
         start = time.perf_counter()
         trackers = {"val_loss": BestValue("val/loss", "minimize"), "val_macro_f1": BestValue("val/macro_f1", "maximize")}

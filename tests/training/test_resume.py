@@ -115,6 +115,11 @@ def test_continue_from_starts_a_longer_run_where_a_shorter_one_stopped_and_leave
     assert torch.load(newer / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == steps * 3 // 2
     train("short", 3, "--resume", "--continue-from", str(short))  # run again: that new run is done, skipped
     assert "already trained and evaluated, skipped" in capsys.readouterr().out
+    record = json.loads((newer / "run.json").read_text())
+    (newer / "run.json").write_text(json.dumps({**record, "status": "interrupted"}))  # as if stopped at the end
+    train("short", 3, "--resume", "--continue-from", str(short))
+    assert f"{newer.name}: resuming from {newer / 'checkpoints' / 'last.ckpt'}" in capsys.readouterr().out
+    assert json.loads((newer / "run.json").read_text())["continued_from"] == str(source)  # kept on resume
     assert len(list((tmp_path / "runs").glob("cross-all-short-*"))) == 2
 
     with pytest.raises(SystemExit) as info:
