@@ -102,10 +102,11 @@ def wise(recipe: str, alpha: float = 0.5, runs: Path = RUNS, results: Path = RES
     splits once per α, about 40 minutes an α on a 2-core AVX2 CPU at this corpus's size.
 
     Raises:
-        SystemExit: no finished seed of ``recipe``, or it has no warm start to interpolate towards.
+        SystemExit: no finished seed of ``recipe``, or it has no warm start to interpolate towards (or the file
+            there is not the model it was fine-tuned from).
     """
+    from sfxrep.evaluate.release import warm_start_source
     from sfxrep.evaluate.run import evaluate_checkpoint
-    from sfxrep.inference.registry import load_trainable
     from sfxrep.models.interpolate import interpolate
 
     found = seeds(recipe, runs)
@@ -116,9 +117,11 @@ def wise(recipe: str, alpha: float = 0.5, runs: Path = RUNS, results: Path = RES
     if name in scored(results):
         return name
     tuned = average(sorted(found.values()))
-    if not tuned.init:
-        raise SystemExit(f"wise {recipe}: {tuned.path} has no warm start to interpolate towards")
-    module = interpolate(load_trainable(tuned.init), tuned.module, alpha)
+    try:
+        start = warm_start_source(tuned, f"wise {recipe}", f"train {recipe} again")
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    module = interpolate(start, tuned.module, alpha)
     evaluate_checkpoint(dataclasses.replace(tuned, module=module), libraries_yaml=panel, run=name, results=results,
                         meta={"wise_of": sorted(found), "alpha": alpha, "start": tuned.init})
     return name

@@ -66,6 +66,27 @@ def release_checkpoint(source: str | Path, name: str, out: str | Path | None = N
     return Release(path, name, len(waves), parity, sha256(path))
 
 
+def warm_start_source(ckpt: Checkpoint, flag: str = "--interpolate",
+                      remedy: str = "release with --interpolate off") -> SfxModule:
+    """The model ``ckpt`` was fine-tuned from (its ``init``: aiSFX or a checkpoint), checked against the encoder
+    SHA-256 the run recorded of it; ``flag`` and ``remedy`` name the caller in the errors.
+
+    Raises:
+        ValueError: ``ckpt`` has no warm start, or the file at its warm-start path is another model.
+    """
+    from sfxrep.inference.registry import load_trainable
+    from sfxrep.models.fingerprint import weights_sha256
+
+    if not ckpt.init:
+        raise ValueError(f"{ckpt.path}: {flag} needs a fine-tuned checkpoint (this run has no warm start)")
+    start = load_trainable(ckpt.init)
+    if ckpt.init_sha256 is not None and weights_sha256(start.encoder) != ckpt.init_sha256:
+        raise ValueError(f"{flag}: {ckpt.init} is not the model {ckpt.path.name} was fine-tuned from (its "
+                         f"encoder's SHA-256 is not the recorded {ckpt.init_sha256[:12]}…); restore that file, or "
+                         f"{remedy}")
+    return start
+
+
 def interpolated(ckpt: Checkpoint, data: SfxDataModule, how: str) -> tuple[SfxModule, dict]:
     """The weight-space ensemble of ``ckpt`` and its warm-start source (``how``: ``auto`` or an α), and its record
     for the release file (``interpolation``: start, alpha, the validation scores of every α tried).
@@ -74,17 +95,9 @@ def interpolated(ckpt: Checkpoint, data: SfxDataModule, how: str) -> tuple[SfxMo
         ValueError: ``ckpt`` has no warm start, or the file at its warm-start path is another model.
     """
     from sfxrep.evaluate.wise import choose_alpha
-    from sfxrep.inference.registry import load_trainable
-    from sfxrep.models.fingerprint import weights_sha256
     from sfxrep.models.interpolate import interpolate
 
-    if not ckpt.init:
-        raise ValueError(f"{ckpt.path}: --interpolate needs a fine-tuned checkpoint (this run has no warm start)")
-    start = load_trainable(ckpt.init)
-    if ckpt.init_sha256 is not None and weights_sha256(start.encoder) != ckpt.init_sha256:
-        raise ValueError(f"--interpolate: {ckpt.init} is not the model {ckpt.path.name} was fine-tuned from (its "
-                         f"encoder's SHA-256 is not the recorded {ckpt.init_sha256[:12]}…); restore that file, or "
-                         "release with --interpolate off")
+    start = warm_start_source(ckpt)
     record = {"start": ckpt.init}
     if how == "auto":
         choice = choose_alpha(start, ckpt.module, data)

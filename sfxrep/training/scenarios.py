@@ -118,19 +118,19 @@ def run_plan(plan: TrainPlan) -> list[ResultRow]:
             continue
         name = f"{plan.scenario}-{who}-{tag}-{stamp}"
         run = earlier["run"] if earlier else _unique_run_name(runs, name) if primary else name
-        record = {"run": run, "status": "training", "train_libraries": train_libraries,
-                  "wandb_id": (earlier or {}).get("wandb_id") or uuid.uuid4().hex[:8]}
-        if (earlier or {}).get("continued_from"):  # a continued run, resumed: where it started stays recorded
-            record["continued_from"] = earlier["continued_from"]
-        if primary:
-            atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         last = runs / run / "checkpoints" / "last.ckpt"
         resume_from = last if earlier is not None and last.is_file() else None
         how = "resuming"
         if resume_from is None and continued is not None:
-            resume_from, record["continued_from"], how = continued, str(continued), "continuing"
-            if primary:
-                atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
+            resume_from, how = continued, "continuing"
+        record = {"run": run, "status": "training", "train_libraries": train_libraries,
+                  "wandb_id": (earlier or {}).get("wandb_id") or uuid.uuid4().hex[:8]}
+        if how == "continuing":
+            record["continued_from"] = str(continued)
+        elif resume_from is not None and earlier.get("continued_from"):  # a continued run, resumed from its own
+            record["continued_from"] = earlier["continued_from"]          # last.ckpt: where it started stays
+        if primary:
+            atomic_write_text(runs / run / "run.json", json.dumps(record, indent=1))
         args = [*plan_args,
                 "--data.train_libraries", f"[{', '.join(train_libraries)}]",
                 "--trainer.logger.init_args.save_dir", str(runs),
