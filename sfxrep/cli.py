@@ -26,6 +26,8 @@ import os
 import sys
 import traceback
 
+from sfxrep.allocator import retain_freed_memory
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sfxrep`` parser: every package adds its own subcommands (parser and handler live beside the package)."""
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     exception is a bug: its traceback, one line saying so, exit 70.
     ``SFXREP_DEBUG=1`` shows the traceback of bad input too."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    retain_freed_memory()  # a training step faults ~1.3 GB in from the kernel each step without it (allocator.py)
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as \xff escapes, never a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
