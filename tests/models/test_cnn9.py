@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sfxrep.models.cnn9 import CNN9
 from sfxrep.models.heads import MLPHead, build_heads
@@ -26,6 +27,39 @@ def test_shapes_and_released_checkpoint_key_names():
     assert head.class_weights.shape == (78, 128)
     heads = build_heads(64, {"a": 3, "b": 5})
     assert list(heads) == ["a", "b"] and heads["b"](torch.randn(2, 64)).shape == (2, 5)
+
+
+def paper_block(block, x: torch.Tensor, pool: tuple[int, int]) -> torch.Tensor:
+    """The block as the paper draws it: (conv → BN → ReLU) × 2 → max-pool."""
+    x = F.relu(block.bn1(block.conv1(x)))
+    x = F.relu(block.bn2(block.conv2(x)))
+    return F.max_pool2d(x, kernel_size=pool)
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+def test_pool_before_relu_is_the_papers_block_exactly(bf16, channels_last):
+    """ConvBlock pools before its second ReLU (a quarter of the ReLU passes); output, every gradient and the
+    BatchNorm statistics are bit-for-bit those of relu → pool, in training, fp32 and bf16 autocast."""
+    results = []
+    for forward in (None, paper_block):
+        torch.manual_seed(0)
+        net = CNN9(width=8).train()
+        x = torch.randn(6, 1, 40, 96)
+        x[:, :, :, :8] = -5.0  # whole pooling windows ≤ 0 after BN: their gradient must be 0 both ways
+        if channels_last:
+            net, x = net.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+        if forward is not None:
+            for block in net.blocks:
+                block.forward = lambda x, pool, library=None, block=block, forward=forward: forward(block, x, pool)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = net(x)
+        y.float().pow(2).sum().backward()
+        results.append((y, [p.grad for p in net.parameters()], list(net.buffers())))
+    (y, grads, stats), (y_ref, grads_ref, stats_ref) = results
+    assert torch.equal(y, y_ref)
+    assert all(torch.equal(a, b) for a, b in zip(grads, grads_ref, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(stats, stats_ref, strict=True))
 
 
 def test_per_library_batchnorm_keeps_separate_statistics():
