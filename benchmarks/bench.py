@@ -170,6 +170,41 @@ def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
     return timed(step, steps)
 
 
+def paper_order(block, x: torch.Tensor, pool: tuple[int, int], library: str | None = None) -> torch.Tensor:
+    """A ConvBlock in the paper's literal order, ReLU before the pool (sfxrep's ConvBlock pools first; same
+    result, tests/models/test_cnn9.py)."""
+    x = torch.relu_(block.bn1(block.conv1(x), library))
+    x = torch.relu_(block.bn2(block.conv2(x), library))
+    return torch.nn.functional.max_pool2d(x, kernel_size=pool)
+
+
+# What each change of issue 35 gives, cumulatively: (label, keep freed memory, pool before the second ReLU)
+STEP_CHANGES = (("before: system malloc, ReLU → pool", False, False), ("+ freed memory kept", True, False),
+                ("+ pool before the second ReLU", True, True))
+
+
+def step_change_bench(width: int, mode: str, steps: int, retain: bool, pool_first: bool) -> float:
+    """Median s/step of one :data:`STEP_CHANGES` row, in a process of its own (malloc's settings are process-wide
+    and cannot be undone)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, torch\n"
+            "from benchmarks import bench\n"
+            "from sfxrep.allocator import retain_freed_memory\n"
+            "from sfxrep.models.cnn9 import ConvBlock\n"
+            f"torch.set_num_threads({torch.get_num_threads()})\n"
+            f"if {retain}: assert retain_freed_memory() == 'retained'\n"
+            f"if not {pool_first}: ConvBlock.forward = bench.paper_order\n"
+            f"print(json.dumps(bench.train_step_bench({width}, {mode!r}, {steps})[0]))\n")
+    root = str(Path(__file__).resolve().parents[1])  # benchmarks/ importable from any working folder
+    env = {**os.environ, "SFXREP_RETAIN_MEMORY": "1" if retain else "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(done.stdout.split()[-1])
+
+
 def data_bench(batches: int, libraries: str, work_dir: str) -> float:
     from sfxrep.data.datamodule import SfxDataModule
 
@@ -229,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="files of the index scale benchmark (none: skip it)")
     parser.add_argument("--one-call-models", nargs="*", default=["aisfx", "sfxrep-v1"],
                         help="models of the one-call-per-file (api.embed_file) against batched (api.embed_paths) figure")
+    parser.add_argument("--step-changes", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the train step before and after each speed change (a process each)")
     parser.add_argument("--profile-width", type=int, default=64,
                         help="the train step whose phases (frontend, forward, backward, optimizer) are printed (0: none)")
     parser.add_argument("--bf16-max-width", type=int, default=None,
@@ -236,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
                              "emulated bf16 at width 64 takes minutes a step)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from sfxrep.allocator import retain_freed_memory
+
+    allocator = retain_freed_memory()  # as `sfxrep train` runs (sfxrep/allocator.py)
     from sfxrep.hardware import cpu_capability
     from sfxrep.inference.precision import lightning_precision as resolve_precision
 
@@ -243,10 +283,11 @@ def main(argv: list[str] | None = None) -> None:
         args.bf16_max_width = 1 << 30 if resolve_precision("auto", "cpu") == "bf16-mixed" else 16
 
     summary: dict = {"cpu_capability": cpu_capability(), "threads": args.threads, "torch": torch.__version__,
-                     "precision_auto": resolve_precision("auto", "cpu")}
+                     "precision_auto": resolve_precision("auto", "cpu"), "freed_memory": allocator}
     peak = summary["peak"] = cpu_peak(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {summary['cpu_capability']}, "
-          f"precision auto → {summary['precision_auto']}; batch {BATCH} x {FRAMES} frames x 96 mels\n")
+          f"precision auto → {summary['precision_auto']}; batch {BATCH} x {FRAMES} frames x 96 mels; "
+          f"freed memory: {allocator}\n")
 
     print(f"peak: {peak['derivation']} = {peak['fp32_tflops']:.2f} TFLOP/s fp32"
           + (f", {peak['bf16_tflops']:.2f} TFLOP/s bf16" if peak["bf16_tflops"] else ""))
@@ -277,6 +318,18 @@ def main(argv: list[str] | None = None) -> None:
             of_gemm = f"{100 * gflops / 1e3 / best:9.0f} %" if best else "         —"
             print(f"{width:>5}  {params / 1e6:>7.2f}M  {mode:<20} {median:>8.3f} {spread:>6.3f} "
                   f"{BATCH * FRAMES / median:>9.0f} {gflops:>8.1f}  {base / median:.2f}x  {share}  {of_gemm}")
+
+    if args.step_changes and args.profile_width:
+        mode = "bf16 + channels_last" if resolve_precision("auto", "cpu") == "bf16-mixed" else "fp32 + channels_last"
+        top = peak["bf16_tflops"] if MODES[mode][0] else peak["fp32_tflops"]
+        print(f"\nwhat each change gives, width {args.profile_width} {mode} (cumulative; a process each)")
+        summary["train_step_changes"] = {}
+        for label, retain, pool_first in STEP_CHANGES:
+            median = step_change_bench(args.profile_width, mode, args.steps, retain, pool_first)
+            gflops = 3 * 2 * cnn9_macs(args.profile_width) * BATCH / median / 1e9
+            summary["train_step_changes"][label] = round(median, 4)
+            share = f"{100 * gflops / 1e3 / top:5.1f} % of the peak" if top and not math.isnan(top) else ""
+            print(f"  {label:<40} {median:7.3f} s/step  {gflops:7.1f} GFLOP/s  {share}")
 
     if args.profile_width:
         from benchmarks.profile_train import phases

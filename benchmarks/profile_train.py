@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rows", type=int, default=20)
     args = parser.parse_args(argv)
+    from sfxrep.allocator import retain_freed_memory
+
+    retain_freed_memory()  # as `sfxrep train` runs
     times, prof = phases(args.width, args.mode, args.steps)
     total = sum(times.values())
     print(f"width {args.width}, {args.mode}: {total:.3f} s/step (profiled, so a little slower than make bench)")
