@@ -155,7 +155,9 @@ def train_step_parts(width: int, mode: str) -> tuple[SfxModule, torch.optim.Opti
     return module, optimizer, torch.randn(BATCH, block_samples(FRAMES)), torch.arange(16).repeat_interleave(4)
 
 
-def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
+def train_step_bench(width: int, mode: str, steps: int, warmup: int = 2) -> tuple[float, float]:
+    """Median s/step and spread of ``steps`` train steps after ``warmup`` (malloc settles on reusing its freed chunks
+    within a few steps, sfxrep/allocator.py)."""
     bf16 = MODES[mode][0]
     module, optimizer, wave, labels = train_step_parts(width, mode)
 
@@ -167,7 +169,7 @@ def train_step_bench(width: int, mode: str, steps: int) -> tuple[float, float]:
         loss.backward()
         optimizer.step()
 
-    return timed(step, steps)
+    return timed(step, steps, warmup)
 
 
 def paper_order(block, x: torch.Tensor, pool: tuple[int, int], library: str | None = None) -> torch.Tensor:
@@ -322,11 +324,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.step_changes and args.profile_width:
         mode = "bf16 + channels_last" if resolve_precision("auto", "cpu") == "bf16-mixed" else "fp32 + channels_last"
         top = peak["bf16_tflops"] if MODES[mode][0] else peak["fp32_tflops"]
-        print(f"\nwhat each change gives, width {args.profile_width} {mode} (cumulative; a process each)")
-        summary["train_step_changes"] = {}
+        # three processes of (2 + steps) steps each: at the profile width where its step is quick, else the
+        # narrowest width timed (a width-64 fp32 step takes ~7 s on 2 AVX2 cores: make bench must stay < 10 min)
+        quick = summary["train_step_s"].get(f"w{args.profile_width} {mode}", math.inf) < 2.0
+        width = args.profile_width if quick else min(args.widths)
+        print(f"\nwhat each change gives, width {width} {mode} (cumulative; a process each)")
+        summary["train_step_changes"] = {"width": width}
         for label, retain, pool_first in STEP_CHANGES:
-            median = step_change_bench(args.profile_width, mode, args.steps, retain, pool_first)
-            gflops = 3 * 2 * cnn9_macs(args.profile_width) * BATCH / median / 1e9
+            median = step_change_bench(width, mode, args.steps, retain, pool_first)
+            gflops = 3 * 2 * cnn9_macs(width) * BATCH / median / 1e9
             summary["train_step_changes"][label] = round(median, 4)
             share = f"{100 * gflops / 1e3 / top:5.1f} % of the peak" if top and not math.isnan(top) else ""
             print(f"  {label:<40} {median:7.3f} s/step  {gflops:7.1f} GFLOP/s  {share}")
