@@ -46,8 +46,10 @@ def test_retained_memory_is_not_faulted_in_again() -> None:
         print(retain_freed_memory(), faults())
     """, SFXREP_RETAIN_MEMORY="0")
     assert (said, said_off) == ("retained", "off")
-    assert int(system) > PASSES * PAGES // 2, f"without retention each pass should fault its pages in: {system}"
     assert int(retained) < PAGES // 4, f"retained memory was faulted in again: {retained} faults in {PASSES} passes"
+    # without retention every pass faults its memory in again (16,384 faults a pass with 4 KiB pages; fewer where
+    # the kernel backs it with huge pages)
+    assert int(system) > 10 * int(retained) + PASSES, f"retained {retained} faults against {system} without"
 
 
 def test_the_sfxrep_command_retains_freed_memory() -> None:
