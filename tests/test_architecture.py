@@ -15,7 +15,8 @@ from tests.helpers import REPO, needs_aisfx
 PACKAGE = REPO / "sfxrep"
 # lowest first: a module may import its own layer and the ones before it (docs/architecture.md, audio in → results out)
 LAYERS = {
-    "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.audio", "sfxrep.records"),
+    "audio in": ("sfxrep.paths", "sfxrep.fileio", "sfxrep.hardware", "sfxrep.allocator", "sfxrep.audio",
+                 "sfxrep.records"),
     "libraries and data": ("sfxrep.libraries", "sfxrep.demo", "sfxrep.data"),
     "models": ("sfxrep.models",),
     "inference": ("sfxrep.inference",),
