@@ -14,17 +14,17 @@ import pytest
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc is Linux-only")
 
 PAGES = 64 * 2**20 // 4096  # pages of one 64 MiB tensor
-PASSES = 10
+PASSES = 60
 
 LOOP = textwrap.dedent(f"""
     import resource, torch
-    def faults():
-        for _ in range(10):  # warm-up: the first passes fault memory in (measured: 8 until malloc reuses its chunks)
-            torch.empty(16 * 2**20).fill_(1.0)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    def faults():  # how many of {PASSES} passes fault their 64 MiB in from the kernel again
+        faulted = 0
         for _ in range({PASSES}):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             torch.empty(16 * 2**20).fill_(1.0)  # 64 MiB of fp32, touched, freed
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+            faulted += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before > {PAGES // 2}
+        return faulted
 """)
 
 
@@ -46,10 +46,10 @@ def test_retained_memory_is_not_faulted_in_again() -> None:
         print(retain_freed_memory(), faults())
     """, SFXREP_RETAIN_MEMORY="0")
     assert (said, said_off) == ("retained", "off")
-    assert int(retained) < PAGES // 4, f"retained memory was faulted in again: {retained} faults in {PASSES} passes"
-    # without retention every pass faults its memory in again (16,384 faults a pass with 4 KiB pages; fewer where
-    # the kernel backs it with huge pages)
-    assert int(system) > 10 * int(retained) + PASSES, f"retained {retained} faults against {system} without"
+    # malloc reuses its freed chunks after the first passes (8 measured here, 13 seen in CI under AVX2 kernels); the
+    # system allocator faults every pass in again
+    assert int(retained) <= PASSES // 3, f"{retained} of {PASSES} passes faulted their memory in with retention"
+    assert int(system) >= PASSES * 5 // 6, f"only {system} of {PASSES} passes faulted without retention"
 
 
 def test_the_sfxrep_command_retains_freed_memory() -> None:
@@ -61,7 +61,7 @@ def test_the_sfxrep_command_retains_freed_memory() -> None:
             pass
         print(faults())
     """)
-    assert int(retained) < PAGES // 4, f"sfxrep's start did not keep freed memory: {retained} faults"
+    assert int(retained) <= PASSES // 3, f"sfxrep's start did not keep freed memory: {retained} of {PASSES} passes faulted"
 
 
 def test_a_training_run_retains_freed_memory() -> None:
@@ -74,4 +74,4 @@ def test_a_training_run_retains_freed_memory() -> None:
             pass  # the plan fails at its first check, after it set malloc up
         print(faults())
     """)
-    assert int(retained) < PAGES // 4, f"run_plan did not keep freed memory: {retained} faults"
+    assert int(retained) <= PASSES // 3, f"run_plan did not keep freed memory: {retained} of {PASSES} passes faulted"
